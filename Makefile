@@ -1,0 +1,186 @@
+# The one Makefile.  Out-of-tree build into build/, per-directory source
+# lists found by wildcard (add a file, it is built), dependency files (-MMD).
+#
+#   make / make all   build/kernel.elf and build/os.iso
+#   make run          boot the ISO through GRUB in QEMU, serial on this terminal
+#   make run-gui      the same in a QEMU window
+#   make debug        QEMU halted with its gdb stub, gdb attached with symbols
+#   make test         hosted tests, fuzz-corpus replays, in-kernel tests; last line "N passed, N failed"
+#   make bench        hosted (and in-kernel) benchmarks
+#   make libmm        build/host/libmm.a: the allocators as a library for Linux programs
+#   make fuzz         run the fuzz targets for FUZZ_SECONDS each
+#   make format       apply .clang-format
+#   make clean
+
+BUILD := build
+# V=1 shows every command.
+Q := $(if $(V),,@)
+
+# ---------------------------------------------------------------- toolchain
+# An i686-elf- cross compiler when one is on PATH, else Debian's i686-linux-gnu-.
+ifeq ($(origin CROSS),undefined)
+CROSS := $(if $(shell command -v i686-elf-gcc 2>/dev/null),i686-elf-,i686-linux-gnu-)
+endif
+KCC     := $(CROSS)gcc
+KLD     := $(CROSS)ld
+KNM     := $(CROSS)nm
+KOBJCOPY:= $(CROSS)objcopy
+NASM    := nasm
+LIBGCC   = $(shell $(KCC) -print-libgcc-file-name 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror
+KCFLAGS := -std=c11 -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -nostdlib -fno-builtin \
+           -O2 -g -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+           -mgeneral-regs-only -fno-stack-protector -fno-strict-aliasing \
+           $(WARN) -I. -isystem lib/include -DMM_KERNEL=1 -MMD -MP
+KASFLAGS := -f elf32 -g -F dwarf
+KLDFLAGS := -m elf_i386 -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
+
+# ---------------------------------------------------------------- kernel
+KERNEL_C   := $(wildcard lib/*.c arch/x86/*.c mm/*.c kernel/*.c kernel/test/*.c)
+KERNEL_ASM := $(wildcard boot/*.asm arch/x86/*.asm)
+KOBJS := $(patsubst %.c,$(BUILD)/k/%.o,$(KERNEL_C)) $(patsubst %.asm,$(BUILD)/k/%.asm.o,$(KERNEL_ASM))
+
+KERNEL := $(BUILD)/kernel.elf
+ISO    := $(BUILD)/os.iso
+
+.PHONY: all run run-gui debug test bench libmm fuzz format clean deps iso kernel
+all: $(KERNEL) $(ISO)
+kernel: $(KERNEL)
+iso: $(ISO)
+
+$(BUILD)/k/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(KCC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/k/%.asm.o: %.asm
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(NASM) $(KASFLAGS) -MD $(@:.o=.d) -MP $< -o $@
+
+# The kernel is linked twice: once with an empty symbol table, then with the
+# table generated from the first link's symbols (for backtraces).  The table
+# is the last section of the image, so nothing before it moves between the
+# two links; scripts/ksyms.sh checks that the text symbols are identical.
+$(BUILD)/ksyms-empty.o: scripts/ksyms.sh
+	@mkdir -p $(BUILD)
+	$(Q)scripts/ksyms.sh /dev/null $(BUILD)/ksyms-empty.asm
+	$(Q)$(NASM) -f elf32 $(BUILD)/ksyms-empty.asm -o $@
+
+$(BUILD)/kernel.pass1.elf: $(KOBJS) $(BUILD)/ksyms-empty.o linker.ld
+	$(Q)$(KLD) $(KLDFLAGS) -T linker.ld -o $@ $(KOBJS) $(BUILD)/ksyms-empty.o $(LIBGCC)
+
+$(KERNEL): $(BUILD)/kernel.pass1.elf $(KOBJS) linker.ld scripts/ksyms.sh
+	@echo "  LD      $@ (with symbol table)"
+	$(Q)$(KNM) -n $(BUILD)/kernel.pass1.elf > $(BUILD)/kernel.pass1.sym
+	$(Q)scripts/ksyms.sh $(BUILD)/kernel.pass1.sym $(BUILD)/ksyms.asm
+	$(Q)$(NASM) -f elf32 $(BUILD)/ksyms.asm -o $(BUILD)/ksyms.o
+	$(Q)$(KLD) $(KLDFLAGS) -T linker.ld -o $@.tmp $(KOBJS) $(BUILD)/ksyms.o $(LIBGCC)
+	$(Q)scripts/ksyms.sh --verify $(BUILD)/kernel.pass1.sym $@.tmp $(KNM)
+	$(Q)mv $@.tmp $@
+
+$(ISO): $(KERNEL) iso/boot/grub/grub.cfg
+	@echo "  ISO     $@"
+	@mkdir -p $(BUILD)/isodir/boot/grub
+	$(Q)cp $(KERNEL) $(BUILD)/isodir/boot/kernel.elf
+	$(Q)cp iso/boot/grub/grub.cfg $(BUILD)/isodir/boot/grub/grub.cfg
+	$(Q)grub-mkrescue -o $@ $(BUILD)/isodir 2>$(BUILD)/grub-mkrescue.log || \
+	  { cat $(BUILD)/grub-mkrescue.log; exit 1; }
+
+# One-entry ISOs for the test run: the suite through GRUB with each protocol,
+# and the memory-size check through GRUB.
+TEST_ISOS := $(BUILD)/test-mb2.iso $(BUILD)/test-mb1.iso $(BUILD)/test-memcheck.iso
+$(BUILD)/test-mb2.iso: $(KERNEL) scripts/mkiso.sh
+	@echo "  ISO     $@"
+	$(Q)scripts/mkiso.sh $(KERNEL) $@ multiboot2 test
+$(BUILD)/test-mb1.iso: $(KERNEL) scripts/mkiso.sh
+	@echo "  ISO     $@"
+	$(Q)scripts/mkiso.sh $(KERNEL) $@ multiboot test
+$(BUILD)/test-memcheck.iso: $(KERNEL) scripts/mkiso.sh
+	@echo "  ISO     $@"
+	$(Q)scripts/mkiso.sh $(KERNEL) $@ multiboot2 memcheck
+
+# ---------------------------------------------------------------- hosted
+# Everything in mm/ (and the pure kernel helpers listed here) also compiles
+# for the host, under AddressSanitizer and UBSan, for tests.
+HOSTCC := cc
+HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(WARN) -I. -Itests/host \
+               -DMM_HOSTED=1 -MMD -MP
+HOST_SRC := $(wildcard mm/*.c mm/host/*.c) lib/format.c kernel/memmap.c
+HOST_OBJS := $(patsubst %.c,$(BUILD)/host/san/%.o,$(HOST_SRC))
+HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/tests/%,$(wildcard tests/host/test_*.c))
+# Every other .c in tests/host/ (harness, shadow models, simulators) is linked into each test.
+HOST_SUPPORT := $(patsubst %.c,$(BUILD)/host/san/%.o,$(filter-out tests/host/test_%.c,$(wildcard tests/host/*.c)))
+
+$(BUILD)/host/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) -c $< -o $@
+
+$(BUILD)/host/tests/%: $(BUILD)/host/san/tests/host/%.o $(HOST_SUPPORT) $(HOST_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	$(Q)$(HOSTCC) $(HOST_SAN) -o $@ $^ -lm
+
+# Optimised, sanitizer-free objects for libmm.a and benchmarks.
+HOST_OPT_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 $(WARN) -I. -DMM_HOSTED=1 -MMD -MP
+$(BUILD)/host/opt/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $< (-O2)"
+	$(Q)$(HOSTCC) $(HOST_OPT_CFLAGS) -c $< -o $@
+
+LIBMM_SRC := $(wildcard mm/*.c mm/host/*.c)
+LIBMM := $(BUILD)/host/libmm.a
+libmm: $(LIBMM)
+$(LIBMM): $(patsubst %.c,$(BUILD)/host/opt/%.o,$(LIBMM_SRC))
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+# Fuzz targets: tests/fuzz/fuzz_NAME.c, corpus in tests/fuzz/corpus/NAME/.
+FUZZCC := clang
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -I. -Itests/host -DMM_HOSTED=1 \
+               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/host/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+$(BUILD)/host/fuzz/%: tests/fuzz/%.c $(HOST_SRC)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
+FUZZ_SECONDS ?= 60
+fuzz: $(FUZZ_TARGETS)
+	scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Benchmarks: tests/bench/bench_NAME.c, optimised, no sanitizers.
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/host/bench/%,$(wildcard tests/bench/bench_*.c))
+$(BUILD)/host/bench/%: $(BUILD)/host/opt/tests/bench/%.o $(LIBMM) $(BUILD)/host/opt/lib/format.o $(BUILD)/host/opt/kernel/memmap.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -o $@ $^ -lm
+
+# ---------------------------------------------------------------- commands
+deps:
+	@scripts/deps.sh
+
+run: deps all
+	scripts/qemu.sh run $(ISO)
+
+run-gui: deps all
+	scripts/qemu.sh gui $(ISO)
+
+debug: deps all
+	scripts/qemu.sh debug $(ISO) $(KERNEL)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(FUZZ_TARGETS)
+	@scripts/test.sh
+
+bench: deps all $(BENCH_BINS)
+	scripts/bench.sh $(BENCH_BINS)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

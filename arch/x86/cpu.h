@@ -1,0 +1,81 @@
+/*
+ * arch/x86/cpu.h - named helpers for the x86 instructions the kernel needs.
+ * All inline assembly of the kernel lives under arch/x86; everything else
+ * calls these.
+ */
+#ifndef ARCH_X86_CPU_H
+#define ARCH_X86_CPU_H
+
+#include <stdint.h>
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+/* A short delay for old devices (the PIC): a write to an unused port. */
+static inline void io_wait(void) { outb(0x80, 0); }
+
+static inline uint32_t read_cr0(void) { uint32_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline uint32_t read_cr2(void) { uint32_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline uint32_t read_cr3(void) { uint32_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline uint32_t read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr0(uint32_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline void write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+/* Switch address space (flushes every non-global TLB entry). */
+static inline void load_cr3(uint32_t pd_phys) { __asm__ volatile("mov %0, %%cr3" : : "r"(pd_phys) : "memory"); }
+/* Drop one page's TLB entry. */
+static inline void invlpg(uintptr_t va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
+
+static inline uint32_t read_eflags(void)
+{
+    uint32_t v;
+    __asm__ volatile("pushfl; popl %0" : "=r"(v));
+    return v;
+}
+static inline void cpu_cli(void) { __asm__ volatile("cli" ::: "memory"); }
+static inline void cpu_sti(void) { __asm__ volatile("sti" ::: "memory"); }
+static inline void cpu_hlt(void) { __asm__ volatile("hlt" ::: "memory"); }
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, uint32_t *c, uint32_t *d)
+{
+    __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
+}
+
+/* Save the interrupt flag and disable interrupts; irq_restore puts it back. */
+static inline uint32_t irq_save(void)
+{
+    uint32_t flags = read_eflags();
+    cpu_cli();
+    return flags;
+}
+static inline void irq_restore(uint32_t flags)
+{
+    if (flags & 0x200)
+        cpu_sti();
+}
+
+#define EFLAGS_IF 0x200u
+#define CR0_WP    (1u << 16)
+#define CR0_PG    (1u << 31)
+#define CR4_PSE   (1u << 4)
+#define CR4_PGE   (1u << 7)
+#define CR4_SMEP  (1u << 20)
+#define CR4_SMAP  (1u << 21)
+
+/* Stop this CPU for good (interrupts off). */
+__attribute__((noreturn)) void cpu_halt_forever(void);
+
+/* Leave QEMU through isa-debug-exit (port 0xf4): QEMU exits with (code << 1) | 1. */
+void qemu_exit(uint32_t code);
+
+#endif /* ARCH_X86_CPU_H */

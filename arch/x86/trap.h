@@ -1,0 +1,66 @@
+/*
+ * arch/x86/trap.h - the interrupt frame and the interrupt/exception plumbing.
+ *
+ * isr.asm builds a struct trap_frame on the stack for every vector and calls
+ * trap_dispatch(frame).  Handlers for IRQs and software interrupts are
+ * registered with trap_set_handler; exceptions without a handler (or whose
+ * handler declines) go to the kernel's fault report (kernel/panic.c).
+ */
+#ifndef ARCH_X86_TRAP_H
+#define ARCH_X86_TRAP_H
+
+#include <stdint.h>
+
+struct trap_frame {
+    uint32_t gs, fs, es, ds;
+    uint32_t edi, esi, ebp, esp_at_pusha, ebx, edx, ecx, eax;
+    uint32_t vector, error;
+    uint32_t eip, cs, eflags;
+    uint32_t user_esp, user_ss; /* only valid when (cs & 3) == 3 */
+};
+_Static_assert(sizeof(struct trap_frame) == 19 * 4, "trap_frame must match isr.asm");
+
+#define TRAP_PAGE_FAULT  14
+#define TRAP_DOUBLE_FAULT 8
+#define IRQ_BASE         32
+#define IRQ_TIMER        (IRQ_BASE + 0)
+#define IRQ_KEYBOARD     (IRQ_BASE + 1)
+#define IRQ_COM1         (IRQ_BASE + 4)
+
+/* #PF error-code bits */
+#define PF_PRESENT  0x01
+#define PF_WRITE    0x02
+#define PF_USER     0x04
+#define PF_RESERVED 0x08
+#define PF_FETCH    0x10
+
+/*
+ * A handler returns 1 when it dealt with the trap, 0 to fall through to the
+ * fault report (exceptions only).
+ */
+typedef int (*trap_handler_fn)(struct trap_frame *f);
+
+void trap_set_handler(unsigned vector, trap_handler_fn fn);
+void trap_dispatch(struct trap_frame *f);
+/* Name of an exception vector ("page fault"), or "interrupt". */
+const char *trap_name(unsigned vector);
+
+void gdt_init(void);
+void idt_init(void);
+void pic_init(void);
+void pic_unmask(unsigned irq);
+void pit_init(unsigned hz);
+/* Ticks since pit_init. */
+uint64_t pit_ticks(void);
+unsigned pit_hz(void);
+
+/* The TSS state saved when the double fault hit (for the report). */
+struct tss_state {
+    uint32_t eip, esp, ebp, eflags, cr3;
+    uint32_t eax, ebx, ecx, edx, esi, edi;
+};
+void tss_faulting_state(struct tss_state *st);
+/* Called on the double-fault task's own stack (kernel/panic.c). */
+__attribute__((noreturn)) void double_fault_report(void);
+
+#endif /* ARCH_X86_TRAP_H */

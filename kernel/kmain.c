@@ -1,0 +1,149 @@
+/*
+ * kernel/kmain.c - from the boot stub to a running kernel.
+ *
+ * Order matters: the consoles first (so everything after can report), the
+ * descriptor tables (so a fault is a report, not a triple fault), the
+ * mapping windows (to read the loader's information wherever it is), the
+ * boot information, then interrupts and the memory layers.
+ */
+#include "arch/x86/cpu.h"
+#include "arch/x86/layout.h"
+#include "arch/x86/paging.h"
+#include "arch/x86/trap.h"
+#include "kernel/bootinfo.h"
+#include "kernel/kernel.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
+
+#include <string.h>
+
+extern char _kernel_vma_check[], boot_stack_bottom[], boot_stack_top[];
+
+struct boot_info boot_info;
+
+static void print_memory_map(const struct boot_info *bi)
+{
+    const struct memmap *m = &bi->mem;
+    kprintf("Physical memory map (%u ranges):\n", m->count);
+    kprintf("  %-18s %-18s %10s  %s\n", "start", "end", "size", "type");
+    for (unsigned i = 0; i < m->count; i++) {
+        const struct mem_range *r = &m->range[i];
+        kprintf("  0x%016llx 0x%016llx %8llu K  %s\n", (unsigned long long)r->base,
+                (unsigned long long)(r->base + r->length - 1), (unsigned long long)(r->length >> 10),
+                memmap_type_name(r->type));
+    }
+    uint64_t all = memmap_usable_total(m), low = memmap_usable_below_4g(m);
+    kprintf("  usable: %llu KiB (%llu MiB)", (unsigned long long)(all >> 10),
+            (unsigned long long)(all >> 20));
+    if (all != low)
+        kprintf(", of which %llu MiB above 4 GiB is clipped (a 32-bit kernel cannot use it)",
+                (unsigned long long)((all - low) >> 20));
+    kprintf("\n");
+    if (m->dropped_empty || m->clipped_overflow || m->overlaps || m->unsorted || bi->warnings)
+        kprintf("  map repaired: %u empty, %u overflowing, %u overlapping, %u unsorted entries, "
+                "%u malformed fields\n",
+                m->dropped_empty, m->clipped_overflow, m->overlaps, m->unsorted, bi->warnings);
+}
+
+static int overlaps(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1)
+{
+    return a0 < b1 && b0 < a1;
+}
+
+/*
+ * What the picture shows for the cell [lo, hi): the kernel or a module if
+ * the cell holds any of it, else usable RAM if any, else the strongest other
+ * type, else a hole.
+ */
+static char picture_char(const struct boot_info *bi, uint64_t lo, uint64_t hi)
+{
+    char c = ' ';
+    if (overlaps(lo, hi, bi->kernel_start, bi->kernel_end))
+        return 'K';
+    for (unsigned i = 0; i < bi->module_count; i++)
+        if (overlaps(lo, hi, bi->module[i].start, bi->module[i].end))
+            return 'M';
+    for (unsigned i = 0; i < bi->mem.count; i++) {
+        const struct mem_range *r = &bi->mem.range[i];
+        if (!overlaps(lo, hi, r->base, r->base + r->length))
+            continue;
+        if (r->type == MEM_USABLE)
+            return '.';
+        c = (r->type == MEM_RESERVED || r->type == MEM_BAD) ? 'R' : 'A';
+    }
+    return c;
+}
+
+/* One line of 64 cells from 0 to the end of usable RAM below 4 GiB. */
+static void print_memory_picture(const struct boot_info *bi)
+{
+    uint64_t top = 0;
+    for (unsigned i = 0; i < bi->mem.count; i++) {
+        const struct mem_range *r = &bi->mem.range[i];
+        uint64_t end = r->base + r->length;
+        if (r->type == MEM_USABLE && r->base < 0x100000000ull && end > top)
+            top = end > 0x100000000ull ? 0x100000000ull : end;
+    }
+    uint64_t cell = (top + 63) / 64;
+    kprintf("  0 [");
+    for (uint64_t i = 0; i < 64; i++)
+        kputc(picture_char(bi, i * cell, (i + 1) * cell));
+    kprintf("] %llu MiB\n      %llu KiB per cell: . usable  K kernel  M module  R reserved  "
+            "A ACPI  (blank) hole\n",
+            (unsigned long long)(top >> 20), (unsigned long long)(cell >> 10));
+}
+
+/* `memcheck` boots: one machine-readable line for the host's memory-size tests. */
+static void memcheck_and_exit(const struct boot_info *bi)
+{
+    uint64_t all = memmap_usable_total(&bi->mem), low = memmap_usable_below_4g(&bi->mem);
+    kprintf("memcheck: usable_kib=%llu below4g_kib=%llu above4g_kib=%llu ranges=%u\n",
+            (unsigned long long)(all >> 10), (unsigned long long)(low >> 10),
+            (unsigned long long)((all - low) >> 10), bi->mem.count);
+    qemu_exit(0x10);
+    cpu_halt_forever();
+}
+
+void kmain(uint32_t magic, uint32_t info_phys)
+{
+    log_init();
+    gdt_init();
+    idt_init();
+    panic_add_stack((uint32_t)(uintptr_t)boot_stack_bottom, (uint32_t)(uintptr_t)boot_stack_top);
+    paging_early_init();
+
+    kprintf("\nmemkernel %s - an i686 kernel about memory management\n", KERNEL_VERSION);
+    if ((uint32_t)(uintptr_t)_kernel_vma_check != KERNEL_VMA)
+        panic("kmain: linker.ld KERNEL_VMA 0x%x != layout.h 0x%x",
+              (unsigned)(uintptr_t)_kernel_vma_check, KERNEL_VMA);
+    if (bootinfo_parse(magic, info_phys, &boot_info) < 0) {
+        kprintf("kmain: not started by a Multiboot loader (magic 0x%08x, expected 0x%08x or "
+                "0x%08x); halting\n", magic, MULTIBOOT1_MAGIC, MULTIBOOT2_MAGIC);
+        cpu_halt_forever();
+    }
+    kprintf("Booted by %s via Multiboot %d\n", boot_info.loader[0] ? boot_info.loader : "(unnamed loader)",
+            boot_info.protocol);
+    kprintf("Command line: \"%s\"\n", boot_info.cmdline);
+    kprintf("Kernel image: 0x%08x-0x%08x (%u KiB)\n", boot_info.kernel_start, boot_info.kernel_end,
+            (boot_info.kernel_end - boot_info.kernel_start) >> 10);
+    for (unsigned i = 0; i < boot_info.module_count; i++)
+        kprintf("Module %u: 0x%08x-0x%08x %s\n", i, boot_info.module[i].start,
+                boot_info.module[i].end, boot_info.module[i].name);
+    print_memory_map(&boot_info);
+    print_memory_picture(&boot_info);
+
+    if (bootinfo_option(&boot_info, "memcheck", 0, 0))
+        memcheck_and_exit(&boot_info);
+
+    pic_init();
+    pit_init(TIMER_HZ);
+    cpu_sti();
+
+    char test_name[64];
+    if (bootinfo_option(&boot_info, "test", test_name, sizeof test_name))
+        ktest_run(test_name);
+
+    kprintf("Boot complete. Nothing more to do yet; halting (interrupts on).\n");
+    for (;;)
+        cpu_hlt();
+}

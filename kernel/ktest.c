@@ -1,0 +1,98 @@
+/*
+ * kernel/ktest.c - the in-kernel test runner (see ktest.h for the protocol).
+ */
+#include "kernel/ktest.h"
+#include "arch/x86/cpu.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
+#include "lib/format.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+extern const struct ktest __ktests_start[], __ktests_end[];
+
+static int failures;
+static char first_failure[192];
+
+void ktest_fail(const char *file, int line, const char *fmt, ...)
+{
+    if (failures++)
+        return; /* the first failure explains the test; later ones are consequences */
+    char what[160];
+    va_list ap;
+    va_start(ap, fmt);
+    fmt_vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    const char *base = strrchr(file, '/');
+    fmt_snprintf(first_failure, sizeof first_failure, "%s:%d: %s", base ? base + 1 : file, line,
+                 what);
+}
+
+int ktest_failures(void)
+{
+    return failures;
+}
+
+static const struct ktest *find(const char *name)
+{
+    for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    return 0;
+}
+
+/* List every test: the host driver uses this to learn which fault tests exist. */
+static void list_tests(void)
+{
+    for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
+        kprintf("ktest: has %s %s\n", t->expect_fault ? "fault" : "test", t->name);
+}
+
+static int run_one(const struct ktest *t)
+{
+    failures = 0;
+    t->fn();
+    if (failures)
+        kprintf("ktest: FAIL %s: %s\n", t->name, first_failure);
+    else
+        kprintf("ktest: ok %s\n", t->name);
+    return failures == 0;
+}
+
+/*
+ * Run the tests: all ordinary ones when `only` is empty, else the one named
+ * (which may be a fault test: then reaching the end is itself a failure).
+ * Never returns: leaves QEMU with KTEST_EXIT_PASS or KTEST_EXIT_FAIL.
+ */
+void ktest_run(const char *only)
+{
+    unsigned planned = 0, passed = 0;
+    panic_set_test_mode(1);
+    list_tests();
+    if (only && *only) {
+        const struct ktest *t = find(only);
+        if (!t) {
+            kprintf("ktest: plan 1\nktest: FAIL %s: no such test\n", only);
+            qemu_exit(KTEST_EXIT_FAIL);
+            cpu_halt_forever();
+        }
+        kprintf("ktest: plan 1\n");
+        if (t->expect_fault)
+            kprintf("ktest: expecting a fault report containing \"%s\"\n", t->expect_fault);
+        passed = run_one(t) && !t->expect_fault;
+        if (t->expect_fault)
+            kprintf("ktest: FAIL %s: returned without the expected fault\n", t->name);
+        planned = 1;
+    } else {
+        for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
+            planned += !t->expect_fault;
+        kprintf("ktest: plan %u\n", planned);
+        for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
+            if (!t->expect_fault)
+                passed += run_one(t);
+    }
+    kprintf("ktest: done %u passed, %u failed\n", passed, planned - passed);
+    qemu_exit(passed == planned ? KTEST_EXIT_PASS : KTEST_EXIT_FAIL);
+    cpu_halt_forever();
+}

@@ -1,0 +1,71 @@
+/*
+ * kernel/ktest.h - in-kernel tests.
+ *
+ * A test is a function registered with KTEST(name) { ... } in any kernel
+ * file (by convention kernel/test/test_*.c).  Registration puts a record in
+ * the .ktests linker section; nothing else has to be edited to add a test.
+ *
+ * When the kernel is booted with `test` on its command line it runs every
+ * ordinary test, prints "ktest: plan N", one "ktest: ok NAME" or
+ * "ktest: FAIL NAME: file:line: message" line per test and
+ * "ktest: done P passed, F failed", then leaves QEMU through isa-debug-exit.
+ *
+ * KTEST_FAULT(name, "expected text") registers a test that must end in a
+ * fault (a null dereference, a stack overflow...).  Such tests run one per
+ * boot, with `test=NAME` on the command line; the host driver passes them
+ * when the kernel's fault report contains the expected text and the
+ * fault exit code is seen.
+ */
+#ifndef KERNEL_KTEST_H
+#define KERNEL_KTEST_H
+
+#include <stdint.h>
+
+struct ktest {
+    const char *name;
+    void (*fn)(void);
+    const char *expect_fault; /* NULL for an ordinary test */
+    const char *file;
+};
+
+#define KTEST_DEFINE_(name, expect)                                                                \
+    static void ktest_fn_##name(void);                                                             \
+    __attribute__((used, section(".ktests"), aligned(4))) static const struct ktest                \
+        ktest_rec_##name = {#name, ktest_fn_##name, expect, __FILE__};                             \
+    static void ktest_fn_##name(void)
+
+#define KTEST(name) KTEST_DEFINE_(name, 0)
+#define KTEST_FAULT(name, expected_report) KTEST_DEFINE_(name, expected_report)
+
+/* Record a failure of the running test (the test goes on; the first message is printed). */
+void ktest_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Check a condition; on failure record it and return from the test function. */
+#define KT_ASSERT(cond)                                                                            \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            ktest_fail(__FILE__, __LINE__, "%s", #cond);                                           \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* Compare two unsigned integers; prints both values on failure. */
+#define KT_EQ(a, b)                                                                                \
+    do {                                                                                           \
+        unsigned long long ka_ = (unsigned long long)(a), kb_ = (unsigned long long)(b);           \
+        if (ka_ != kb_) {                                                                          \
+            ktest_fail(__FILE__, __LINE__, "%s == %s (0x%llx != 0x%llx)", #a, #b, ka_, kb_);       \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+/* Number of failures recorded in the running test so far. */
+int ktest_failures(void);
+
+/* Exit codes written to isa-debug-exit; QEMU exits with (v << 1) | 1. */
+#define KTEST_EXIT_PASS  0x10 /* qemu status 33 */
+#define KTEST_EXIT_FAIL  0x11 /* qemu status 35 */
+#define KTEST_EXIT_FAULT 0x12 /* qemu status 37: a fault report was printed */
+
+#endif /* KERNEL_KTEST_H */

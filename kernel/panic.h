@@ -1,0 +1,34 @@
+/*
+ * kernel/panic.h - panics and fault reports.
+ *
+ * An unexpected exception prints a report a person can act on: the
+ * exception's name and number, the error code decoded (for a page fault:
+ * present/write/user/reserved/fetch), EIP and CR2 with symbol names, the
+ * registers, and a backtrace.  Then, in a test run, QEMU is left with the
+ * fault exit code; in a normal boot the kernel halts.
+ */
+#ifndef KERNEL_PANIC_H
+#define KERNEL_PANIC_H
+
+#include "arch/x86/trap.h"
+
+#include <stdint.h>
+
+__attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
+
+/* Print "#n 0x... <function+0x..>" for each frame, starting at eip and the frame at ebp. */
+void backtrace_print(uint32_t eip, uint32_t ebp);
+
+/* Print the report for frame f (also used by later layers before killing a process). */
+void fault_report(const struct trap_frame *f, const char *why);
+
+/* Decode a page-fault error code into buf: "not-present write supervisor". */
+void pagefault_describe(uint32_t error, char *buf, unsigned size);
+
+/* The test run sets this so that a fault leaves QEMU instead of halting. */
+void panic_set_test_mode(int on);
+
+/* Bounds of the stacks a backtrace may walk (the frame pointer must stay inside). */
+void panic_add_stack(uint32_t bottom, uint32_t top);
+
+#endif

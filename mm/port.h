@@ -1,0 +1,60 @@
+/*
+ * mm/port.h - everything mm/ needs from the system it runs in.
+ *
+ * mm/ is compiled three times: into the kernel (i686, freestanding), into
+ * ring-3 programs (i686) and into hosted Linux builds (x86-64, tests,
+ * benchmarks, libmm.a).  It reaches its host ONLY through the functions
+ * declared here.  To copy mm/ into another kernel, implement these (see
+ * docs/porting.md); nothing else in mm/ names the host.
+ *
+ * Implementations: kernel/mm_port.c (kernel), user/lib/mm_port.c (ring 3),
+ * mm/host/port_linux.c (hosted).
+ */
+#ifndef MM_PORT_H
+#define MM_PORT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Size of a page and of a physical frame.  Every mm/ file uses this name. */
+#define MM_PAGE_SIZE  4096u
+#define MM_PAGE_SHIFT 12u
+
+/* One switch for expensive consistency checks; they compile to nothing when 0. */
+#ifndef MM_DEBUG
+#define MM_DEBUG 0
+#endif
+
+/*
+ * A broken invariant inside mm/ (never bad input from a caller: that is a
+ * report).  Formats "function: reason" and does not return.
+ */
+__attribute__((noreturn, format(printf, 1, 2))) void mm_panic(const char *fmt, ...);
+
+/* Informational log line (no trailing newline needed). */
+__attribute__((format(printf, 1, 2))) void mm_log(const char *fmt, ...);
+
+/*
+ * Misuse detected at an API boundary: a double free, a foreign pointer, a
+ * corrupted header.  The caller has already refused the operation and
+ * changed nothing; the port decides what to do with the message (print it,
+ * count it for a test, kill a user process...).  Must return.
+ */
+__attribute__((format(printf, 1, 2))) void mm_report(const char *fmt, ...);
+
+/* Address of the caller of the function that calls this, or 0 when unknown. */
+#define MM_RETURN_ADDRESS() ((uintptr_t)__builtin_return_address(0))
+
+/* ------------------------------------------------------------------ PMM */
+/*
+ * The PMM's lock, around every change to the frame database.  Kernel:
+ * save EFLAGS and disable interrupts, then restore (an interrupt handler may
+ * allocate or free a frame; one CPU).  Hosted: no-ops (single-threaded).
+ * Never taken twice by the PMM (it does not nest); mm_report and mm_log may
+ * be called while it is held, reclaimers are called without it.
+ */
+void mm_lock_pmm(void);
+void mm_unlock_pmm(void);
+
+#endif /* MM_PORT_H */

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# scripts/deps.sh - install the Debian packages the build and the tests need.
+#
+# Idempotent and quick when everything is there (one dpkg query).  As root it
+# runs apt-get; otherwise it prints the exact command to run.
+set -euo pipefail
+
+packages=(
+    make gcc libc6-dev                     # hosted tests
+    gcc-i686-linux-gnu binutils-i686-linux-gnu nasm   # the kernel
+    grub-pc-bin grub-common xorriso mtools # the ISO
+    qemu-system-x86                        # running it
+    clang libclang-rt-14-dev               # libFuzzer targets
+    gdb                                    # make debug
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: missing packages: ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: run: sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "deps: installed ${missing[*]}"

@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# scripts/test.sh - run every test at every level and judge it.  Called by
+# `make test` after everything is built.
+#
+#   1. hosted unit tests (build/host/tests/test_*, ASan + UBSan): TAP-like lines
+#   2. fuzz targets: replay the corpus, then a bounded run with a fixed seed
+#   3. the kernel in QEMU with `test`: directly (-kernel, Multiboot 1) and
+#      through GRUB ISOs (Multiboot 2 and 1); one result per in-kernel test
+#   4. fault tests, one per boot (`test=NAME`): pass when the fault report
+#      contains every expected piece of text and QEMU left with the fault code
+#   5. memory sizes on the pc and q35 machines (`memcheck`): the usable RAM
+#      the kernel parsed must match what QEMU was given, less its holes
+#
+# The kernel is judged from its output and QEMU's exit status together: a
+# missing plan line, fewer results than planned, a triple fault (QEMU exits
+# 0 with -no-reboot), a timeout, or an unexpected exit code is a failure
+# with a one-line reason.  The last line is "N passed, N failed"; the exit
+# status is non-zero if anything failed.
+#
+# Environment: TEST_ONLY=hosted|fuzz|kernel|faults|memory (comma list) to run
+# a subset; KTEST_TIMEOUT (seconds per suite boot, default 180).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=build
+LOGS=$BUILD/test-logs
+mkdir -p "$LOGS"
+passed=0
+failed=0
+failures=()
+only=${TEST_ONLY:-all}
+suite_timeout=${KTEST_TIMEOUT:-180}
+
+# Exit codes of isa-debug-exit: (value << 1) | 1 (kernel/ktest.h).
+EXIT_PASS=33
+EXIT_FAIL=35
+EXIT_FAULT=37
+
+want() { [ "$only" = all ] || [[ ",$only," == *",$1,"* ]]; }
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); failures+=("$1"); echo "  FAIL $1"; }
+section() { echo; echo "== $1"; }
+
+# ---------------------------------------------------------------- hosted
+run_hosted() {
+    section "hosted unit tests (AddressSanitizer + UBSan)"
+    local t
+    for t in "$BUILD"/host/tests/test_*; do
+        [ -x "$t" ] || continue
+        local name log p f
+        name=$(basename "$t")
+        log=$LOGS/$name.log
+        timeout 300 "$t" >"$log" 2>&1
+        local rc=$?
+        p=$(grep -c '^ok ' "$log")
+        f=$(grep -c '^not ok ' "$log")
+        passed=$((passed + p))
+        while read -r line; do
+            fail "$name: ${line#not ok }"
+        done < <(grep '^not ok ' "$log")
+        if ! grep -q "^# $name: " "$log"; then
+            fail "$name: ended without its summary (exit $rc; crash or sanitizer report?) - see $log"
+        elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+            fail "$name: exit status $rc with no failing test - see $log"
+        fi
+        printf "  %-28s %3d passed, %d failed\n" "$name" "$p" "$f"
+    done
+}
+
+# ---------------------------------------------------------------- fuzz
+run_fuzz() {
+    section "fuzz targets: corpus replay + fixed-seed run"
+    local t
+    for t in "$BUILD"/host/fuzz/fuzz_*; do
+        [ -x "$t" ] || continue
+        local name corpus work log
+        name=$(basename "$t")
+        corpus=tests/fuzz/corpus/$name
+        work=$(mktemp -d)
+        [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
+        log=$LOGS/$name.log
+        local n
+        n=$(find "$work" -type f | wc -l)
+        if timeout 300 "$t" -seed=1 -runs=${FUZZ_RUNS:-20000} -max_len=4096 "$work" >"$log" 2>&1; then
+            pass
+            printf "  %-28s ok (%d corpus inputs + %d seeded runs)\n" "$name" "$n" "${FUZZ_RUNS:-20000}"
+        else
+            fail "$name: fuzz target failed - see $log"
+        fi
+        rm -rf "$work"
+    done
+}
+
+# ---------------------------------------------------------------- kernel boots
+QEMU_BASE=(qemu-system-i386 -display none -no-reboot -serial stdio
+           -device isa-debug-exit,iobase=0xf4,iosize=0x04)
+
+# boot LOG TIMEOUT QEMU-ARGS...: run QEMU, output to LOG, sets $rc.
+boot() {
+    local log=$1 secs=$2
+    shift 2
+    timeout "$secs" "${QEMU_BASE[@]}" "$@" </dev/null >"$log" 2>&1
+    rc=$?
+}
+
+# Why a boot's exit status is wrong, in words.
+exit_reason() {
+    case $1 in
+    0) echo "triple fault or reset (QEMU exited 0)";;
+    124) echo "timeout";;
+    1) echo "QEMU error (exit 1)";;
+    $EXIT_PASS) echo "kernel reported pass";;
+    $EXIT_FAIL) echo "kernel reported failure";;
+    $EXIT_FAULT) echo "kernel fault: $(grep -m1 -a '^\*\*\* ' "$2" | tr -d '\r')";;
+    *) echo "unexpected exit status $1";;
+    esac
+}
+
+# judge_suite LABEL LOG: count the in-kernel results of one suite boot.
+judge_suite() {
+    local label=$1 log=$2 plan results p=0 f=0
+    plan=$(grep -a -m1 -o '^ktest: plan [0-9]*' "$log" | awk '{print $3}')
+    while read -r line; do
+        case $line in
+        "ktest: ok "*) p=$((p + 1)); pass;;
+        "ktest: FAIL "*) f=$((f + 1)); fail "$label: ${line#ktest: FAIL }";;
+        esac
+    done < <(grep -a -E '^ktest: (ok|FAIL) ' "$log" | tr -d '\r')
+    results=$((p + f))
+    if [ -z "$plan" ]; then
+        fail "$label: no plan line ($(exit_reason "$rc" "$log")) - see $log"
+    elif [ "$results" -ne "$plan" ]; then
+        fail "$label: planned $plan tests, $results reported ($(exit_reason "$rc" "$log")) - see $log"
+    elif [ "$f" -eq 0 ] && [ "$rc" -ne "$EXIT_PASS" ]; then
+        fail "$label: all tests passed but $(exit_reason "$rc" "$log") - see $log"
+    elif [ "$f" -gt 0 ] && [ "$rc" -ne "$EXIT_FAIL" ]; then
+        fail "$label: failures reported and $(exit_reason "$rc" "$log") - see $log"
+    fi
+    printf "  %-40s %3d passed, %d failed (plan %s)\n" "$label" "$p" "$f" "${plan:-none}"
+}
+
+run_kernel_suites() {
+    section "in-kernel tests"
+    boot "$LOGS/kernel-direct.log" "$suite_timeout" -kernel "$BUILD/kernel.elf" -append test -m 128M
+    judge_suite "kernel[direct -kernel, Multiboot 1]" "$LOGS/kernel-direct.log"
+    boot "$LOGS/kernel-grub-mb2.log" "$suite_timeout" -cdrom "$BUILD/test-mb2.iso" -m 128M
+    judge_suite "kernel[GRUB ISO, Multiboot 2]" "$LOGS/kernel-grub-mb2.log"
+    boot "$LOGS/kernel-grub-mb1.log" "$suite_timeout" -cdrom "$BUILD/test-mb1.iso" -m 128M
+    judge_suite "kernel[GRUB ISO, Multiboot 1]" "$LOGS/kernel-grub-mb1.log"
+}
+
+# ---------------------------------------------------------------- fault tests
+run_fault_tests() {
+    section "fault tests (one per boot)"
+    local list=$LOGS/kernel-direct.log
+    [ -f "$list" ] || boot "$list" "$suite_timeout" -kernel "$BUILD/kernel.elf" -append test -m 128M
+    local names
+    names=$(grep -a '^ktest: has fault ' "$list" | tr -d '\r' | awk '{print $4}')
+    [ -n "$names" ] || { fail "fault tests: the kernel listed none - see $list"; return; }
+    local name
+    for name in $names; do
+        local log=$LOGS/fault-$name.log expect missing=""
+        boot "$log" 60 -kernel "$BUILD/kernel.elf" -append "test=$name" -m 128M
+        expect=$(grep -a -m1 '^ktest: expecting a fault report containing' "$log" | tr -d '\r' |
+                 sed 's/^[^"]*"//; s/"$//')
+        if [ -z "$expect" ]; then
+            fail "fault $name: the kernel never announced what it expects ($(exit_reason "$rc" "$log")) - see $log"
+            continue
+        fi
+        IFS='|' read -ra pieces <<<"$expect"
+        for piece in "${pieces[@]}"; do
+            # only text after the announcement counts
+            sed -n '/^ktest: expecting/,$p' "$log" | tail -n +2 | grep -aqF -- "$piece" || missing="$piece"
+        done
+        if [ "$rc" -ne "$EXIT_FAULT" ]; then
+            fail "fault $name: expected a fault report, got: $(exit_reason "$rc" "$log") - see $log"
+        elif [ -n "$missing" ]; then
+            fail "fault $name: the report lacks \"$missing\" - see $log"
+        else
+            pass
+            printf "  %-40s ok\n" "$name"
+        fi
+    done
+}
+
+# ---------------------------------------------------------------- memory sizes
+# memcheck_one MACHINE MIB [iso]: the kernel's parsed usable RAM vs. -m.
+memcheck_one() {
+    local machine=$1 mib=$2 via=${3:-direct} log args
+    log=$LOGS/memcheck-$machine-$mib-$via.log
+    if [ "$via" = direct ]; then
+        args=(-kernel "$BUILD/kernel.elf" -append memcheck)
+    else
+        args=(-cdrom "$BUILD/test-memcheck.iso")
+    fi
+    boot "$log" 60 -machine "$machine" -m "${mib}M" "${args[@]}"
+    local line usable below above given label="memory $machine -m ${mib}M ($via)"
+    line=$(grep -a -m1 '^memcheck:' "$log" | tr -d '\r')
+    if [ -z "$line" ] || [ "$rc" -ne "$EXIT_PASS" ]; then
+        fail "$label: no memcheck result ($(exit_reason "$rc" "$log")) - see $log"
+        return
+    fi
+    usable=$(sed 's/.*usable_kib=\([0-9]*\).*/\1/' <<<"$line")
+    below=$(sed 's/.*below4g_kib=\([0-9]*\).*/\1/' <<<"$line")
+    above=$(sed 's/.*above4g_kib=\([0-9]*\).*/\1/' <<<"$line")
+    given=$((mib * 1024))
+    # QEMU's holes: 385 KiB at 0x9FC00-0x100000 plus firmware-reserved RAM
+    # (ACPI tables, SeaBIOS) at the top of low memory: well under 2 MiB.
+    local slack=2048
+    if [ "$usable" -gt "$given" ] || [ "$usable" -lt $((given - slack)) ]; then
+        fail "$label: usable $usable KiB, expected $((given - slack))..$given KiB"
+    elif [ $((below + above)) -ne "$usable" ]; then
+        fail "$label: below 4 GiB ($below) + above ($above) != usable ($usable)"
+    elif [ "$mib" -ge 3584 ] && [ "$machine" = q35 ] && [ "$above" -eq 0 ]; then
+        fail "$label: expected RAM above 4 GiB on q35 with ${mib} MiB, found none"
+    else
+        pass
+        printf "  %-40s usable %8d KiB (%d below 4 GiB, %d above, clipped)\n" "$label" "$usable" "$below" "$above"
+    fi
+}
+
+run_memory_tests() {
+    section "memory sizes (parsed usable RAM vs. what QEMU was given)"
+    local machine mib
+    for machine in pc q35; do
+        for mib in 8 128 1024 3584; do
+            memcheck_one "$machine" "$mib"
+        done
+    done
+    memcheck_one pc 128 grub-mb2
+    memcheck_one q35 3584 grub-mb2
+}
+
+want hosted && run_hosted
+want fuzz && run_fuzz
+want kernel && run_kernel_suites
+want faults && run_fault_tests
+want memory && run_memory_tests
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+    echo "Failures:"
+    printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
