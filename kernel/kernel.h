@@ -14,5 +14,7 @@ extern struct boot_info boot_info;
 
 /* Run in-kernel tests (kernel/ktest.c); never returns. */
 __attribute__((noreturn)) void ktest_run(const char *only);
+/* Misbehave on purpose (triple, hang, short, noplan, liar) to check the host driver. */
+__attribute__((noreturn)) void ktest_selfcheck(const char *what);
 
 #endif

@@ -140,6 +140,8 @@ void kmain(uint32_t magic, uint32_t info_phys)
     cpu_sti();
 
     char test_name[64];
+    if (bootinfo_option(&boot_info, "ktest-selfcheck", test_name, sizeof test_name))
+        ktest_selfcheck(test_name);
     if (bootinfo_option(&boot_info, "test", test_name, sizeof test_name))
         ktest_run(test_name);
 

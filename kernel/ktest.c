@@ -96,3 +96,32 @@ void ktest_run(const char *only)
     qemu_exit(passed == planned ? KTEST_EXIT_PASS : KTEST_EXIT_FAIL);
     cpu_halt_forever();
 }
+
+/*
+ * Deliberate misbehaviour, so the host driver can prove that it notices each
+ * way a test boot can go wrong (scripts/test.sh, "driver self-checks").
+ * `ktest-selfcheck=WHAT` on the command line; never returns.
+ */
+void ktest_selfcheck(const char *what)
+{
+    if (strcmp(what, "triple") == 0) {
+        /* an empty IDT: the breakpoint cannot be delivered, nor the #GP, nor the #DF */
+        static const struct __attribute__((packed)) { uint16_t limit; uint32_t base; } none = {0, 0};
+        kprintf("ktest: plan 1\n");
+        __asm__ volatile("lidt %0; int3" : : "m"(none));
+    } else if (strcmp(what, "hang") == 0) {
+        kprintf("ktest: plan 1\n");
+        cpu_halt_forever();
+    } else if (strcmp(what, "short") == 0) {
+        kprintf("ktest: plan 3\nktest: ok first\n");
+        qemu_exit(KTEST_EXIT_PASS);
+    } else if (strcmp(what, "noplan") == 0) {
+        kprintf("ktest: ok lonely\n");
+        qemu_exit(KTEST_EXIT_PASS);
+    } else if (strcmp(what, "liar") == 0) {
+        kprintf("ktest: plan 1\nktest: ok fine\n");
+        qemu_exit(KTEST_EXIT_FAIL);
+    }
+    kprintf("ktest-selfcheck: unknown mode \"%s\"\n", what);
+    cpu_halt_forever();
+}

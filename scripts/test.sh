@@ -18,7 +18,7 @@
 # status is non-zero if anything failed.
 #
 # Environment: TEST_ONLY=hosted|fuzz|kernel|faults|memory (comma list) to run
-# a subset; KTEST_TIMEOUT (seconds per suite boot, default 180).
+# a subset (also: selfcheck); KTEST_TIMEOUT (seconds per suite boot, default 180).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -116,9 +116,27 @@ exit_reason() {
     esac
 }
 
+# suite_verdict LOG: why one suite boot failed as a whole ("" if it did not);
+# reads $rc.  Individual FAIL lines are counted separately by judge_suite.
+suite_verdict() {
+    local log=$1 plan p f
+    plan=$(grep -a -m1 -o '^ktest: plan [0-9]*' "$log" | awk '{print $3}')
+    p=$(grep -a -c '^ktest: ok ' "$log")
+    f=$(grep -a -c '^ktest: FAIL ' "$log")
+    if [ -z "$plan" ]; then
+        echo "no plan line ($(exit_reason "$rc" "$log"))"
+    elif [ $((p + f)) -ne "$plan" ]; then
+        echo "planned $plan tests, $((p + f)) reported ($(exit_reason "$rc" "$log"))"
+    elif [ "$f" -eq 0 ] && [ "$rc" -ne "$EXIT_PASS" ]; then
+        echo "all tests passed but $(exit_reason "$rc" "$log")"
+    elif [ "$f" -gt 0 ] && [ "$rc" -ne "$EXIT_FAIL" ]; then
+        echo "failures reported and $(exit_reason "$rc" "$log")"
+    fi
+}
+
 # judge_suite LABEL LOG: count the in-kernel results of one suite boot.
 judge_suite() {
-    local label=$1 log=$2 plan results p=0 f=0
+    local label=$1 log=$2 plan verdict p=0 f=0
     plan=$(grep -a -m1 -o '^ktest: plan [0-9]*' "$log" | awk '{print $3}')
     while read -r line; do
         case $line in
@@ -126,17 +144,29 @@ judge_suite() {
         "ktest: FAIL "*) f=$((f + 1)); fail "$label: ${line#ktest: FAIL }";;
         esac
     done < <(grep -a -E '^ktest: (ok|FAIL) ' "$log" | tr -d '\r')
-    results=$((p + f))
-    if [ -z "$plan" ]; then
-        fail "$label: no plan line ($(exit_reason "$rc" "$log")) - see $log"
-    elif [ "$results" -ne "$plan" ]; then
-        fail "$label: planned $plan tests, $results reported ($(exit_reason "$rc" "$log")) - see $log"
-    elif [ "$f" -eq 0 ] && [ "$rc" -ne "$EXIT_PASS" ]; then
-        fail "$label: all tests passed but $(exit_reason "$rc" "$log") - see $log"
-    elif [ "$f" -gt 0 ] && [ "$rc" -ne "$EXIT_FAIL" ]; then
-        fail "$label: failures reported and $(exit_reason "$rc" "$log") - see $log"
-    fi
+    verdict=$(suite_verdict "$log")
+    [ -n "$verdict" ] && fail "$label: $verdict - see $log"
     printf "  %-40s %3d passed, %d failed (plan %s)\n" "$label" "$p" "$f" "${plan:-none}"
+}
+
+# The driver must notice every way a boot can go wrong: the kernel misbehaves
+# on purpose (ktest-selfcheck=MODE) and the verdict must name the problem.
+run_driver_selfchecks() {
+    section "driver self-checks (the kernel misbehaves on purpose)"
+    local mode expect verdict
+    for pair in "triple:triple fault" "hang:planned 1 tests, 0 reported (timeout)" "short:planned 3 tests, 1 reported" \
+                "noplan:no plan line (kernel reported pass)" "liar:all tests passed but kernel reported failure"; do
+        mode=${pair%%:*} expect=${pair#*:}
+        boot "$LOGS/selfcheck-$mode.log" 15 -kernel "$BUILD/kernel.elf" \
+             -append "ktest-selfcheck=$mode" -m 32M
+        verdict=$(suite_verdict "$LOGS/selfcheck-$mode.log")
+        if [[ "$verdict" == *"$expect"* ]]; then
+            pass
+            printf "  %-40s caught: %s\n" "$mode" "$verdict"
+        else
+            fail "driver self-check $mode: expected a verdict with \"$expect\", got \"$verdict\""
+        fi
+    done
 }
 
 run_kernel_suites() {
@@ -234,6 +264,7 @@ run_memory_tests() {
 want hosted && run_hosted
 want fuzz && run_fuzz
 want kernel && run_kernel_suites
+want selfcheck && run_driver_selfchecks
 want faults && run_fault_tests
 want memory && run_memory_tests
 
