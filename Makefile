@@ -108,7 +108,7 @@ HOSTCC := cc
 HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(WARN) -I. -Itests/host \
                -DMM_HOSTED=1 -MMD -MP
-HOST_SRC := $(wildcard mm/*.c mm/host/*.c) lib/format.c kernel/memmap.c
+HOST_SRC := $(wildcard mm/*.c mm/host/*.c) lib/format.c kernel/memmap.c kernel/bootinfo.c
 HOST_OBJS := $(patsubst %.c,$(BUILD)/host/san/%.o,$(HOST_SRC))
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/tests/%,$(wildcard tests/host/test_*.c))
 # Every other .c in tests/host/ (harness, shadow models, simulators) is linked into each test.

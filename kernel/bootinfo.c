@@ -1,9 +1,12 @@
 /*
  * kernel/bootinfo.c - Multiboot 1 and 2 into struct boot_info.
  *
- * Both protocols are parsed from copies: phys_copy() reads physical memory
- * one window page at a time into kernel buffers, so the information may sit
- * anywhere below 4 GiB and is never touched again after this file.
+ * Both protocols are parsed from copies: everything is read through a
+ * struct boot_reader into kernel buffers (the kernel's reader maps one page
+ * at a time through a window), so the information may sit anywhere below
+ * 4 GiB and is never touched again after this file.  The reader also makes
+ * this file hosted-testable: tests/host/test_bootinfo.c and the fuzz target
+ * tests/fuzz/fuzz_bootinfo.c hand it synthetic and malformed structures.
  *
  * Validation: a Multiboot 1 field is read only if its flag bit says it is
  * there; memory-map entries are stepped by `size + 4` with size checked;
@@ -13,26 +16,19 @@
  * consistent by memmap_normalise().
  */
 #include "kernel/bootinfo.h"
-#include "arch/x86/layout.h"
-#include "arch/x86/paging.h"
 
 #include <string.h>
 
-extern char _kernel_phys_start[], _kernel_phys_end[];
+static const struct boot_reader *reader;
 
-/* Copy len bytes of physical memory at paddr (below 4 GiB) into dst. */
+/* Copy len bytes of physical memory at paddr into dst; wrapping past 4 GiB reads zeros. */
 static void phys_copy(void *dst, uint32_t paddr, uint32_t len)
 {
-    unsigned char *d = dst;
-    while (len) {
-        uint32_t in_page = 4096u - (paddr & 0xFFFu);
-        uint32_t n = len < in_page ? len : in_page;
-        memcpy(d, window_map(WINDOW_SLOT_BOOTINFO, paddr), n);
-        d += n;
-        paddr += n;
-        len -= n;
+    if ((uint64_t)paddr + len > 0x100000000ull) {
+        memset(dst, 0, len);
+        return;
     }
-    window_unmap(WINDOW_SLOT_BOOTINFO);
+    reader->copy(dst, paddr, len, reader->ctx);
 }
 
 /* Copy a NUL-terminated string from physical memory, at most max-1 characters. */
@@ -58,7 +54,10 @@ static void add_module(struct boot_info *bi, uint32_t start, uint32_t end, const
     struct boot_module *m = &bi->module[bi->module_count++];
     m->start = start;
     m->end = end;
-    strlcpy(m->name, name, sizeof m->name);
+    size_t i = 0;
+    for (; i + 1 < sizeof m->name && name[i]; i++)
+        m->name[i] = name[i];
+    m->name[i] = 0;
 }
 
 /* ---------------------------------------------------------------- Multiboot 1 */
@@ -127,7 +126,9 @@ static void mb1_parse(uint32_t info_phys, struct boot_info *bi, struct mem_range
         *nraw = 2;
     }
     if (info.flags & MB1_MODS) {
-        for (uint32_t i = 0; i < info.mods_count && i < 64; i++) {
+        if (info.mods_count > BOOT_MODULES_MAX)
+            bi->modules_dropped += info.mods_count - BOOT_MODULES_MAX;
+        for (uint32_t i = 0; i < info.mods_count && i < BOOT_MODULES_MAX; i++) {
             uint32_t mod[4]; /* start, end, string, reserved */
             char name[BOOT_NAME_MAX] = "";
             phys_copy(mod, info.mods_addr + i * 16, sizeof mod);
@@ -219,12 +220,14 @@ static void mb2_parse(uint32_t info_phys, struct boot_info *bi, struct mem_range
 
 /* ---------------------------------------------------------------- common */
 
-int bootinfo_parse(uint32_t magic, uint32_t info_phys, struct boot_info *bi)
+int bootinfo_parse(uint32_t magic, uint32_t info_phys, const struct boot_reader *rd,
+                   struct boot_info *bi)
 {
     static struct mem_range raw[MEMMAP_MAX];
     size_t nraw = 0;
 
     memset(bi, 0, sizeof *bi);
+    reader = rd;
     if (magic == MULTIBOOT1_MAGIC) {
         bi->protocol = 1;
         mb1_parse(info_phys, bi, raw, &nraw);
@@ -235,8 +238,6 @@ int bootinfo_parse(uint32_t magic, uint32_t info_phys, struct boot_info *bi)
         return -1;
     }
     memmap_normalise(raw, nraw, &bi->mem);
-    bi->kernel_start = (uint32_t)(uintptr_t)_kernel_phys_start;
-    bi->kernel_end = (uint32_t)(uintptr_t)_kernel_phys_end;
     return 0;
 }
 

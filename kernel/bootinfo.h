@@ -39,10 +39,23 @@ struct boot_info {
 };
 
 /*
- * Parse the loader's information.  Returns 0, or -1 if `magic` is neither
- * Multiboot magic (then *bi is untouched but for protocol = 0).
+ * How the parser reads physical memory: copy len bytes at physical paddr
+ * into dst.  The kernel reads through a mapping window; hosted tests and
+ * the fuzz target read from a simulated memory.  Reads past the end of
+ * physical memory must yield zeros, not fail.
  */
-int bootinfo_parse(uint32_t magic, uint32_t info_phys, struct boot_info *bi);
+struct boot_reader {
+    void (*copy)(void *dst, uint32_t paddr, uint32_t len, void *ctx);
+    void *ctx;
+};
+
+/*
+ * Parse the loader's information.  Returns 0, or -1 if `magic` is neither
+ * Multiboot magic (then *bi is zeroed).  The kernel extent is the caller's
+ * to fill in (it comes from the linker, not the loader).
+ */
+int bootinfo_parse(uint32_t magic, uint32_t info_phys, const struct boot_reader *rd,
+                   struct boot_info *bi);
 
 /* True if the command line has the word `word` or `word=...`; *value gets what follows '='. */
 int bootinfo_option(const struct boot_info *bi, const char *word, char *value, unsigned value_max);

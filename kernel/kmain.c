@@ -11,6 +11,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/trap.h"
 #include "kernel/bootinfo.h"
+#include "kernel/kbench.h"
 #include "kernel/kernel.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
@@ -18,8 +19,25 @@
 #include <string.h>
 
 extern char _kernel_vma_check[], boot_stack_bottom[], boot_stack_top[];
+extern char _kernel_phys_start[], _kernel_phys_end[];
 
 struct boot_info boot_info;
+
+/* The boot-info parser's reader: physical memory one window page at a time. */
+static void window_copy(void *dst, uint32_t paddr, uint32_t len, void *ctx)
+{
+    unsigned char *d = dst;
+    (void)ctx;
+    while (len) {
+        uint32_t in_page = 4096u - (paddr & 0xFFFu);
+        uint32_t n = len < in_page ? len : in_page;
+        memcpy(d, window_map(WINDOW_SLOT_BOOTINFO, paddr), n);
+        d += n;
+        paddr += n;
+        len -= n;
+    }
+    window_unmap(WINDOW_SLOT_BOOTINFO);
+}
 
 static void print_memory_map(const struct boot_info *bi)
 {
@@ -116,11 +134,14 @@ void kmain(uint32_t magic, uint32_t info_phys)
     if ((uint32_t)(uintptr_t)_kernel_vma_check != KERNEL_VMA)
         panic("kmain: linker.ld KERNEL_VMA 0x%x != layout.h 0x%x",
               (unsigned)(uintptr_t)_kernel_vma_check, KERNEL_VMA);
-    if (bootinfo_parse(magic, info_phys, &boot_info) < 0) {
+    static const struct boot_reader window_reader = {window_copy, 0};
+    if (bootinfo_parse(magic, info_phys, &window_reader, &boot_info) < 0) {
         kprintf("kmain: not started by a Multiboot loader (magic 0x%08x, expected 0x%08x or "
                 "0x%08x); halting\n", magic, MULTIBOOT1_MAGIC, MULTIBOOT2_MAGIC);
         cpu_halt_forever();
     }
+    boot_info.kernel_start = (uint32_t)(uintptr_t)_kernel_phys_start;
+    boot_info.kernel_end = (uint32_t)(uintptr_t)_kernel_phys_end;
     kprintf("Booted by %s via Multiboot %d\n", boot_info.loader[0] ? boot_info.loader : "(unnamed loader)",
             boot_info.protocol);
     kprintf("Command line: \"%s\"\n", boot_info.cmdline);
@@ -138,6 +159,9 @@ void kmain(uint32_t magic, uint32_t info_phys)
     pic_init();
     pit_init(TIMER_HZ);
     cpu_sti();
+
+    if (bootinfo_option(&boot_info, "bench", 0, 0))
+        kbench_run();
 
     char test_name[64];
     if (bootinfo_option(&boot_info, "ktest-selfcheck", test_name, sizeof test_name))

@@ -3,11 +3,18 @@
  *
  * mm/ reaches the kernel only through these functions: panics and logs go
  * to the kernel log, misuse reports are logged and counted (tests read the
- * count), and the PMM lock disables interrupts (one CPU: an interrupt
- * handler is the only other context that could touch the frame database).
+ * count), and the PMM and VMM locks disable interrupts (one CPU: an
+ * interrupt handler is the only other context that could touch the frame
+ * database or the page tables).
+ *
+ * mm_kmap: frames inside the low linear map (the first 16 MiB) need no
+ * mapping at all; others get a window slot from a small stack of slots,
+ * because the VMM nests at most two mappings and releases them in reverse.
  */
 #include "mm/port.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/layout.h"
+#include "arch/x86/paging.h"
 #include "kernel/log.h"
 #include "kernel/mm_port.h"
 #include "kernel/panic.h"
@@ -15,8 +22,15 @@
 
 static unsigned long report_count;
 static char last_report[192];
-static uint32_t pmm_lock_flags;
-static int pmm_lock_held;
+struct port_lock {
+    uint32_t flags;
+    int held;
+    const char *name;
+};
+static struct port_lock pmm_lock = {0, 0, "pmm"}, vmm_lock = {0, 0, "vmm"};
+
+#define KMAP_SLOTS 4u
+static unsigned kmap_depth;
 
 void mm_panic(const char *fmt, ...)
 {
@@ -57,18 +71,104 @@ const char *mm_port_last_report(void)
     return last_report;
 }
 
-void mm_lock_pmm(void)
+static void lock_take(struct port_lock *l)
 {
     uint32_t flags = irq_save();
-    if (pmm_lock_held)
-        panic("mm_lock_pmm: taken twice");
-    pmm_lock_held = 1;
-    pmm_lock_flags = flags;
+    if (l->held)
+        panic("mm_lock_%s: taken twice", l->name);
+    l->held = 1;
+    l->flags = flags;
+}
+
+static void lock_drop(struct port_lock *l)
+{
+    uint32_t flags = l->flags;
+    if (!l->held)
+        panic("mm_unlock_%s: not held", l->name);
+    l->held = 0;
+    irq_restore(flags);
+}
+
+void mm_lock_pmm(void)
+{
+    lock_take(&pmm_lock);
 }
 
 void mm_unlock_pmm(void)
 {
-    uint32_t flags = pmm_lock_flags;
-    pmm_lock_held = 0;
+    lock_drop(&pmm_lock);
+}
+
+void mm_lock_vmm(void)
+{
+    lock_take(&vmm_lock);
+}
+
+void mm_unlock_vmm(void)
+{
+    lock_drop(&vmm_lock);
+}
+
+/* ---------------------------------------------------------------- VMM hooks */
+
+void *mm_kmap(uint32_t frame)
+{
+    if (frame < LOWMAP_SIZE)
+        return lowmap_virt(frame);
+    uint32_t flags = irq_save();
+    if (kmap_depth == KMAP_SLOTS)
+        panic("mm_kmap: more than %u nested mappings", KMAP_SLOTS);
+    void *p = window_map(WINDOW_SLOT_KMAP + kmap_depth++, frame);
     irq_restore(flags);
+    return p;
+}
+
+void mm_kunmap(void *ptr)
+{
+    uintptr_t va = (uintptr_t)ptr;
+    if (va < WINDOW_START || va >= WINDOW_START + WINDOW_PAGES * 4096u)
+        return; /* a low-map pointer: nothing was mapped */
+    uint32_t flags = irq_save();
+    unsigned slot = (unsigned)((va - WINDOW_START) >> 12);
+    if (kmap_depth == 0 || slot != WINDOW_SLOT_KMAP + kmap_depth - 1)
+        panic("mm_kunmap: 0x%08x is not the most recent mapping", (unsigned)va);
+    window_unmap(slot);
+    kmap_depth--;
+    irq_restore(flags);
+}
+
+void *mm_kva_ptr(uintptr_t va)
+{
+    return (void *)va;
+}
+
+void mm_tlb_flush_page(uintptr_t va)
+{
+    invlpg(va);
+}
+
+void mm_tlb_flush_all(void)
+{
+    load_cr3(read_cr3());
+}
+
+void mm_tlb_flush_global(void)
+{
+    uint32_t cr4 = read_cr4();
+    if (cr4 & CR4_PGE) {
+        write_cr4(cr4 & ~CR4_PGE);
+        write_cr4(cr4);
+    } else {
+        load_cr3(read_cr3());
+    }
+}
+
+void mm_load_page_directory(uint32_t pd)
+{
+    load_cr3(pd);
+}
+
+uint32_t mm_current_page_directory(void)
+{
+    return read_cr3() & ~0xFFFu;
 }

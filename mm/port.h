@@ -57,4 +57,54 @@ __attribute__((format(printf, 1, 2))) void mm_report(const char *fmt, ...);
 void mm_lock_pmm(void);
 void mm_unlock_pmm(void);
 
+/* ------------------------------------------------------------------ VMM */
+/*
+ * What the VMM (mm/vmm*.c) needs.  Kernel: kernel/mm_port.c over
+ * arch/x86/cpu.h and arch/x86/paging.h.  Hosted tests and benchmarks:
+ * tests/host/vmm_sim.c, a simulated machine (physical memory, MMU, TLB).
+ * Physical addresses are uint32_t here (pmm_paddr_t).
+ */
+
+/*
+ * Make physical frame `frame` (page aligned, anywhere below 4 GiB) readable
+ * and writable at a temporary kernel address and return it.  Never fails.
+ * The VMM holds at most two such mappings at a time and releases them in
+ * the reverse order (it may call the PMM while holding them).  It reaches
+ * every page table this way (docs/vmm.md), so a cheap path for frames
+ * inside the low linear map is worth having; vmm_init takes the kernel's
+ * page tables from there when it can.  Called with the VMM lock held
+ * (interrupts off).
+ */
+void *mm_kmap(uint32_t frame);
+/* Release a mapping made by mm_kmap (the pointer it returned). */
+void mm_kunmap(void *ptr);
+
+/*
+ * A pointer through which mm/ reaches kernel virtual address `va`, a page the
+ * VMM mapped in the kernel half itself (its region-record pages); valid for
+ * accesses inside that page.  Kernel: (void *)va.
+ */
+void *mm_kva_ptr(uintptr_t va);
+
+/* invlpg: drop the TLB entry of the page containing va. */
+void mm_tlb_flush_page(uintptr_t va);
+/* Reload CR3: drop every non-global TLB entry. */
+void mm_tlb_flush_all(void);
+/* Drop every TLB entry, global ones too (toggle CR4.PGE; without PGE, reload CR3). */
+void mm_tlb_flush_global(void);
+
+/* Load the page directory at physical address pd (CR3). */
+void mm_load_page_directory(uint32_t pd);
+/* Physical address of the loaded page directory (CR3 & ~0xFFF). */
+uint32_t mm_current_page_directory(void);
+
+/*
+ * The VMM's lock, around every change to spaces, regions and page tables.
+ * Kernel: save EFLAGS and disable interrupts, then restore (one CPU).
+ * Hosted: a depth counter that catches nesting.  Never taken twice; the VMM
+ * calls the PMM (and its lock) while holding it, never the reverse.
+ */
+void mm_lock_vmm(void);
+void mm_unlock_vmm(void);
+
 #endif /* MM_PORT_H */

@@ -27,7 +27,8 @@ void window_unmap(unsigned slot);
 
 /* Window slots with a fixed owner. */
 #define WINDOW_SLOT_BOOTINFO 0u
-#define WINDOW_SLOT_FIRST_FREE 8u /* slots from here on are for the VMM's temporary mappings */
+#define WINDOW_SLOT_KMAP 4u       /* 4 slots: mm_kmap's stack of temporary mappings */
+#define WINDOW_SLOT_FIRST_FREE 8u /* slots from here on are free for other users */
 
 /* Physical address of the boot page directory. */
 uint32_t paging_boot_directory(void);

@@ -1,0 +1,41 @@
+/*
+ * kernel/kbench.c - runs the KBENCH benchmarks (see kbench.h).
+ */
+#include "kernel/kbench.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/trap.h"
+#include "kernel/ktest.h"
+#include "kernel/log.h"
+
+extern const struct kbench __kbench_start[], __kbench_end[];
+
+unsigned long long kbench_cycles_per_ms(void)
+{
+    static unsigned long long cached;
+    if (cached)
+        return cached;
+    /* count TSC cycles over 10 timer ticks (100 ms at 100 Hz) */
+    uint64_t t = pit_ticks();
+    while (pit_ticks() == t)
+        cpu_hlt();
+    uint64_t start_tsc = rdtsc(), start = pit_ticks();
+    while (pit_ticks() < start + 10)
+        cpu_hlt();
+    uint64_t cycles = rdtsc() - start_tsc;
+    cached = cycles / (10ull * 1000 / pit_hz());
+    return cached ? cached : 1;
+}
+
+void kbench_run(void)
+{
+    kprintf("kbench: TSC %llu cycles per ms (emulated: compare ratios, not absolutes)\n",
+            kbench_cycles_per_ms());
+    for (const struct kbench *b = __kbench_start; b < __kbench_end; b++) {
+        kprintf("kbench: begin %s\n", b->name);
+        b->fn();
+        kprintf("kbench: end %s\n", b->name);
+    }
+    kprintf("kbench: done\n");
+    qemu_exit(KTEST_EXIT_PASS);
+    cpu_halt_forever();
+}
