@@ -139,14 +139,24 @@ $(LIBMM): $(patsubst %.c,$(BUILD)/host/opt/%.o,$(LIBMM_SRC))
 	$(Q)ar rcs $@ $^
 
 # Fuzz targets: tests/fuzz/fuzz_NAME.c, corpus in tests/fuzz/corpus/NAME/.
+# The sources they test are instrumented and archived, so each target links
+# only the objects it uses.
 FUZZCC := clang
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -I. -Itests/host -DMM_HOSTED=1 \
-               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_BASE := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -I. -Itests/host -DMM_HOSTED=1 \
+             -fno-sanitize-recover=all
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/host/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
-$(BUILD)/host/fuzz/%: tests/fuzz/%.c $(HOST_SRC)
+FUZZ_LIB := $(BUILD)/host/libmm-fuzz.a
+$(BUILD)/host/fz/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"
-	$(Q)$(FUZZCC) $(FUZZ_CFLAGS) -o $@ $^
+	$(Q)$(FUZZCC) $(FUZZ_BASE) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
+$(FUZZ_LIB): $(patsubst %.c,$(BUILD)/host/fz/%.o,$(HOST_SRC))
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+$(BUILD)/host/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZCC) $(FUZZ_BASE) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB)
 FUZZ_SECONDS ?= 60
 fuzz: $(FUZZ_TARGETS)
 	scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)

@@ -14,6 +14,8 @@
 #include "kernel/kbench.h"
 #include "kernel/kernel.h"
 #include "kernel/log.h"
+#include "kernel/mm_init.h"
+#include "mm/pmm.h"
 #include "kernel/panic.h"
 
 #include <string.h>
@@ -106,8 +108,7 @@ static void print_memory_picture(const struct boot_info *bi)
     kprintf("  0 [");
     for (uint64_t i = 0; i < 64; i++)
         kputc(picture_char(bi, i * cell, (i + 1) * cell));
-    kprintf("] %llu MiB\n      %llu KiB per cell: . usable  K kernel  M module  R reserved  "
-            "A ACPI  (blank) hole\n",
+    kprintf("] %llu MiB\n    %llu KiB/cell  .=usable K=kernel M=module R=reserved A=ACPI  =hole\n",
             (unsigned long long)(top >> 20), (unsigned long long)(cell >> 10));
 }
 
@@ -155,6 +156,9 @@ void kmain(uint32_t magic, uint32_t info_phys)
 
     if (bootinfo_option(&boot_info, "memcheck", 0, 0))
         memcheck_and_exit(&boot_info);
+
+    mm_init_pmm(&boot_info);
+    pmm_print_stats();
 
     pic_init();
     pit_init(TIMER_HZ);

@@ -9,7 +9,10 @@
  *
  * Frames are named by physical address (pmm_paddr_t, 32-bit: the kernel
  * manages RAM below 4 GiB).  All functions are safe to call with interrupts
- * enabled; the PMM takes its own lock through the port.
+ * enabled; the PMM takes its own lock through the port (mm_lock_pmm).
+ *
+ * Data structure: a buddy allocator per zone over an array of 8-byte frame
+ * records; docs/pmm.md explains the choice, the costs and the invariants.
  */
 #ifndef MM_PMM_H
 #define MM_PMM_H
@@ -25,7 +28,7 @@ typedef uint32_t pmm_paddr_t;
  * Largest contiguous allocation: 2^PMM_MAX_ORDER frames (4 MiB, one i386
  * large page).  Also the largest alignment pmm_alloc_contig honours.
  */
-#define PMM_MAX_ORDER         10u
+#define PMM_MAX_ORDER 10u
 #define PMM_MAX_CONTIG_FRAMES (1u << PMM_MAX_ORDER)
 
 /*
@@ -54,7 +57,7 @@ enum pmm_zone {
 };
 
 /* Allocation flags: a limit (zone) and options. */
-#define PMM_BELOW_1M  0x1u /* only from PMM_ZONE_LOW */
+#define PMM_BELOW_1M 0x1u  /* only from PMM_ZONE_LOW */
 #define PMM_BELOW_16M 0x2u /* only from LOW or DMA */
 #define PMM_NORECLAIM 0x4u /* fail instead of asking reclaimers */
 
@@ -67,22 +70,22 @@ enum pmm_frame_state {
 };
 
 struct pmm_zone_stats {
-    size_t total;    /* RAM frames in the zone */
+    size_t total; /* RAM frames in the zone */
     size_t free;
     size_t reserved;
     size_t used;
-    size_t largest_free_run; /* frames: longest run of adjacent free frames in the zone */
+    size_t largest_free_run;   /* frames: longest run of adjacent free frames in the zone */
     size_t largest_free_block; /* frames: biggest buddy block, what one contig request can get */
 };
 
 struct pmm_stats {
     struct pmm_zone_stats zone[PMM_ZONE_COUNT];
-    size_t total, free, reserved, used;  /* sums over zones */
-    size_t largest_free_run;             /* frames, max over zones (runs never cross zones) */
-    size_t largest_free_block;           /* frames, max over zones */
-    size_t metadata_bytes;               /* what the PMM's own tables cost */
-    size_t reclaimed;                    /* frames given back by reclaimers so far */
-    size_t failed;                       /* allocations that returned PMM_NONE */
+    size_t total, free, reserved, used; /* sums over zones */
+    size_t largest_free_run;            /* frames, max over zones (runs never cross zones) */
+    size_t largest_free_block;          /* frames, max over zones */
+    size_t metadata_bytes;              /* what the PMM's own tables cost */
+    size_t reclaimed;                   /* frames given back by reclaimers so far */
+    size_t failed;                      /* allocations that returned PMM_NONE */
 };
 
 /*
@@ -90,8 +93,12 @@ struct pmm_stats {
  * reclaimer.  When free frames fall below the low watermark, or an allocation
  * would fail, the PMM calls reclaim(r, want) on each reclaimer until `want`
  * frames came back.  reclaim returns how many frames it freed (through
- * pmm_free) and must not allocate.  The struct is owned by the caller and
- * must stay valid until pmm_unregister_reclaimer.
+ * pmm_free / pmm_free_contig) and must not allocate (if it does, that
+ * allocation does not reclaim again).  It is called without the PMM lock,
+ * from whatever context allocated, possibly with the VMM lock held (the VMM
+ * allocates frames under it): a reclaimer must not call the VMM either.
+ * Allocations with PMM_NORECLAIM never call reclaimers.  The struct is owned by the caller and must
+ * stay valid until pmm_unregister_reclaimer.
  */
 struct pmm_reclaimer {
     const char *name;
@@ -107,8 +114,11 @@ size_t pmm_metadata_bytes(const struct pmm_range *usable, size_t n_usable);
 
 /*
  * Choose a physical place for `bytes` of metadata inside the usable ranges
- * and outside the reserved ones, page aligned.  Returns 0 and sets *paddr,
- * or -1 if there is no such place.
+ * and outside the reserved ones (and the always-reserved firmware areas),
+ * page aligned.  Policy: the lowest fit at or above 16 MiB (keeps the ISA
+ * DMA zone free), else at or above 1 MiB, else anywhere.  Returns 0 and
+ * sets *paddr, or -1 if there is no such place or bytes is 0.  The caller
+ * then passes the chosen range to pmm_init among the reserved ones.
  */
 int pmm_place_metadata(const struct pmm_range *usable, size_t n_usable,
                        const struct pmm_range *reserved, size_t n_reserved, size_t bytes,
@@ -120,46 +130,62 @@ int pmm_place_metadata(const struct pmm_range *usable, size_t n_usable,
  * whole frames).  reserved: ranges never handed out (frame 0 and the first
  * MiB's firmware areas are always reserved; pass the kernel image, boot info,
  * modules and the metadata itself).  metadata: mapped, writable memory of at
- * least pmm_metadata_bytes().  Returns 0, or -1 when metadata is too small or
- * there is no usable frame at all.
+ * least pmm_metadata_bytes(), 4-byte aligned.  Returns 0, or -1 when
+ * metadata is too small or there is no whole usable frame below 4 GiB; on
+ * -1 the previous state is untouched.  A second call starts over (forgets
+ * reclaimers and statistics).  The low watermark starts at free frames / 64.
+ * Call it before anything else uses the PMM (it takes no lock).
  */
-int pmm_init(const struct pmm_range *usable, size_t n_usable,
-             const struct pmm_range *reserved, size_t n_reserved,
-             void *metadata, size_t metadata_bytes);
+int pmm_init(const struct pmm_range *usable, size_t n_usable, const struct pmm_range *reserved,
+             size_t n_reserved, void *metadata, size_t metadata_bytes);
 
 /* One frame, O(1).  flags: PMM_BELOW_1M / PMM_BELOW_16M / PMM_NORECLAIM.  PMM_NONE when out. */
 pmm_paddr_t pmm_alloc(unsigned flags);
 
 /*
- * `count` physically contiguous frames whose address is a multiple of
- * `align_frames` frames (a power of two; 0 or 1 = any).  PMM_NONE when no such run.
+ * `count` physically contiguous frames (1 .. PMM_MAX_CONTIG_FRAMES) whose
+ * address is a multiple of `align_frames` frames (0 or 1 = any; else a power
+ * of two up to PMM_MAX_CONTIG_FRAMES).  O(log n).  PMM_NONE when no such run
+ * (also for larger counts or alignments); a count of 0, an alignment that is
+ * not a power of two or unknown flags are reported as well.  Every frame has
+ * one reference; give the run back with pmm_free_contig(addr, count).
  */
 pmm_paddr_t pmm_alloc_contig(size_t count, size_t align_frames, unsigned flags);
 
 /*
- * Drop one reference to a frame; it becomes free when the count reaches 0.
- * A double free, a reserved or absent frame, an unaligned address is reported
- * ("pmm_free: frame 0x... is already free") and changes nothing.
+ * Drop one reference to a frame; it becomes free when the count reaches 0,
+ * O(1).  A double free, a reserved or absent frame, an unaligned address is
+ * reported ("pmm_free: frame 0x... is already free") and changes nothing.
+ * Frames of a run longer than one frame can have extra references dropped
+ * here, but the last one goes with pmm_free_contig (else: reported).
  */
 void pmm_free(pmm_paddr_t frame);
 
-/* Free a run from pmm_alloc_contig; a wrong count or start is reported, nothing changes. */
+/*
+ * Free a run from pmm_alloc_contig: its first frame and the count it was
+ * allocated with; every frame must hold exactly one reference.  A wrong
+ * count or start, or a frame still shared, is reported; nothing changes.
+ */
 void pmm_free_contig(pmm_paddr_t frame, size_t count);
 
-/* Take another reference to a used frame (shared / copy-on-write pages). */
+/* Take another reference to a used frame (shared / copy-on-write pages); else reported. */
 void pmm_ref(pmm_paddr_t frame);
 
-/* Reference count of a frame (0 when free, reserved or absent). */
+/* Reference count of the frame containing `frame` (0 when free, reserved or absent). */
 unsigned pmm_refcount(pmm_paddr_t frame);
 
+/* State of the frame containing `frame`; PMM_FRAME_ABSENT outside the database. */
 enum pmm_frame_state pmm_frame_state(pmm_paddr_t frame);
 
 /* Free frames across all zones (cheap). */
 size_t pmm_free_frames(void);
 
+/* Fill *st.  Counts are O(1); the largest run walks the free lists (not a hot path). */
 void pmm_get_stats(struct pmm_stats *st);
 
+/* Add a reclaimer (asked newest first); registering one twice is reported. */
 void pmm_register_reclaimer(struct pmm_reclaimer *r);
+/* Remove a reclaimer; not from inside its own reclaim call.  Unknown ones are reported. */
 void pmm_unregister_reclaimer(struct pmm_reclaimer *r);
 
 /* Ask reclaimers when free frames drop below `low_frames` (default: 1/64 of RAM). */

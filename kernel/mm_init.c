@@ -1,0 +1,86 @@
+/*
+ * kernel/mm_init.c - the PMM from the boot information.
+ *
+ * The PMM is handed plain physical ranges (mm/ never sees Multiboot): the
+ * usable RAM below 4 GiB from the normalised memory map, and the ranges it
+ * must never hand out.  Its metadata (a few bytes per frame) is placed in
+ * usable RAM by pmm_place_metadata, together with the page tables that map
+ * it at BOOTMAP_START; those page tables are filled through a mapping window
+ * because the chosen frames may lie above the 16 MiB low map.
+ */
+#include "kernel/mm_init.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/layout.h"
+#include "arch/x86/paging.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
+#include "mm/pmm.h"
+
+#include <string.h>
+
+#define MAX_RESERVED (BOOT_MODULES_MAX + 4)
+#define PDE_PRESENT_WRITABLE 0x3u
+
+static struct pmm_range usable[MEMMAP_MAX];
+static struct pmm_range reserved[MAX_RESERVED];
+
+static size_t collect_usable(const struct boot_info *bi)
+{
+    static struct mem_range ranges[MEMMAP_MAX];
+    size_t n = memmap_usable_ranges(&bi->mem, ranges, MEMMAP_MAX);
+    for (size_t i = 0; i < n; i++)
+        usable[i] = (struct pmm_range){ranges[i].base, ranges[i].length};
+    return n;
+}
+
+static size_t collect_reserved(const struct boot_info *bi)
+{
+    size_t n = 0;
+    reserved[n++] = (struct pmm_range){bi->kernel_start, bi->kernel_end - bi->kernel_start};
+    if (bi->info_end > bi->info_start)
+        reserved[n++] = (struct pmm_range){bi->info_start, bi->info_end - bi->info_start};
+    for (unsigned i = 0; i < bi->module_count; i++)
+        reserved[n++] = (struct pmm_range){bi->module[i].start,
+                                           bi->module[i].end - bi->module[i].start};
+    return n;
+}
+
+/*
+ * Map `pages` pages starting at physical data_pa at BOOTMAP_START, using the
+ * `tables` frames at table_pa as page tables.
+ */
+static void map_bootmap(uint32_t table_pa, uint32_t tables, uint32_t data_pa, uint32_t pages)
+{
+    for (uint32_t t = 0; t < tables; t++) {
+        uint32_t *pt = window_map(WINDOW_SLOT_BOOTINFO, table_pa + t * 4096u);
+        memset(pt, 0, 4096);
+        for (uint32_t i = 0; i < 1024 && t * 1024 + i < pages; i++)
+            pt[i] = (data_pa + (t * 1024 + i) * 4096u) | PDE_PRESENT_WRITABLE;
+        early_page_directory[(BOOTMAP_START >> 22) + t] = (table_pa + t * 4096u) | PDE_PRESENT_WRITABLE;
+    }
+    window_unmap(WINDOW_SLOT_BOOTINFO);
+    load_cr3(read_cr3());
+}
+
+void mm_init_pmm(const struct boot_info *bi)
+{
+    size_t n_usable = collect_usable(bi), n_reserved = collect_reserved(bi);
+    size_t meta = pmm_metadata_bytes(usable, n_usable);
+    uint32_t pages = (uint32_t)((meta + 4095) / 4096), tables = (pages + 1023) / 1024;
+    uint64_t place;
+
+    if (n_usable == 0 || meta == 0)
+        panic("mm_init_pmm: the memory map has no usable RAM below 4 GiB");
+    if ((uint64_t)(pages + tables) * 4096u > BOOTMAP_END - BOOTMAP_START)
+        panic("mm_init_pmm: %u KiB of frame metadata does not fit the boot map", pages * 4);
+    if (pmm_place_metadata(usable, n_usable, reserved, n_reserved,
+                           (size_t)(pages + tables) * 4096u, &place) < 0)
+        panic("mm_init_pmm: no room for %u KiB of frame metadata", (pages + tables) * 4);
+
+    reserved[n_reserved++] = (struct pmm_range){place, (uint64_t)(pages + tables) * 4096u};
+    map_bootmap((uint32_t)place, tables, (uint32_t)place + tables * 4096u, pages);
+    if (pmm_init(usable, n_usable, reserved, n_reserved, (void *)BOOTMAP_START, meta) < 0)
+        panic("mm_init_pmm: pmm_init refused the memory map");
+    kprintf("PMM: %zu KiB of frame metadata at phys 0x%08x, mapped at 0x%08x\n", meta >> 10,
+            (uint32_t)place + tables * 4096u, BOOTMAP_START);
+}

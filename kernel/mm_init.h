@@ -1,0 +1,16 @@
+/*
+ * kernel/mm_init.h - bringing up the memory layers at boot.
+ */
+#ifndef KERNEL_MM_INIT_H
+#define KERNEL_MM_INIT_H
+
+#include "kernel/bootinfo.h"
+
+/*
+ * Give the PMM every usable frame below 4 GiB, minus the kernel image, the
+ * boot information, the modules and the PMM's own metadata (which this maps
+ * at BOOTMAP_START).  Panics if the machine has too little memory to run.
+ */
+void mm_init_pmm(const struct boot_info *bi);
+
+#endif
