@@ -159,6 +159,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 
     mm_init_pmm(&boot_info);
     pmm_print_stats();
+    mm_init_vmm(&boot_info);
 
     pic_init();
     pit_init(TIMER_HZ);

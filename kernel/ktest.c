@@ -6,6 +6,7 @@
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "lib/format.h"
+#include "mm/pmm.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -46,13 +47,21 @@ static const struct ktest *find(const char *name)
 static void list_tests(void)
 {
     for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
-        kprintf("ktest: has %s %s\n", t->expect_fault ? "fault" : "test", t->name);
+        kprintf("ktest: has %s %s%s%s\n", t->expect_fault ? "fault" : "test", t->name,
+                t->cpu ? " cpu=" : "", t->cpu ? t->cpu : "");
 }
 
 static int run_one(const struct ktest *t)
 {
     failures = 0;
+    size_t frames_before = pmm_free_frames();
     t->fn();
+    size_t frames_after = pmm_free_frames();
+    if (!failures && !t->expect_fault && frames_after != frames_before)
+        ktest_fail(t->file, 0, "free frames %zu before, %zu after: %s %zu frames", frames_before,
+                   frames_after, frames_after < frames_before ? "leaked" : "freed foreign",
+                   frames_after < frames_before ? frames_before - frames_after
+                                                : frames_after - frames_before);
     if (failures)
         kprintf("ktest: FAIL %s: %s\n", t->name, first_failure);
     else

@@ -10,6 +10,10 @@
  * "ktest: FAIL NAME: file:line: message" line per test and
  * "ktest: done P passed, F failed", then leaves QEMU through isa-debug-exit.
  *
+ * Every ordinary test must leave the free frame count as it found it: the
+ * runner compares pmm_free_frames() before and after and fails a test that
+ * leaks (or frees what it did not own).
+ *
  * KTEST_FAULT(name, "expected text") registers a test that must end in a
  * fault (a null dereference, a stack overflow...).  Such tests run one per
  * boot, with `test=NAME` on the command line; the host driver passes them
@@ -25,17 +29,21 @@ struct ktest {
     const char *name;
     void (*fn)(void);
     const char *expect_fault; /* NULL for an ordinary test */
+    const char *cpu;          /* QEMU -cpu model the test needs, NULL for the default */
     const char *file;
 };
 
-#define KTEST_DEFINE_(name, expect)                                                                \
+#define KTEST_DEFINE_(name, expect, cpu)                                                           \
     static void ktest_fn_##name(void);                                                             \
     __attribute__((used, section(".ktests"), aligned(4))) static const struct ktest                \
-        ktest_rec_##name = {#name, ktest_fn_##name, expect, __FILE__};                             \
+        ktest_rec_##name = {#name, ktest_fn_##name, expect, cpu, __FILE__};                        \
     static void ktest_fn_##name(void)
 
-#define KTEST(name) KTEST_DEFINE_(name, 0)
-#define KTEST_FAULT(name, expected_report) KTEST_DEFINE_(name, expected_report)
+#define KTEST(name) KTEST_DEFINE_(name, 0, 0)
+/* expected_report: pieces of text separated by '|', all of which must appear. */
+#define KTEST_FAULT(name, expected_report) KTEST_DEFINE_(name, expected_report, 0)
+/* A fault test that needs a CPU feature: the driver boots it with -cpu `cpu` (e.g. "max"). */
+#define KTEST_FAULT_ON(name, cpu, expected_report) KTEST_DEFINE_(name, expected_report, cpu)
 
 /* Record a failure of the running test (the test goes on; the first message is printed). */
 void ktest_fail(const char *file, int line, const char *fmt, ...)
@@ -62,6 +70,9 @@ void ktest_fail(const char *file, int line, const char *fmt, ...)
 
 /* Number of failures recorded in the running test so far. */
 int ktest_failures(void);
+
+/* Test helper: recurse with 256-byte frames until the stack runs out (never returns). */
+unsigned recurse(unsigned depth);
 
 /* Exit codes written to isa-debug-exit; QEMU exits with (v << 1) | 1. */
 #define KTEST_EXIT_PASS  0x10 /* qemu status 33 */

@@ -12,11 +12,23 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/layout.h"
 #include "arch/x86/paging.h"
+#include "kernel/bufcache.h"
 #include "kernel/log.h"
+#include "kernel/pagefault.h"
 #include "kernel/panic.h"
 #include "mm/pmm.h"
+#include "mm/vmm.h"
 
 #include <string.h>
+
+/* mm/vmm.h and arch/x86/layout.h describe the same layout: keep them equal. */
+_Static_assert(VMM_KERNEL_BASE == KERNEL_VMA, "kernel base");
+_Static_assert(VMM_LOWMAP_END == KERNEL_VMA + LOWMAP_SIZE, "low map");
+_Static_assert(VMM_BOOTMAP_START == BOOTMAP_START && VMM_BOOTMAP_END == BOOTMAP_END, "boot map");
+_Static_assert(VMM_KREGION_START == KREGION_START && VMM_KREGION_END == KREGION_END, "regions");
+_Static_assert(VMM_WINDOW_START == WINDOW_START &&
+                   VMM_WINDOW_END == WINDOW_START + WINDOW_PAGES * 4096u, "windows");
+_Static_assert(VMM_USER_START == USER_START && VMM_USER_END == USER_END, "user space");
 
 #define MAX_RESERVED (BOOT_MODULES_MAX + 4)
 #define PDE_PRESENT_WRITABLE 0x3u
@@ -83,4 +95,33 @@ void mm_init_pmm(const struct boot_info *bi)
         panic("mm_init_pmm: pmm_init refused the memory map");
     kprintf("PMM: %zu KiB of frame metadata at phys 0x%08x, mapped at 0x%08x\n", meta >> 10,
             (uint32_t)place + tables * 4096u, BOOTMAP_START);
+}
+
+void mm_init_vmm(const struct boot_info *bi)
+{
+    char policy[16];
+    int overcommit = bootinfo_option(bi, "overcommit", 0, 0) ||
+                     (bootinfo_option(bi, "commit", policy, sizeof policy) &&
+                      policy[0] == 'o');
+    cpu_features_init();
+    paging_protect_kernel(cpu_features.pge);
+    struct vmm_boot boot = {
+        .page_directory = paging_boot_directory(),
+        .flags = cpu_features.pge ? VMM_BOOT_GLOBAL : 0,
+        .policy = overcommit ? VMM_POLICY_OVERCOMMIT : VMM_POLICY_STRICT,
+        .commit_margin = 0,
+    };
+    int r = vmm_init(&boot);
+    if (r != 0)
+        panic("mm_init_vmm: vmm_init failed: %s", vmm_strerror(r));
+    vmm_set_reclaimable(bufcache_frames);
+    pagefault_init();
+    cpu_protections_enable();
+    struct vmm_stats st;
+    vmm_get_stats(&st);
+    kprintf("VMM: kernel half shared by every address space (%zu page tables), commit policy %s\n",
+            st.kernel_page_tables, overcommit ? "overcommit" : "strict");
+    kprintf("CPU: %s; write protection on; global pages %s; SMEP %s; SMAP %s\n",
+            cpu_features.vendor, cpu_features.pge ? "on" : "absent",
+            cpu_features.smep ? "on" : "absent", cpu_features.smap ? "on" : "absent");
 }

@@ -13,4 +13,12 @@
  */
 void mm_init_pmm(const struct boot_info *bi);
 
+/*
+ * The VMM: the kernel image's real permissions (text and rodata read-only),
+ * the kernel half's page tables, the page-fault handler, then CR0.WP, global
+ * pages, SMEP and SMAP where the CPU has them.  Command line: `overcommit`
+ * (or commit=overcommit) picks the overcommit policy; strict is the default.
+ */
+void mm_init_vmm(const struct boot_info *bi);
+
 #endif

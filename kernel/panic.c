@@ -142,11 +142,16 @@ static __attribute__((noreturn)) void stop(void)
 
 void trap_unhandled(struct trap_frame *f)
 {
+    fault_fatal(f, 0);
+}
+
+void fault_fatal(const struct trap_frame *f, const char *why)
+{
     if (in_panic++) {
         kprintf("\n*** fault inside the fault report (vector %u at 0x%08x)\n", f->vector, f->eip);
         stop();
     }
-    fault_report(f, 0);
+    fault_report(f, why);
     if (test_mode) {
         kprintf("--- last kernel log lines ---\n");
         log_replay_tail(12);

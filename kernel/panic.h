@@ -22,6 +22,9 @@ void backtrace_print(uint32_t eip, uint32_t ebp);
 /* Print the report for frame f (also used by later layers before killing a process). */
 void fault_report(const struct trap_frame *f, const char *why);
 
+/* Report the fault (with `why`, may be NULL) and stop: halt, or leave QEMU in a test run. */
+__attribute__((noreturn)) void fault_fatal(const struct trap_frame *f, const char *why);
+
 /* Decode a page-fault error code into buf: "not-present write supervisor". */
 void pagefault_describe(uint32_t error, char *buf, unsigned size);
 

@@ -171,12 +171,12 @@ run_driver_selfchecks() {
 
 run_kernel_suites() {
     section "in-kernel tests"
-    boot "$LOGS/kernel-direct.log" "$suite_timeout" -kernel "$BUILD/kernel.elf" -append test -m 128M
-    judge_suite "kernel[direct -kernel, Multiboot 1]" "$LOGS/kernel-direct.log"
+    boot "$LOGS/kernel-direct.log" "$suite_timeout" -kernel "$BUILD/kernel.elf" -append test -m 128M -cpu max
+    judge_suite "kernel[direct, Multiboot 1, -cpu max]" "$LOGS/kernel-direct.log"
     boot "$LOGS/kernel-grub-mb2.log" "$suite_timeout" -cdrom "$BUILD/test-mb2.iso" -m 128M
-    judge_suite "kernel[GRUB ISO, Multiboot 2]" "$LOGS/kernel-grub-mb2.log"
+    judge_suite "kernel[GRUB ISO, Multiboot 2, qemu32]" "$LOGS/kernel-grub-mb2.log"
     boot "$LOGS/kernel-grub-mb1.log" "$suite_timeout" -cdrom "$BUILD/test-mb1.iso" -m 128M
-    judge_suite "kernel[GRUB ISO, Multiboot 1]" "$LOGS/kernel-grub-mb1.log"
+    judge_suite "kernel[GRUB ISO, Multiboot 1, qemu32]" "$LOGS/kernel-grub-mb1.log"
 }
 
 # ---------------------------------------------------------------- fault tests
@@ -185,12 +185,14 @@ run_fault_tests() {
     local list=$LOGS/kernel-direct.log
     [ -f "$list" ] || boot "$list" "$suite_timeout" -kernel "$BUILD/kernel.elf" -append test -m 128M
     local names
-    names=$(grep -a '^ktest: has fault ' "$list" | tr -d '\r' | awk '{print $4}')
+    names=$(grep -a '^ktest: has fault ' "$list" | tr -d '\r' | awk '{print $4 ($5 ? ":" $5 : "")}')
     [ -n "$names" ] || { fail "fault tests: the kernel listed none - see $list"; return; }
-    local name
-    for name in $names; do
+    local entry name cpu
+    for entry in $names; do
+        name=${entry%%:*} cpu=qemu32
+        [[ $entry == *:cpu=* ]] && cpu=${entry#*:cpu=}
         local log=$LOGS/fault-$name.log expect missing=""
-        boot "$log" 60 -kernel "$BUILD/kernel.elf" -append "test=$name" -m 128M
+        boot "$log" 60 -kernel "$BUILD/kernel.elf" -append "test=$name" -m 128M -cpu "$cpu"
         expect=$(grep -a -m1 '^ktest: expecting a fault report containing' "$log" | tr -d '\r' |
                  sed 's/^[^"]*"//; s/"$//')
         if [ -z "$expect" ]; then
@@ -208,7 +210,7 @@ run_fault_tests() {
             fail "fault $name: the report lacks \"$missing\" - see $log"
         else
             pass
-            printf "  %-40s ok\n" "$name"
+            printf "  %-40s ok (-cpu %s)\n" "$name" "$cpu"
         fi
     done
 }

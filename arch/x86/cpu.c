@@ -1,7 +1,58 @@
 /*
- * arch/x86/cpu.c - stopping the CPU and leaving the emulator.
+ * arch/x86/cpu.c - CPU features and protections, stopping the CPU, leaving
+ * the emulator.
  */
 #include "arch/x86/cpu.h"
+
+struct cpu_features cpu_features;
+
+void cpu_features_init(void)
+{
+    uint32_t a, b, c, d, max;
+    cpuid(0, 0, &max, &b, &c, &d);
+    for (int i = 0; i < 4; i++) {
+        cpu_features.vendor[i] = (char)(b >> (8 * i));
+        cpu_features.vendor[4 + i] = (char)(d >> (8 * i));
+        cpu_features.vendor[8 + i] = (char)(c >> (8 * i));
+    }
+    cpu_features.vendor[12] = 0;
+    cpuid(1, 0, &a, &b, &c, &d);
+    cpu_features.pge = (d >> 13) & 1;
+    if (max >= 7) {
+        cpuid(7, 0, &a, &b, &c, &d);
+        cpu_features.smep = (b >> 7) & 1;
+        cpu_features.smap = (b >> 20) & 1;
+    }
+}
+
+void cpu_protections_enable(void)
+{
+    uint32_t cr4 = read_cr4();
+    write_cr0(read_cr0() | CR0_WP);
+    if (cpu_features.pge)
+        cr4 |= CR4_PGE;
+    if (cpu_features.smep)
+        cr4 |= CR4_SMEP;
+    if (cpu_features.smap)
+        cr4 |= CR4_SMAP;
+    write_cr4(cr4);
+}
+
+void cpu_call_on_stack(void *top, void (*fn)(void))
+{
+    /* save our stack pointer on the new stack, call, come back */
+    __asm__ volatile("mov %%esp, %%eax\n\t"
+                     "mov %0, %%esp\n\t"
+                     "push %%eax\n\t"
+                     "push %%ebp\n\t"
+                     "xor %%ebp, %%ebp\n\t"
+                     "call *%1\n\t"
+                     "pop %%ebp\n\t"
+                     "pop %%esp"
+                     :
+                     : "r"(top), "r"(fn)
+                     : "eax", "ecx", "edx", "memory");
+}
 
 void cpu_halt_forever(void)
 {

@@ -72,6 +72,35 @@ static inline void irq_restore(uint32_t flags)
 #define CR4_SMEP  (1u << 20)
 #define CR4_SMAP  (1u << 21)
 
+/* SMAP: allow (stac) / forbid (clac) supervisor access to user pages. */
+static inline void cpu_stac(void) { __asm__ volatile("stac" ::: "memory"); }
+static inline void cpu_clac(void) { __asm__ volatile("clac" ::: "memory"); }
+
+/* What this CPU can do, filled by cpu_features_init(). */
+struct cpu_features {
+    int pge;  /* global pages */
+    int smep; /* supervisor-mode execution prevention */
+    int smap; /* supervisor-mode access prevention */
+    char vendor[13];
+};
+extern struct cpu_features cpu_features;
+
+/* Read CPUID into cpu_features. */
+void cpu_features_init(void);
+
+/*
+ * Turn on the protections the CPU has: CR0.WP (the kernel honours read-only
+ * pages), CR4.PGE, CR4.SMEP, CR4.SMAP.  Call once the kernel's own mappings
+ * have their final permissions.
+ */
+void cpu_protections_enable(void);
+
+/*
+ * Call fn() on another stack (top = initial stack pointer); returns when fn
+ * does.  For tests that must overflow a guarded kernel stack.
+ */
+void cpu_call_on_stack(void *top, void (*fn)(void));
+
 /* Stop this CPU for good (interrupts off). */
 __attribute__((noreturn)) void cpu_halt_forever(void);
 

@@ -12,6 +12,9 @@
 
 #define PTE_PRESENT 0x001u
 #define PTE_WRITABLE 0x002u
+#define PTE_GLOBAL 0x100u
+
+extern char _text_start[], _rodata_end[];
 
 static uint32_t window_table[1024] __attribute__((aligned(4096)));
 
@@ -45,4 +48,18 @@ void window_unmap(unsigned slot)
 uint32_t paging_boot_directory(void)
 {
     return lowmap_phys(early_page_directory);
+}
+
+void paging_protect_kernel(int global)
+{
+    uint32_t ro_start = lowmap_phys(_text_start) >> 12, ro_end = lowmap_phys(_rodata_end) >> 12;
+    for (uint32_t i = 0; i < 4 * 1024; i++) {
+        if (!(early_page_tables[i] & PTE_PRESENT))
+            continue;
+        if (i >= ro_start && i < ro_end)
+            early_page_tables[i] &= ~PTE_WRITABLE;
+        if (global)
+            early_page_tables[i] |= PTE_GLOBAL;
+    }
+    load_cr3(read_cr3());
 }

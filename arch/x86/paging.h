@@ -14,6 +14,14 @@
 #include <stdint.h>
 
 extern uint32_t early_page_directory[1024];
+extern uint32_t early_page_tables[4 * 1024];
+
+/*
+ * Give the kernel image its real permissions in the early tables: text and
+ * rodata read-only, everything global when `global` (CR4.PGE will be on).
+ * Takes effect for the kernel once CR0.WP is set.
+ */
+void paging_protect_kernel(int global);
 
 void paging_early_init(void);
 

@@ -121,7 +121,7 @@ KTEST_FAULT(fault_identity_map_dropped, "page fault (#14)|(cr2)=0x00100000")
 
 static volatile unsigned recurse_limit = 0xFFFFFFFFu; /* never reached: the stack ends first */
 
-static unsigned __attribute__((noinline)) recurse(unsigned depth)
+unsigned __attribute__((noinline)) recurse(unsigned depth)
 {
     volatile char pad[256];
     pad[0] = (char)depth;

@@ -1,0 +1,23 @@
+/*
+ * kernel/pagefault.h - the page-fault handler (see pagefault.c for the path).
+ */
+#ifndef KERNEL_PAGEFAULT_H
+#define KERNEL_PAGEFAULT_H
+
+#include "arch/x86/trap.h"
+
+#include <stdint.h>
+
+void pagefault_init(void);
+
+/*
+ * Called for a ring-3 fault the VMM could not resolve, with the reason;
+ * returns 1 if it dealt with it (killed the process and switched away).
+ */
+typedef int (*pagefault_user_fn)(struct trap_frame *f, uint32_t addr, const char *why);
+void pagefault_set_user_hook(pagefault_user_fn fn);
+
+/* How many faults in user-copy routines were turned into -EFAULT. */
+unsigned long pagefault_fixups(void);
+
+#endif
