@@ -173,6 +173,9 @@ run_kernel_suites() {
     section "in-kernel tests"
     boot "$LOGS/kernel-direct.log" "$suite_timeout" -kernel "$BUILD/kernel.elf" -append test -m 128M -cpu max
     judge_suite "kernel[direct, Multiboot 1, -cpu max]" "$LOGS/kernel-direct.log"
+    boot "$LOGS/kernel-overcommit.log" "$suite_timeout" -kernel "$BUILD/kernel.elf" \
+         -append "test overcommit" -m 128M
+    judge_suite "kernel[direct, overcommit policy]" "$LOGS/kernel-overcommit.log"
     boot "$LOGS/kernel-grub-mb2.log" "$suite_timeout" -cdrom "$BUILD/test-mb2.iso" -m 128M
     judge_suite "kernel[GRUB ISO, Multiboot 2, qemu32]" "$LOGS/kernel-grub-mb2.log"
     boot "$LOGS/kernel-grub-mb1.log" "$suite_timeout" -cdrom "$BUILD/test-mb1.iso" -m 128M

@@ -205,6 +205,33 @@ KTEST(vmm_page_allocator_blocks_and_stacks)
     KT_EQ(vmm_check(vmm_kernel_space()), 0);
 }
 
+KTEST(vmm_commit_accounting_follows_policy)
+{
+    enum vmm_policy old = vmm_get_policy();
+    size_t frames = pmm_free_frames(), too_many = (frames + 4096) * PAGE;
+    uintptr_t addr = 0;
+
+    /* strict: a commit larger than free + reclaimable memory is refused */
+    KT_EQ(vmm_set_policy(VMM_POLICY_STRICT), 0);
+    KT_EQ(vmm_reserve(vmm_kernel_space(), &addr, too_many, VMM_PROT_RW, VMM_RESERVE_COMMIT),
+          VMM_ENOMEM);
+    KT_EQ(pmm_free_frames(), frames);
+
+    /* overcommit: the same commit is free, and touched pages still work */
+    KT_EQ(vmm_set_policy(VMM_POLICY_OVERCOMMIT), 0);
+    addr = 0;
+    KT_EQ(vmm_reserve(vmm_kernel_space(), &addr, too_many, VMM_PROT_RW, VMM_RESERVE_COMMIT), 0);
+    *(volatile uint32_t *)(addr + too_many - PAGE) = 1;
+    /* ...but going back to strict with those promises outstanding is refused */
+    KT_EQ(vmm_set_policy(VMM_POLICY_STRICT), VMM_ENOMEM);
+    KT_EQ(vmm_release(vmm_kernel_space(), addr, too_many), 0);
+
+    /* a kernel allocation that cannot be backed fails cleanly, under either policy */
+    KT_ASSERT(vmm_pages_alloc(pmm_free_frames() + 16, 0) == 0);
+    KT_EQ(vmm_set_policy(old), 0);
+    KT_EQ(pmm_free_frames(), frames);
+}
+
 /* ---------------------------------------------------------------- fault tests */
 
 KTEST_FAULT(fault_write_readonly_region,
