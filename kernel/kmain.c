@@ -112,13 +112,20 @@ static void print_memory_picture(const struct boot_info *bi)
             (unsigned long long)(top >> 20), (unsigned long long)(cell >> 10));
 }
 
-/* `memcheck` boots: one machine-readable line for the host's memory-size tests. */
+/*
+ * `memcheck` boots: one machine-readable line for the host's memory-size
+ * tests, after the PMM and VMM came up on this machine's map.
+ */
 static void memcheck_and_exit(const struct boot_info *bi)
 {
     uint64_t all = memmap_usable_total(&bi->mem), low = memmap_usable_below_4g(&bi->mem);
-    kprintf("memcheck: usable_kib=%llu below4g_kib=%llu above4g_kib=%llu ranges=%u\n",
+    struct pmm_stats st;
+    pmm_get_stats(&st);
+    kprintf("memcheck: usable_kib=%llu below4g_kib=%llu above4g_kib=%llu ranges=%u "
+            "pmm_total_kib=%zu pmm_free_kib=%zu pmm_check=%d\n",
             (unsigned long long)(all >> 10), (unsigned long long)(low >> 10),
-            (unsigned long long)((all - low) >> 10), bi->mem.count);
+            (unsigned long long)((all - low) >> 10), bi->mem.count, st.total * 4, st.free * 4,
+            pmm_check());
     qemu_exit(0x10);
     cpu_halt_forever();
 }
@@ -154,12 +161,11 @@ void kmain(uint32_t magic, uint32_t info_phys)
     print_memory_map(&boot_info);
     print_memory_picture(&boot_info);
 
-    if (bootinfo_option(&boot_info, "memcheck", 0, 0))
-        memcheck_and_exit(&boot_info);
-
     mm_init_pmm(&boot_info);
     pmm_print_stats();
     mm_init_vmm(&boot_info);
+    if (bootinfo_option(&boot_info, "memcheck", 0, 0))
+        memcheck_and_exit(&boot_info);
 
     pic_init();
     pit_init(TIMER_HZ);

@@ -229,36 +229,51 @@ memcheck_one() {
         args=(-cdrom "$BUILD/test-memcheck.iso")
     fi
     boot "$log" 60 -machine "$machine" -m "${mib}M" "${args[@]}"
-    local line usable below above given label="memory $machine -m ${mib}M ($via)"
+    local line usable below4g above4g given label="memory $machine -m ${mib}M ($via)"
     line=$(grep -a -m1 '^memcheck:' "$log" | tr -d '\r')
     if [ -z "$line" ] || [ "$rc" -ne "$EXIT_PASS" ]; then
         fail "$label: no memcheck result ($(exit_reason "$rc" "$log")) - see $log"
         return
     fi
-    usable=$(sed 's/.*usable_kib=\([0-9]*\).*/\1/' <<<"$line")
-    below=$(sed 's/.*below4g_kib=\([0-9]*\).*/\1/' <<<"$line")
-    above=$(sed 's/.*above4g_kib=\([0-9]*\).*/\1/' <<<"$line")
+    # every field must be there: a missing one is a failure, not a guess
+    local ranges pmm_total pmm_free pmm_check name value
+    for name in usable below4g above4g ranges pmm_total pmm_free pmm_check; do
+        value=$(grep -o "\b${name}\(_kib\)\?=-\?[0-9]*" <<<"$line" | head -1 | cut -d= -f2)
+        if [ -z "$value" ]; then
+            fail "$label: the memcheck line has no $name field: $line"
+            return
+        fi
+        printf -v "$name" '%s' "$value"
+    done
     given=$((mib * 1024))
     # QEMU's holes: 385 KiB at 0x9FC00-0x100000 plus firmware-reserved RAM
     # (ACPI tables, SeaBIOS) at the top of low memory: well under 2 MiB.
     local slack=2048
     if [ "$usable" -gt "$given" ] || [ "$usable" -lt $((given - slack)) ]; then
         fail "$label: usable $usable KiB, expected $((given - slack))..$given KiB"
-    elif [ $((below + above)) -ne "$usable" ]; then
-        fail "$label: below 4 GiB ($below) + above ($above) != usable ($usable)"
-    elif [ "$mib" -ge 3584 ] && [ "$machine" = q35 ] && [ "$above" -eq 0 ]; then
+    elif [ $((below4g + above4g)) -ne "$usable" ]; then
+        fail "$label: below 4 GiB ($below4g) + above ($above4g) != usable ($usable)"
+    elif [ "$mib" -ge 3584 ] && [ "$machine" = q35 ] && [ "$above4g" -eq 0 ]; then
         fail "$label: expected RAM above 4 GiB on q35 with ${mib} MiB, found none"
+    elif [ "$pmm_check" != 0 ]; then
+        fail "$label: pmm_check found $pmm_check violations"
+    elif [ "$pmm_total" -gt "$below4g" ] || [ "$pmm_total" -lt $((below4g - 8 * ranges)) ]; then
+        # each range loses less than a frame at each end when rounded inward
+        fail "$label: the PMM manages $pmm_total KiB of the $below4g KiB usable below 4 GiB"
+    elif [ "$pmm_free" -le 0 ] || [ "$pmm_free" -ge "$pmm_total" ]; then
+        fail "$label: implausible free figure $pmm_free KiB of $pmm_total KiB"
     else
         pass
-        printf "  %-40s usable %8d KiB (%d below 4 GiB, %d above, clipped)\n" "$label" "$usable" "$below" "$above"
+        printf "  %-34s usable %8d KiB (%d above 4 GiB, clipped); PMM %d KiB, %d free\n" \
+            "$label" "$usable" "$above4g" "$pmm_total" "$pmm_free"
     fi
 }
 
 run_memory_tests() {
-    section "memory sizes (parsed usable RAM vs. what QEMU was given)"
+    section "memory sizes: parsed usable RAM vs. what QEMU was given, PMM and VMM up"
     local machine mib
     for machine in pc q35; do
-        for mib in 8 128 1024 3584; do
+        for mib in 8 128 1024 3584 4096; do
             memcheck_one "$machine" "$mib"
         done
     done
