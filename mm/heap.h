@@ -45,23 +45,27 @@ struct heap_source;
 
 /* Figures an instance reports through ops->stats.  Unknown fields are 0. */
 struct heap_stats {
-    size_t bytes_in_use;      /* sum of heap_size() over live blocks */
-    size_t bytes_peak;        /* high-water mark of bytes_in_use */
-    size_t bytes_held;        /* bytes currently obtained from the source */
-    size_t bytes_committed;   /* of bytes_held, how many are activated (backed) */
-    size_t free_blocks;       /* number of free blocks/objects held */
-    size_t largest_free;      /* largest block a request could get without growing */
-    size_t live_blocks;       /* number of live allocations */
-    size_t alloc_calls;       /* successful allocations since creation */
-    size_t free_calls;        /* successful frees since creation */
-    size_t failed_calls;      /* allocations that returned NULL */
-    size_t reported_errors;   /* misuse reports (bad frees, corruption) */
+    size_t bytes_in_use;    /* sum of heap_size() over live blocks */
+    size_t bytes_peak;      /* high-water mark of bytes_in_use */
+    size_t bytes_held;      /* bytes currently obtained from the source */
+    size_t bytes_committed; /* of bytes_held, how many are activated (backed) */
+    size_t free_blocks;     /* number of free blocks/objects held */
+    size_t largest_free;    /* largest block a request could get without growing */
+    size_t live_blocks;     /* number of live allocations */
+    size_t alloc_calls;     /* successful allocations since creation */
+    size_t free_calls;      /* successful frees since creation */
+    size_t failed_calls;    /* allocations that returned NULL */
+    size_t reported_errors; /* misuse reports (bad frees, corruption) */
 };
 
 /* The table every implementation fills in.  alloc/size/free are required. */
 struct heap_ops {
     const char *name;
-    /* size >= 1, size <= HEAP_MAX_REQUEST, align a power of two >= HEAP_DEFAULT_ALIGN. */
+    /*
+     * Called by heap_alloc with size >= 1, align a power of two >=
+     * HEAP_DEFAULT_ALIGN and size + align <= HEAP_MAX_REQUEST (no overflow
+     * checks needed).  NULL when out of memory.
+     */
     void *(*alloc)(struct heap *h, size_t size, size_t align);
     /* 0 when ptr is not a live block of h (NULL, interior, foreign, freed). */
     size_t (*size)(struct heap *h, const void *ptr);
@@ -109,11 +113,17 @@ struct heap_source {
      */
     int (*activate)(struct heap_source *src, void *ptr, size_t bytes);
     void (*deactivate)(struct heap_source *src, void *ptr, size_t bytes);
-    /* optional: for a source shared between contexts (interrupts, CPUs). */
+    /*
+     * optional: for an instance used from several contexts (threads, CPUs,
+     * interrupt handlers).  An instance takes it around each of its
+     * operations and calls the callbacks above with it held, so they must not
+     * take it again.  To allocate from interrupt handlers it must disable
+     * interrupts (docs/heap.md, "Locking").
+     */
     void (*lock)(struct heap_source *src);
     void (*unlock)(struct heap_source *src);
-    size_t page_size;  /* power of two, 0 means MM_PAGE_SIZE */
-    void *ctx;         /* the source's own state */
+    size_t page_size; /* power of two, 0 means MM_PAGE_SIZE */
+    void *ctx;        /* the source's own state */
     /*
      * optional: the most grow can ever return in total (a static buffer, a
      * fixed kernel heap window); 0 = unknown.  Lets an instance size its

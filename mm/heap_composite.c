@@ -1,0 +1,501 @@
+/*
+ * mm/heap_composite.c - the default heap (see heap_composite.h).
+ *
+ * How it works
+ *
+ *   Three sub-heaps and a routing rule.  alloc picks an order of preference
+ *   from (size, align) and asks each sub-heap in turn until one returns a
+ *   block:
+ *
+ *     align >= page                     large, medium
+ *     size <= HEAP_SLAB_MAX             small, medium, large
+ *     size <  COMPOSITE_LARGE_MIN       medium, large
+ *     otherwise                         large, medium
+ *
+ *   so a request one sub-heap refuses (an alignment beyond a slab class, a
+ *   size the slab set does not serve, a source that will not grow for it)
+ *   is served by the next.  Why these limits: slab classes waste at most
+ *   1/8 and need no header, but stop at 2 KiB; below 64 KiB the general heap
+ *   keeps waste to a header word; from 64 KiB on, whole pages waste at most
+ *   1/16 and are given back to the source the moment they are freed
+ *   (unmapped or deactivated), without fragmenting the general heap.
+ *
+ *   heap_size/heap_free find the owner: the first sub-heap whose heap_size
+ *   is not 0.  Every sub-heap answers exactly (0 for anything that is not a
+ *   live block start of its own) without touching foreign memory, so the
+ *   owner is unique.  They are asked cheapest-to-reject first: the page heap
+ *   refuses any pointer that is not page-aligned with one mask (and others
+ *   with one hash probe), the slab set with one probe per slab size, the
+ *   general heap last.  If nobody owns the pointer the composite reports it
+ *   once; sub-heaps are not called, so nothing changes.
+ *
+ *   The general heap runs on a private break carved out of the shared
+ *   source (struct sub_brk below), because it gives memory back by
+ *   shrinking its break and the shared break's top is not its own.
+ *
+ * Invariants: parts are distinct instances (a heap given twice is asked
+ * once); a live block has exactly one owner; the composite itself holds no
+ * blocks (with heap_composite_create_from its struct is a block of medium,
+ * which the composite refuses to hand out, size or free).
+ *
+ * Complexity: that of the sub-heap serving the call, plus at most two
+ * rejections (O(1) each) for size/free.
+ *
+ * Locking: none of its own.  The counters are updated atomically; each
+ * sub-heap call takes the source's lock for that call, and the private
+ * break's state is only touched from the general heap's source callbacks,
+ * which run with that lock held.  Interrupt safety is that of the
+ * sub-heaps (i.e. of the source's lock).
+ */
+#include "mm/heap_composite.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "mm/heap.h"
+#include "mm/heap_general.h"
+#include "mm/heap_pages.h"
+#include "mm/port.h"
+#include "mm/slab.h"
+
+#define COMPOSITE_MAGIC 0x434f4d50u /* "COMP" */
+
+/* ------------------------------------------------------------ the medium heap's break */
+
+/*
+ * The three sub-heaps grow one brk-style source.  The general heap gives
+ * memory back by shrinking "the last bytes grown", which would be another
+ * instance's memory as soon as the slab or page heap grew after it; and with
+ * its grows interleaved with theirs it ends up with many small arenas it
+ * can neither extend nor shrink.
+ *
+ * So the medium heap gets a private break inside the shared one: the view
+ * below reserves CHUNKS from the source (deactivated until used) and runs a
+ * brk in them - grow hands out the next bytes of the current chunk (or the
+ * next chunk), shrink takes the last bytes back and deactivates them.  The
+ * chunks form a stack: those after `current` are empty, so "the last bytes
+ * grown" are always at the top of the current chunk (and below it, in the
+ * chunk before, once the current one is empty).  Chunk sizes double, so a
+ * fixed table covers any heap.  Without activate/deactivate a reservation
+ * would cost real memory, so then the view simply forwards grow and offers
+ * no shrink.  All callbacks run under the source's lock (the general heap
+ * calls them with it held), which also guards this state.
+ */
+#define BRK_CHUNK_MIN ((size_t)256 * 1024)
+#define BRK_CHUNKS 24u
+
+struct brk_chunk {
+    uintptr_t base;
+    size_t size, used; /* used: the private break, relative to base */
+};
+
+struct sub_brk {
+    struct heap_source view; /* first: what the medium heap is given */
+    struct heap_source *parent;
+    unsigned nchunks, current;
+    struct brk_chunk chunk[BRK_CHUNKS];
+};
+
+static struct sub_brk *to_brk(struct heap_source *v)
+{
+    return (struct sub_brk *)v;
+}
+
+static struct heap_source *brk_parent(struct heap_source *v)
+{
+    return to_brk(v)->parent;
+}
+
+/* A new chunk of at least `bytes` on top of the stack, or NULL; its pages start inactive. */
+static struct brk_chunk *brk_chunk_new(struct sub_brk *b, size_t bytes)
+{
+    struct heap_source *p = b->parent;
+    if (b->nchunks == BRK_CHUNKS)
+        return NULL;
+    size_t want = BRK_CHUNK_MIN << (b->nchunks < 12 ? b->nchunks : 12);
+    if (want < bytes)
+        want = bytes;
+    void *mem = p->grow(p, want);
+    if (!mem && want > bytes) { /* the source may have room for the request, not the chunk */
+        want = bytes;
+        mem = p->grow(p, want);
+    }
+    if (!mem)
+        return NULL;
+    p->deactivate(p, mem, want);
+    struct brk_chunk *c = &b->chunk[b->nchunks++];
+    *c = (struct brk_chunk){(uintptr_t)mem, want, 0};
+    return c;
+}
+
+static void *brk_grow(struct heap_source *v, size_t bytes)
+{
+    struct sub_brk *b = to_brk(v);
+    struct brk_chunk *c = NULL;
+    for (unsigned k = b->current; k < b->nchunks && !c; k++)
+        if (b->chunk[k].size - b->chunk[k].used >= bytes)
+            c = &b->chunk[k];
+    if (!c && !(c = brk_chunk_new(b, bytes)))
+        return NULL;
+    void *p = (void *)(c->base + c->used);
+    if (b->parent->activate(b->parent, p, bytes) != 0)
+        return NULL;
+    c->used += bytes;
+    b->current = (unsigned)(c - b->chunk);
+    return p;
+}
+
+static int brk_shrink(struct heap_source *v, size_t bytes)
+{
+    struct sub_brk *b = to_brk(v);
+    size_t have = 0;
+    for (unsigned k = 0; k <= b->current && b->nchunks; k++)
+        have += b->chunk[k].used;
+    if (bytes > have)
+        return -1;
+    while (bytes) {
+        struct brk_chunk *c = &b->chunk[b->current];
+        size_t cut = bytes < c->used ? bytes : c->used;
+        c->used -= cut;
+        bytes -= cut;
+        if (cut)
+            b->parent->deactivate(b->parent, (void *)(c->base + c->used), cut);
+        if (c->used == 0 && b->current > 0)
+            b->current--;
+    }
+    return 0;
+}
+
+static void *view_map(struct heap_source *v, size_t n)
+{
+    return brk_parent(v)->map(brk_parent(v), n);
+}
+
+static void view_unmap(struct heap_source *v, void *p, size_t n)
+{
+    brk_parent(v)->unmap(brk_parent(v), p, n);
+}
+
+static int view_activate(struct heap_source *v, void *p, size_t n)
+{
+    return brk_parent(v)->activate(brk_parent(v), p, n);
+}
+
+static void view_deactivate(struct heap_source *v, void *p, size_t n)
+{
+    brk_parent(v)->deactivate(brk_parent(v), p, n);
+}
+
+static void view_lock(struct heap_source *v)
+{
+    brk_parent(v)->lock(brk_parent(v));
+}
+
+static void view_unlock(struct heap_source *v)
+{
+    brk_parent(v)->unlock(brk_parent(v));
+}
+
+static void *view_grow(struct heap_source *v, size_t n)
+{
+    return brk_parent(v)->grow(brk_parent(v), n);
+}
+
+/* Make b's view of src: a private break when src can decommit, else grow passed through. */
+static void sub_brk_init(struct sub_brk *b, struct heap_source *src)
+{
+    struct heap_source *v = &b->view;
+    memset(b, 0, sizeof *b);
+    b->parent = src;
+    bool chunked = src->activate && src->deactivate;
+    v->grow = chunked ? brk_grow : view_grow;
+    v->shrink = chunked ? brk_shrink : NULL;
+    v->map = src->map ? view_map : NULL;
+    v->unmap = src->unmap ? view_unmap : NULL;
+    v->activate = src->activate ? view_activate : NULL;
+    v->deactivate = src->deactivate ? view_deactivate : NULL;
+    v->lock = src->lock ? view_lock : NULL;
+    v->unlock = src->unlock ? view_unlock : NULL;
+    v->page_size = src->page_size;
+    v->grow_limit = src->grow_limit;
+}
+
+enum { PART_SMALL, PART_MEDIUM, PART_LARGE, PARTS };
+
+struct heap_composite {
+    struct heap heap; /* first: the common API */
+    uint32_t magic;
+    bool owns_parts;           /* made by heap_composite_create: destroyed with it */
+    struct heap *part[PARTS];  /* by kind; small and large may be NULL */
+    struct heap *probe[PARTS]; /* distinct parts, in the order ownership is asked */
+    unsigned nprobe;
+    size_t page;
+    size_t failed_calls, reported_errors; /* atomic */
+    struct sub_brk medium_src;            /* the medium heap's private break (create only) */
+};
+_Static_assert(offsetof(struct heap_composite, heap) == 0, "a struct heap * must point at it");
+_Static_assert(offsetof(struct sub_brk, view) == 0, "the view is the sub_brk");
+
+static const struct heap_ops composite_ops;
+
+static struct heap_composite *to_composite(struct heap *h)
+{
+    return (struct heap_composite *)h;
+}
+
+static void count(size_t *counter)
+{
+    __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------ routing */
+
+/* Sub-heaps to try for (size, align), best first; returns how many. */
+static unsigned route(const struct heap_composite *c, size_t size, size_t align,
+                      struct heap **order)
+{
+    static const int8_t by_align[] = {PART_LARGE, PART_MEDIUM, -1};
+    static const int8_t small[] = {PART_SMALL, PART_MEDIUM, PART_LARGE};
+    static const int8_t medium[] = {PART_MEDIUM, PART_LARGE, -1};
+    static const int8_t large[] = {PART_LARGE, PART_MEDIUM, -1};
+    const int8_t *pref = align >= c->page             ? by_align
+                         : size <= HEAP_SLAB_MAX      ? small
+                         : size < COMPOSITE_LARGE_MIN ? medium
+                                                      : large;
+    unsigned n = 0;
+    for (unsigned i = 0; i < PARTS && pref[i] >= 0; i++) {
+        struct heap *h = c->part[pref[i]];
+        if (h && (n == 0 || order[n - 1] != h))
+            order[n++] = h;
+    }
+    return n;
+}
+
+/* The sub-heap owning the live block at ptr (its usable size in *usable), or NULL. */
+static struct heap *owner_of(struct heap_composite *c, const void *ptr, size_t *usable)
+{
+    if (ptr == c) /* create_from: the composite's own struct, a block of medium */
+        return NULL;
+    for (unsigned i = 0; i < c->nprobe; i++) {
+        size_t n = heap_size(c->probe[i], ptr);
+        if (n) {
+            *usable = n;
+            return c->probe[i];
+        }
+    }
+    return NULL;
+}
+
+static void composite_report(struct heap_composite *c, const char *op, const void *ptr)
+{
+    count(&c->reported_errors);
+    mm_report("composite: %s(%p): not a live block of any sub-heap (foreign, interior or freed)",
+              op, ptr);
+}
+
+/* ------------------------------------------------------------ operations */
+
+static void *composite_alloc(struct heap *h, size_t size, size_t align)
+{
+    struct heap_composite *c = to_composite(h);
+    struct heap *order[PARTS];
+    unsigned n = route(c, size, align, order);
+    for (unsigned i = 0; i < n; i++) {
+        void *p = heap_alloc(order[i], size, align);
+        if (p)
+            return p;
+    }
+    count(&c->failed_calls);
+    return NULL;
+}
+
+static size_t composite_size(struct heap *h, const void *ptr)
+{
+    size_t usable = 0;
+    owner_of(to_composite(h), ptr, &usable);
+    return usable;
+}
+
+static void composite_free(struct heap *h, void *ptr)
+{
+    struct heap_composite *c = to_composite(h);
+    size_t usable;
+    struct heap *owner = owner_of(c, ptr, &usable);
+    if (owner)
+        heap_free(owner, ptr);
+    else
+        composite_report(c, "free", ptr);
+}
+
+/* In place only, and only within the owner (a block never changes sub-heap). */
+static int composite_resize(struct heap *h, void *ptr, size_t size)
+{
+    struct heap_composite *c = to_composite(h);
+    size_t usable;
+    struct heap *owner = owner_of(c, ptr, &usable);
+    if (!owner) {
+        composite_report(c, "resize", ptr);
+        return -1;
+    }
+    if (size <= usable)
+        return 0;
+    return owner->ops->resize ? owner->ops->resize(owner, ptr, size) : -1;
+}
+
+static int composite_check(struct heap *h)
+{
+    struct heap_composite *c = to_composite(h);
+    if (c->magic != COMPOSITE_MAGIC) {
+        mm_report("composite check: %p: bad magic", (void *)c);
+        return 1;
+    }
+    int bad = 0;
+    for (unsigned i = 0; i < c->nprobe; i++)
+        bad += heap_check(c->probe[i]);
+    return bad;
+}
+
+static void stats_add(struct heap_stats *sum, const struct heap_stats *st)
+{
+    sum->bytes_in_use += st->bytes_in_use;
+    sum->bytes_peak += st->bytes_peak;
+    sum->bytes_held += st->bytes_held;
+    sum->bytes_committed += st->bytes_committed;
+    sum->free_blocks += st->free_blocks;
+    if (st->largest_free > sum->largest_free)
+        sum->largest_free = st->largest_free;
+    sum->live_blocks += st->live_blocks;
+    sum->alloc_calls += st->alloc_calls;
+    sum->free_calls += st->free_calls;
+    sum->reported_errors += st->reported_errors;
+}
+
+/*
+ * Sums over the sub-heaps.  failed_calls is the composite's own: a sub-heap
+ * refusing a request another one then serves is routing, not failure.
+ */
+static void composite_stats(struct heap *h, struct heap_stats *st)
+{
+    struct heap_composite *c = to_composite(h);
+    for (unsigned i = 0; i < c->nprobe; i++) {
+        struct heap_stats sub;
+        heap_stats(c->probe[i], &sub);
+        stats_add(st, &sub);
+    }
+    if (!c->owns_parts) { /* our own struct is a block of medium: not the user's */
+        st->bytes_in_use -= heap_size(c->part[PART_MEDIUM], c);
+        st->live_blocks--;
+        st->alloc_calls--;
+    }
+    st->failed_calls = __atomic_load_n(&c->failed_calls, __ATOMIC_RELAXED);
+    st->reported_errors += __atomic_load_n(&c->reported_errors, __ATOMIC_RELAXED);
+}
+
+static const struct heap_ops composite_ops = {
+    .name = "composite",
+    .alloc = composite_alloc,
+    .size = composite_size,
+    .free = composite_free,
+    .check = composite_check,
+    .stats = composite_stats,
+    .resize = composite_resize,
+};
+
+/* ------------------------------------------------------------ create / destroy */
+
+/* Fill in c; the probe order is large, small, medium, each heap once. */
+static void composite_init(struct heap_composite *c, struct heap *small, struct heap *medium,
+                           struct heap *large, size_t page, bool owns_parts)
+{
+    static const int probe_order[PARTS] = {PART_LARGE, PART_SMALL, PART_MEDIUM};
+    c->heap.ops = &composite_ops;
+    c->magic = COMPOSITE_MAGIC;
+    c->owns_parts = owns_parts;
+    c->part[PART_SMALL] = small;
+    c->part[PART_MEDIUM] = medium;
+    c->part[PART_LARGE] = large;
+    c->page = page;
+    c->nprobe = 0;
+    for (unsigned i = 0; i < PARTS; i++) {
+        struct heap *p = c->part[probe_order[i]];
+        bool seen = false;
+        for (unsigned k = 0; k < c->nprobe; k++)
+            seen |= c->probe[k] == p;
+        if (p && !seen)
+            c->probe[c->nprobe++] = p;
+    }
+}
+
+struct heap *heap_composite_create(struct heap_source *src)
+{
+    void *mem;
+    if (!src || !src->grow)
+        return NULL;
+    struct heap *large = heap_pages_create_ex(src, 0, sizeof(struct heap_composite), &mem);
+    if (!large)
+        return NULL;
+    struct heap_composite *c = mem;
+    sub_brk_init(&c->medium_src, src);
+    struct heap *small = heap_slab_create(src);
+    struct heap *medium = small ? heap_general_create(&c->medium_src.view) : NULL;
+    if (!medium)
+        goto fail;
+    composite_init(c, small, medium, large, src->page_size ? src->page_size : MM_PAGE_SIZE, true);
+    return &c->heap;
+fail:
+    if (small)
+        heap_slab_destroy(small);
+    heap_pages_destroy(large);
+    return NULL;
+}
+
+struct heap *heap_composite_create_from(struct heap *small, struct heap *medium, struct heap *large)
+{
+    if (!medium)
+        return NULL;
+    struct heap_composite *c = heap_alloc(medium, sizeof *c, 0);
+    if (!c)
+        return NULL;
+    memset(c, 0, sizeof *c);
+    composite_init(c, small, medium, large, MM_PAGE_SIZE, false);
+    return &c->heap;
+}
+
+void heap_composite_shrink(struct heap *h)
+{
+    struct heap_composite *c = to_composite(h);
+    for (unsigned i = 0; i < c->nprobe; i++) {
+        if (heap_is_slab(c->probe[i]))
+            heap_slab_shrink(c->probe[i]);
+        else if (heap_is_composite(c->probe[i]))
+            heap_composite_shrink(c->probe[i]);
+    }
+}
+
+void heap_composite_destroy(struct heap *h)
+{
+    struct heap_composite *c = to_composite(h);
+    if (!c->owns_parts) {
+        struct heap *medium = c->part[PART_MEDIUM];
+        c->magic = 0;
+        heap_free(medium, c);
+        return;
+    }
+    struct heap *large = c->part[PART_LARGE];
+    c->magic = 0;
+    heap_slab_destroy(c->part[PART_SMALL]);
+    heap_general_destroy(c->part[PART_MEDIUM]);
+    heap_pages_destroy(large); /* c lives in large's pages: last */
+}
+
+struct heap *heap_composite_part(struct heap *h, int kind)
+{
+    return kind >= 0 && kind < PARTS ? to_composite(h)->part[kind] : NULL;
+}
+
+int heap_is_composite(const struct heap *h)
+{
+    return h && h->ops == &composite_ops;
+}

@@ -1,0 +1,1171 @@
+/*
+ * mm/slab.c - slab caches and the size-class set (see slab.h).
+ *
+ * How it works
+ *
+ *   A cache cuts slabs into objects of `stride` bytes.  A slab is a run of
+ *   slab_bytes = page << order bytes (order 0..SLAB_MAX_ORDER, chosen at
+ *   creation so that at least SLAB_MIN_OBJECTS objects fit with at most
+ *   1/SLAB_WASTE_DIV of the slab wasted), allocated from a private page heap
+ *   (mm/heap_pages.c) ALIGNED TO ITS OWN SIZE.  That makes finding the slab
+ *   of any pointer O(1) without touching foreign memory:
+ *
+ *       base   = ptr & ~(slab_bytes - 1)
+ *       header = heap_pages_tag(pages, base)   (NULL unless a slab starts there)
+ *
+ *   The page heap's record for the run carries the header pointer as its
+ *   tag.  The header is at the start of the slab for small objects, or in an
+ *   object of an internal header cache ("off-slab") when putting it in the
+ *   slab would waste too much (large objects, or objects aligned to the slab
+ *   size).  A set of caches with different slab sizes tries each distinct
+ *   size, smallest first (at most SLAB_MAX_ORDER + 1 lookups).
+ *
+ *   Inside a slab: object i lives at objects + i * stride.  Free objects are
+ *   threaded on a singly linked free list whose links are object INDICES
+ *   XOR a per-slab cookie, stored in the free object itself (no per-object
+ *   header).  Objects never handed out yet are not on the list: they are the
+ *   "fresh" tail [fresh, n), so a new slab costs O(1) and its pages are not
+ *   touched until used.  One bit per object (free_map) says free or live, so
+ *   heap_size/free validate a pointer completely: it must be an object start
+ *   ((ptr - objects) % stride == 0, index < n) and its bit must be clear.
+ *
+ *   Each cache keeps its slabs on three lists: partial (some objects free),
+ *   full, empty.  Allocation takes from the first partial slab, else an empty
+ *   one, else makes a slab.  A free that empties a slab moves it to the empty
+ *   list; beyond SLAB_EMPTY_RESERVE empty slabs it is returned to the page
+ *   heap, which deactivates (grown memory) or unmaps (mapped memory) it.
+ *
+ * Invariants (verified by the check op)
+ *   - every slab of a cache is on exactly one list and its `list` field says
+ *     which; counts match; partial: 0 < inuse < n, full: inuse == n, empty:
+ *     inuse == 0;
+ *   - inuse == n - popcount(free_map); bits >= n are clear; every object in
+ *     [fresh, n) is free; the free list visits exactly the other free
+ *     objects, each once;
+ *   - the page heap's tag of the slab's run is the header, and the number of
+ *     live runs equals the number of slabs;
+ *   - a free object's link decodes to SLAB_END or to an index < n.
+ *
+ * Complexity: alloc O(1) (a new slab is O(1) as well; with a constructor it
+ * is O(n) once per slab), free O(1), size O(orders), check O(objects).
+ *
+ * Locking: every entry point holds src->lock; the private page heap is
+ * created with HEAP_PAGES_NOLOCK and only called under that lock.  The lock
+ * is dropped only to run a constructor on a slab that is not yet linked
+ * anywhere (so ctor may allocate).  Misuse is reported through mm_report
+ * and changes nothing; a corrupted free list found while allocating puts
+ * its slab aside (reported, never used again) instead of following it.
+ */
+#include "mm/slab.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "mm/heap.h"
+#include "mm/heap_pages.h"
+#include "mm/port.h"
+
+#define SLAB_MAGIC 0x534c4142u  /* "SLAB" */
+#define SLAB_DEAD 0x2d2d2d2du   /* a header that has been released */
+#define CACHE_MAGIC 0x43414348u /* "CACH" */
+#define SET_MAGIC 0x534c5354u   /* "SLST" */
+#define SLAB_END UINT32_MAX     /* end of a free list */
+#define SLAB_JUNK 0x6b          /* MM_DEBUG: fills free objects, catches writes after free */
+#define SLAB_MAX_ORDER 4u       /* slabs of at most 16 pages (64 KiB) */
+#define SLAB_MIN_OBJECTS 8u
+#define SLAB_WASTE_DIV 8u      /* waste at most 1/8 of a slab when possible */
+#define SLAB_MAX_OBJECTS 4096u /* keeps headers (bitmaps) small */
+#define SLAB_LINK_BYTES sizeof(uint32_t)
+#define SLAB_CLASS_MAX 16u
+
+/* Which list a slab is on (struct slab.list). */
+enum { ON_PARTIAL, ON_FULL, ON_EMPTY, ON_NONE, ON_BROKEN };
+
+struct slab_set;
+
+struct slab_cache {
+    struct heap heap; /* first: a cache is also a heap */
+    uint32_t magic;
+    uint32_t objects; /* per slab */
+    const char *name;
+    size_t size;       /* usable size of an object */
+    size_t stride;     /* distance between objects */
+    size_t align;      /* alignment every object has */
+    size_t link_off;   /* offset of the free-list link inside a free object */
+    size_t area_off;   /* offset of object 0 from the slab start */
+    size_t slab_bytes; /* page << order; slabs are aligned to it */
+    size_t hdr_bytes;  /* header + bitmap */
+    void (*ctor)(void *obj);
+    struct slab *lists[3]; /* ON_PARTIAL, ON_FULL, ON_EMPTY */
+    size_t counts[3];
+    size_t broken;       /* slabs put aside because their free list was corrupted */
+    size_t constructing; /* slabs whose constructor calls are running (lock dropped) */
+    size_t live, peak;
+    size_t alloc_calls, free_calls, failed_calls, reported_errors;
+    uint32_t secret; /* mixed into every slab's cookie */
+    bool internal;   /* a header cache: its objects are not user blocks */
+    struct heap_source *src;
+    struct heap *pages;           /* private page heap (HEAP_PAGES_NOLOCK) */
+    struct slab_cache *hdr_cache; /* off-slab headers come from here, or NULL */
+    struct slab_set *set;         /* owning set, or NULL for a standalone cache */
+};
+_Static_assert(offsetof(struct slab_cache, heap) == 0, "a struct heap * must point at the cache");
+
+/* The size-class set. */
+struct slab_set {
+    struct heap heap; /* first */
+    uint32_t magic;
+    unsigned nclasses, norders;
+    size_t order_bytes[SLAB_MAX_ORDER + 1]; /* distinct slab sizes, ascending */
+    uint8_t class_of[HEAP_SLAB_MAX / 8];    /* (size - 1) / 8 -> first class that fits */
+    struct slab_cache classes[SLAB_CLASS_MAX];
+    struct slab_cache hdr; /* header cache of off-slab classes */
+    struct heap_source *src;
+    struct heap *pages;
+    size_t failed_calls, reported_errors;
+};
+_Static_assert(offsetof(struct slab_set, heap) == 0, "a struct heap * must point at the set");
+_Static_assert(HEAP_SLAB_MAX % 8 == 0 && SLAB_CLASS_MAX <= UINT8_MAX, "class_of indexing");
+
+/* Standalone cache: the cache, and the header cache it may need, side by side. */
+struct slab_alone {
+    struct slab_cache cache; /* first: a struct slab_cache * points here */
+    struct slab_cache hdr;
+};
+_Static_assert(offsetof(struct slab_alone, cache) == 0, "the cache is the standalone struct");
+
+static const struct heap_ops cache_ops, set_ops;
+
+/* ------------------------------------------------------------ helpers */
+
+static void src_lock(struct heap_source *src)
+{
+    if (src->lock)
+        src->lock(src);
+}
+
+static void src_unlock(struct heap_source *src)
+{
+    if (src->unlock)
+        src->unlock(src);
+}
+
+static size_t round_up(size_t x, size_t align)
+{
+    return (x + align - 1) & ~(align - 1);
+}
+
+static size_t lowbit(size_t x)
+{
+    return x & (0 - x);
+}
+
+static size_t src_page(const struct heap_source *src)
+{
+    return src->page_size ? src->page_size : MM_PAGE_SIZE;
+}
+
+static size_t header_bytes(uint32_t n)
+{
+    return sizeof(struct slab) + (n + 31u) / 32u * sizeof(uint32_t);
+}
+
+static bool bit_free(const struct slab *s, uint32_t i)
+{
+    return s->free_map[i / 32] >> (i % 32) & 1u;
+}
+
+static void bit_set(struct slab *s, uint32_t i, bool free)
+{
+    if (free)
+        s->free_map[i / 32] |= 1u << (i % 32);
+    else
+        s->free_map[i / 32] &= ~(1u << (i % 32));
+}
+
+static unsigned char *slab_base(const struct slab_cache *c, const struct slab *s)
+{
+    return s->objects - c->area_off;
+}
+
+static unsigned char *object_at(const struct slab_cache *c, const struct slab *s, uint32_t i)
+{
+    return s->objects + (size_t)i * c->stride;
+}
+
+/* The per-slab cookie: a free-list link is only meaningful in the slab it was written in. */
+static uint32_t cookie_of(const struct slab_cache *c, const void *base)
+{
+    uint64_t x = ((uint64_t)(uintptr_t)base ^ c->secret) * 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(x >> 32) ^ (uint32_t)x;
+}
+
+static uint32_t link_read(const struct slab_cache *c, const struct slab *s, uint32_t i)
+{
+    uint32_t v;
+    memcpy(&v, object_at(c, s, i) + c->link_off, sizeof v);
+    return v ^ s->cookie;
+}
+
+static void link_write(const struct slab_cache *c, struct slab *s, uint32_t i, uint32_t next)
+{
+    uint32_t v = next ^ s->cookie;
+    memcpy(object_at(c, s, i) + c->link_off, &v, sizeof v);
+}
+
+/* ------------------------------------------------------------ lists */
+
+static void list_push(struct slab_cache *c, struct slab *s, uint32_t which)
+{
+    s->list = which;
+    s->prev = NULL;
+    s->next = c->lists[which];
+    if (s->next)
+        s->next->prev = s;
+    c->lists[which] = s;
+    c->counts[which]++;
+}
+
+static void list_unlink(struct slab_cache *c, struct slab *s)
+{
+    if (s->list > ON_EMPTY)
+        return;
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        c->lists[s->list] = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    c->counts[s->list]--;
+    s->list = ON_NONE;
+    s->prev = s->next = NULL;
+}
+
+static void list_move(struct slab_cache *c, struct slab *s, uint32_t which)
+{
+    list_unlink(c, s);
+    list_push(c, s, which);
+}
+
+/* ------------------------------------------------------------ layout */
+
+/*
+ * One way to cut a slab: its size, where object 0 starts, how many objects
+ * fit, and the bytes that hold no object (the header counts as waste whether
+ * it sits in the slab or in the header cache).
+ */
+struct layout {
+    size_t slab_bytes, area_off, waste;
+    uint32_t n;
+    bool off_slab;
+};
+
+/* How a slab of `bytes` holds objects of `stride`, header on or off the slab. */
+static struct layout layout_try(size_t stride, size_t align, size_t bytes, bool off_slab)
+{
+    struct layout l = {bytes, 0, bytes, 0, off_slab};
+    size_t n = bytes / stride;
+    if (n > SLAB_MAX_OBJECTS)
+        n = SLAB_MAX_OBJECTS;
+    /* on the slab, the header (whose bitmap depends on n) comes first: fewer objects may fit */
+    if (!off_slab)
+        while (n && (l.area_off = round_up(header_bytes((uint32_t)n), align)) + n * stride > bytes)
+            n--;
+    if (n == 0)
+        return l;
+    l.n = (uint32_t)n;
+    l.waste = bytes - n * stride + (off_slab ? header_bytes(l.n) : 0);
+    return l;
+}
+
+/* Enough objects per slab to amortise making it, and little enough waste. */
+static bool layout_good(const struct layout *l)
+{
+    return l->n >= SLAB_MIN_OBJECTS && l->waste * SLAB_WASTE_DIV <= l->slab_bytes;
+}
+
+/* a wastes less (relative to its slab) than b */
+static bool layout_better(const struct layout *a, const struct layout *b)
+{
+    if (!b->n)
+        return a->n != 0;
+    return a->n && (uint64_t)a->waste * b->slab_bytes < (uint64_t)b->waste * a->slab_bytes;
+}
+
+/*
+ * The smallest slab (order) whose waste is acceptable, header on the slab
+ * when that is good enough; else the least wasteful possibility.  n == 0
+ * when the object cannot fit at all.
+ */
+static struct layout layout_choose(size_t stride, size_t align, size_t page, bool allow_off)
+{
+    struct layout best = {0};
+    for (unsigned order = 0; order <= SLAB_MAX_ORDER; order++) {
+        size_t bytes = page << order;
+        if (stride > bytes || align > bytes)
+            continue;
+        struct layout on = layout_try(stride, align, bytes, false);
+        struct layout off = allow_off ? layout_try(stride, align, bytes, true) : (struct layout){0};
+        if (layout_good(&on))
+            return on;
+        if (layout_good(&off))
+            return off;
+        if (layout_better(&on, &best))
+            best = on;
+        if (layout_better(&off, &best))
+            best = off;
+    }
+    return best;
+}
+
+/*
+ * Fill in c's geometry for objects of `size` at `align` (a power of two).
+ * Returns false when no slab can hold them.
+ */
+static bool cache_geometry(struct slab_cache *c, size_t size, size_t align, size_t page,
+                           void (*ctor)(void *), bool allow_off)
+{
+    if (align < SLAB_LINK_BYTES)
+        align = SLAB_LINK_BYTES;
+    if (size == 0 || size > (page << SLAB_MAX_ORDER) || align > (page << SLAB_MAX_ORDER))
+        return false;
+    /* with a constructor the link must not overwrite constructed state: put it after */
+    c->link_off = ctor ? round_up(size, SLAB_LINK_BYTES) : 0;
+    c->stride = round_up(c->link_off + (ctor ? SLAB_LINK_BYTES : size < 4 ? 4 : size), align);
+    struct layout l = layout_choose(c->stride, align, page, allow_off);
+    if (l.n == 0)
+        return false;
+    c->size = size;
+    c->objects = l.n;
+    c->slab_bytes = l.slab_bytes;
+    c->area_off = l.area_off;
+    c->hdr_bytes = header_bytes(l.n);
+    /*
+     * Object i sits at base + area_off + i * stride with base aligned to the
+     * slab size: its alignment is the lowest power of two among the three.
+     * It is at least the one asked for, often more (heap_alloc can use that).
+     */
+    c->align = lowbit(c->stride) < l.slab_bytes ? lowbit(c->stride) : l.slab_bytes;
+    if (l.area_off && lowbit(l.area_off) < c->align)
+        c->align = lowbit(l.area_off);
+    c->ctor = ctor;
+    return true;
+}
+
+/* The part of cache initialisation that is not geometry. */
+static void cache_init(struct slab_cache *c, const char *name, struct heap_source *src,
+                       struct heap *pages, struct slab_cache *hdr_cache, struct slab_set *set)
+{
+    c->heap.ops = &cache_ops;
+    c->magic = CACHE_MAGIC;
+    c->name = name ? name : "slab";
+    c->src = src;
+    c->pages = pages;
+    c->hdr_cache = c->area_off == 0 ? hdr_cache : NULL;
+    c->set = set;
+    /* not a security feature: it makes a stray index written into a free object decode to junk */
+    c->secret = cookie_of(c, name) | 1u;
+}
+
+/* ------------------------------------------------------------ slabs */
+
+static void *cache_alloc_locked(struct slab_cache *c);
+static void object_release(struct slab_cache *c, struct slab *s, uint32_t i);
+static struct slab *slab_lookup(struct slab_cache *c, const void *ptr);
+
+/* Write a fresh header for a slab at base: every object free, none handed out. */
+static void slab_init(struct slab_cache *c, struct slab *s, unsigned char *base)
+{
+    memset(s, 0, c->hdr_bytes);
+    s->magic = SLAB_MAGIC;
+    s->free_head = SLAB_END;
+    s->list = ON_NONE;
+    s->cookie = cookie_of(c, base);
+    s->cache = c;
+    s->objects = base + c->area_off;
+    for (uint32_t i = 0; i < c->objects; i++)
+        bit_set(s, i, true);
+}
+
+/* Run the constructor over every object of s with the lock dropped (s is not on any list). */
+static void slab_construct(struct slab_cache *c, struct slab *s)
+{
+    c->constructing++;
+    src_unlock(c->src);
+    for (uint32_t i = 0; i < c->objects; i++)
+        c->ctor(object_at(c, s, i));
+    src_lock(c->src);
+    c->constructing--;
+}
+
+/* A new empty slab on c's empty list, or NULL when memory is out. */
+static struct slab *slab_new(struct slab_cache *c)
+{
+    /* aligned to its own size: that is what makes the slab of a pointer findable */
+    unsigned char *base = heap_alloc(c->pages, c->slab_bytes, c->slab_bytes);
+    if (!base)
+        return NULL;
+    struct slab *s = c->hdr_cache ? cache_alloc_locked(c->hdr_cache) : (struct slab *)base;
+    if (!s) {
+        heap_free(c->pages, base);
+        return NULL;
+    }
+    slab_init(c, s, base);
+    heap_pages_set_tag(c->pages, base, s); /* base -> header, for every later lookup */
+    if (c->ctor)
+        slab_construct(c, s);
+    list_push(c, s, ON_EMPTY);
+    return s;
+}
+
+/* Return an empty slab's memory: its run to the page heap, an off-slab header to its cache. */
+static void slab_release(struct slab_cache *c, struct slab *s)
+{
+    unsigned char *base = slab_base(c, s);
+    list_unlink(c, s);
+    s->magic = SLAB_DEAD;
+    if (c->hdr_cache) {
+        struct slab *hs = slab_lookup(c->hdr_cache, s);
+        if (!hs)
+            mm_panic("slab_release: header %p of %s is not in its header cache", (void *)s,
+                     c->name);
+        object_release(c->hdr_cache, hs,
+                       (uint32_t)(((unsigned char *)s - hs->objects) / c->hdr_cache->stride));
+    }
+    heap_free(c->pages, base);
+}
+
+/* Set s aside for good: its free list cannot be trusted. */
+static void slab_quarantine(struct slab_cache *c, struct slab *s, const char *why)
+{
+    c->reported_errors++;
+    mm_report("slab %s: slab %p: %s; slab put aside", c->name, (void *)s, why);
+    list_unlink(c, s);
+    s->list = ON_BROKEN;
+    c->broken++;
+}
+
+#if MM_DEBUG
+/* Free objects are junk-filled (except their link); a changed byte is a write after free. */
+static void junk_fill(struct slab_cache *c, unsigned char *obj)
+{
+    if (!c->ctor)
+        memset(obj + SLAB_LINK_BYTES, SLAB_JUNK,
+               c->size > SLAB_LINK_BYTES ? c->size - SLAB_LINK_BYTES : 0);
+}
+
+static bool junk_intact(const struct slab_cache *c, const unsigned char *obj)
+{
+    for (size_t k = SLAB_LINK_BYTES; !c->ctor && k < c->size; k++)
+        if (obj[k] != SLAB_JUNK)
+            return false;
+    return true;
+}
+#endif
+
+/* Take one object from s (not full).  NULL if s turned out to be corrupted (then set aside). */
+static void *slab_take(struct slab_cache *c, struct slab *s)
+{
+    uint32_t i = s->free_head;
+    if (i != SLAB_END) {
+        uint32_t next = i < c->objects && bit_free(s, i) ? link_read(c, s, i) : 0;
+        if (i >= c->objects || !bit_free(s, i) ||
+            (next != SLAB_END && (next >= c->objects || !bit_free(s, next)))) {
+            slab_quarantine(c, s, "corrupted free list");
+            return NULL;
+        }
+#if MM_DEBUG
+        if (!junk_intact(c, object_at(c, s, i)))
+            mm_report("slab %s: object %p was written after it was freed", c->name,
+                      (void *)object_at(c, s, i));
+#endif
+        s->free_head = next;
+    } else if (s->fresh < c->objects && bit_free(s, s->fresh)) {
+        i = s->fresh++;
+    } else {
+        slab_quarantine(c, s, "no free object although not full");
+        return NULL;
+    }
+    bit_set(s, i, false);
+    s->inuse++;
+    /* an empty slab becomes partial, a slab that just filled up leaves the partial list */
+    if (s->inuse == c->objects)
+        list_move(c, s, ON_FULL);
+    else if (s->list != ON_PARTIAL)
+        list_move(c, s, ON_PARTIAL);
+    return object_at(c, s, i);
+}
+
+/*
+ * An object of c (lock held), or NULL when no slab can be had.  Partial
+ * slabs first (keeps empty ones empty, so they can be returned), then the
+ * reserve, then a new slab.  Loops only past slabs found corrupted.
+ */
+static void *cache_alloc_locked(struct slab_cache *c)
+{
+    for (;;) {
+        struct slab *s = c->lists[ON_PARTIAL] ? c->lists[ON_PARTIAL] : c->lists[ON_EMPTY];
+        if (!s && !(s = slab_new(c))) {
+            c->failed_calls++;
+            return NULL;
+        }
+        void *obj = slab_take(c, s);
+        if (obj) {
+            c->alloc_calls++;
+            if (++c->live > c->peak)
+                c->peak = c->live;
+            return obj;
+        }
+    }
+}
+
+/* Put object i of s back (it is live); keep or return the slab if it empties. */
+static void object_release(struct slab_cache *c, struct slab *s, uint32_t i)
+{
+    unsigned char *obj = object_at(c, s, i);
+#if MM_DEBUG
+    junk_fill(c, obj);
+#else
+    (void)obj;
+#endif
+    /* LIFO: the object freed last is handed out first, while it is still in the cache */
+    link_write(c, s, i, s->free_head);
+    s->free_head = i;
+    bit_set(s, i, true);
+    s->inuse--;
+    c->live--;
+    c->free_calls++;
+    if (s->list == ON_BROKEN)
+        return; /* its list cannot be trusted: the slab stays aside */
+    if (s->inuse > 0) {
+        if (s->list == ON_FULL)
+            list_move(c, s, ON_PARTIAL);
+        return;
+    }
+    /* empty: keep it as the reserve, or give its pages back beyond that */
+    list_move(c, s, ON_EMPTY);
+    if (c->counts[ON_EMPTY] > SLAB_EMPTY_RESERVE)
+        slab_release(c, s);
+}
+
+/* ------------------------------------------------------------ finding an object */
+
+/*
+ * The header tagged on the run starting at base, if it looks like a slab
+ * header.  Only the page heap's table is consulted for an arbitrary base:
+ * the header itself is read only once the page heap vouched for it.
+ */
+static struct slab *header_at(struct heap *pages, uintptr_t base)
+{
+    struct slab *s = heap_pages_tag(pages, (void *)base);
+    return s && s->magic == SLAB_MAGIC ? s : NULL;
+}
+
+/* The slab of c holding ptr, or NULL. */
+static struct slab *slab_lookup(struct slab_cache *c, const void *ptr)
+{
+    uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(c->slab_bytes - 1);
+    struct slab *s = header_at(c->pages, base);
+    return s && s->cache == c ? s : NULL;
+}
+
+/*
+ * Index of the live object starting at ptr in s, or SLAB_END with *why set:
+ * ptr must be an object start inside the slab, and the object must be live.
+ */
+static uint32_t object_index(const struct slab_cache *c, const struct slab *s, const void *ptr,
+                             const char **why)
+{
+    const unsigned char *p = ptr;
+    *why = "not the start of an object (interior pointer)";
+    if (p < s->objects)
+        return SLAB_END;
+    size_t off = (size_t)(p - s->objects);
+    if (off % c->stride || off / c->stride >= c->objects)
+        return SLAB_END;
+    uint32_t i = (uint32_t)(off / c->stride);
+    if (bit_free(s, i)) {
+        *why = "double free (object is free)";
+        return SLAB_END;
+    }
+    return i;
+}
+
+static void cache_report(struct slab_cache *c, const void *ptr, const char *why)
+{
+    c->reported_errors++;
+    mm_report("slab %s: free(%p): %s", c->name, ptr, why);
+}
+
+/* Free ptr, known to lie in slab s of c; reports if it is not a live object. */
+static void cache_free_in(struct slab_cache *c, struct slab *s, void *ptr)
+{
+    const char *why;
+    uint32_t i = object_index(c, s, ptr, &why);
+    if (i == SLAB_END)
+        cache_report(c, ptr, why);
+    else
+        object_release(c, s, i);
+}
+
+static size_t cache_size_in(const struct slab_cache *c, const struct slab *s, const void *ptr)
+{
+    const char *why;
+    return object_index(c, s, ptr, &why) == SLAB_END ? 0 : c->size;
+}
+
+/* ------------------------------------------------------------ check */
+
+static int violation(const struct slab_cache *c, const void *what_at, const char *what)
+{
+    mm_report("slab check: %s: %p: %s", c->name, what_at, what);
+    return 1;
+}
+
+/* Free list and bitmap of one slab agree with each other and with inuse. */
+static int check_slab_objects(const struct slab_cache *c, const struct slab *s)
+{
+    uint32_t free_bits = 0, listed = 0;
+    for (uint32_t w = 0; w < (c->objects + 31) / 32; w++)
+        free_bits += (uint32_t)__builtin_popcount(s->free_map[w]);
+    if (c->objects % 32 && s->free_map[c->objects / 32] >> (c->objects % 32))
+        return violation(c, s, "bitmap has bits beyond the last object");
+    if (s->inuse != c->objects - free_bits)
+        return violation(c, s, "inuse disagrees with the free bitmap");
+    if (s->fresh > c->objects)
+        return violation(c, s, "fresh index out of range");
+    for (uint32_t i = s->fresh; i < c->objects; i++)
+        if (!bit_free(s, i))
+            return violation(c, s, "a never-used object is marked live");
+    for (uint32_t i = s->free_head; i != SLAB_END; i = link_read(c, s, i)) {
+        if (i >= s->fresh || !bit_free(s, i) || ++listed > free_bits)
+            return violation(c, s, "free list: bad link, live object or loop");
+#if MM_DEBUG
+        if (!junk_intact(c, object_at(c, s, i)))
+            return violation(c, object_at(c, s, i), "free object written after free");
+#endif
+    }
+    if (listed != free_bits - (c->objects - s->fresh))
+        return violation(c, s, "free list does not hold every freed object");
+    return 0;
+}
+
+/* One slab header: magic, owner, place, tag. */
+static int check_slab(const struct slab_cache *c, const struct slab *s, uint32_t which)
+{
+    if (s->magic != SLAB_MAGIC || s->cache != c || s->list != which)
+        return violation(c, s, "header magic, cache or list field wrong");
+    uintptr_t base = (uintptr_t)slab_base(c, s);
+    if (base & (c->slab_bytes - 1) || heap_pages_tag(c->pages, (void *)base) != s)
+        return violation(c, s, "slab misplaced or its run is not tagged with it");
+    if (s->cookie != cookie_of(c, (void *)base))
+        return violation(c, s, "cookie wrong");
+    bool ok = which == ON_EMPTY  ? s->inuse == 0
+              : which == ON_FULL ? s->inuse == c->objects
+                                 : s->inuse > 0 && s->inuse < c->objects;
+    if (!ok)
+        return violation(c, s, "inuse does not fit the list the slab is on");
+    return check_slab_objects(c, s);
+}
+
+/* Every slab of c; *slabs accumulates how many there are (for the page-heap cross-check). */
+static int check_cache(const struct slab_cache *c, size_t *slabs)
+{
+    int bad = 0;
+    size_t inuse = 0;
+    if (c->magic != CACHE_MAGIC)
+        return violation(c, c, "cache magic");
+    for (uint32_t which = ON_PARTIAL; which <= ON_EMPTY; which++) {
+        size_t n = 0;
+        const struct slab *prev = NULL;
+        for (const struct slab *s = c->lists[which]; s; prev = s, s = s->next, n++) {
+            if (n >= c->counts[which] || s->prev != prev) {
+                bad += violation(c, s, "slab list longer than its count or back link wrong");
+                break;
+            }
+            if (check_slab(c, s, which)) {
+                bad++;
+                break; /* a bad header's links are not worth following */
+            }
+            inuse += s->inuse;
+        }
+        if (n != c->counts[which] && !bad)
+            bad += violation(c, c, "slab list shorter than its count");
+    }
+    if (!bad && !c->broken && inuse != c->live)
+        bad += violation(c, c, "live count disagrees with the slabs");
+    if (c->broken)
+        bad += violation(c, c, "slabs were put aside after corruption");
+    *slabs += c->counts[ON_PARTIAL] + c->counts[ON_FULL] + c->counts[ON_EMPTY] + c->broken +
+              c->constructing;
+    return bad;
+}
+
+/* The private page heap is sane and holds exactly the slabs. */
+static int check_pages(struct heap *pages, const struct slab_cache *c, size_t slabs)
+{
+    int bad = heap_check(pages);
+    struct heap_stats st;
+    heap_stats(pages, &st);
+    if (st.live_blocks != slabs)
+        bad += violation(c, pages, "page heap holds runs that are not slabs (or misses some)");
+    return bad;
+}
+
+/* ------------------------------------------------------------ stats */
+
+static void cache_add_stats(const struct slab_cache *c, struct heap_stats *st)
+{
+    st->bytes_in_use += c->live * c->size;
+    st->bytes_peak += c->peak * c->size;
+    st->free_blocks += c->counts[ON_PARTIAL] * c->objects + c->counts[ON_EMPTY] * c->objects;
+    st->live_blocks += c->live;
+    st->alloc_calls += c->alloc_calls;
+    st->free_calls += c->free_calls;
+    st->failed_calls += c->failed_calls;
+    st->reported_errors += c->reported_errors;
+    if ((c->counts[ON_PARTIAL] || c->counts[ON_EMPTY]) && c->size > st->largest_free)
+        st->largest_free = c->size;
+}
+
+/* Footprint: what the private page heap (the instance's pages included) holds. */
+static void pages_add_stats(struct heap *pages, struct heap_stats *st)
+{
+    struct heap_stats ps;
+    heap_stats(pages, &ps);
+    st->bytes_held += ps.bytes_held;
+    st->bytes_committed += ps.bytes_committed;
+    st->reported_errors += ps.reported_errors;
+}
+
+/* ------------------------------------------------------------ a cache as a heap */
+
+static struct slab_cache *to_cache(struct heap *h)
+{
+    return (struct slab_cache *)h;
+}
+
+static void *cache_op_alloc(struct heap *h, size_t size, size_t align)
+{
+    struct slab_cache *c = to_cache(h);
+    if (size > c->size || align > c->align) {
+        src_lock(c->src);
+        c->failed_calls++;
+        src_unlock(c->src);
+        return NULL;
+    }
+    return slab_cache_alloc(c);
+}
+
+static size_t cache_op_size(struct heap *h, const void *ptr)
+{
+    struct slab_cache *c = to_cache(h);
+    src_lock(c->src);
+    struct slab *s = slab_lookup(c, ptr);
+    size_t n = s ? cache_size_in(c, s, ptr) : 0;
+    src_unlock(c->src);
+    return n;
+}
+
+static void cache_op_free(struct heap *h, void *ptr)
+{
+    slab_cache_free(to_cache(h), ptr);
+}
+
+static int cache_op_check(struct heap *h)
+{
+    struct slab_cache *c = to_cache(h);
+    size_t slabs = 0;
+    src_lock(c->src);
+    int bad = check_cache(c, &slabs);
+    if (c->hdr_cache)
+        bad += check_cache(c->hdr_cache, &slabs);
+    bad += check_pages(c->pages, c, slabs);
+    src_unlock(c->src);
+    return bad;
+}
+
+static void cache_op_stats(struct heap *h, struct heap_stats *st)
+{
+    struct slab_cache *c = to_cache(h);
+    src_lock(c->src);
+    cache_add_stats(c, st);
+    if (c->hdr_cache) { /* its calls and objects are bookkeeping, not the user's */
+        st->reported_errors += c->hdr_cache->reported_errors;
+    }
+    pages_add_stats(c->pages, st);
+    src_unlock(c->src);
+}
+
+static const struct heap_ops cache_ops = {
+    .name = "slab-cache",
+    .alloc = cache_op_alloc,
+    .size = cache_op_size,
+    .free = cache_op_free,
+    .check = cache_op_check,
+    .stats = cache_op_stats,
+};
+
+/* ------------------------------------------------------------ standalone caches */
+
+/*
+ * The geometry is worked out on the stack first, so that the instance's
+ * pages (a private page heap with the cache struct in its first page) are
+ * only taken from the source when the cache can exist.
+ */
+struct slab_cache *slab_cache_create(struct heap_source *src, const char *name, size_t size,
+                                     size_t align, void (*ctor)(void *obj))
+{
+    struct slab_alone a;
+    if (!src || !src->grow || !heap_align_valid(align))
+        return NULL;
+    memset(&a, 0, sizeof a);
+    size_t page = src_page(src);
+    if (!cache_geometry(&a.cache, size, align ? align : HEAP_DEFAULT_ALIGN, page, ctor, true))
+        return NULL;
+    if (a.cache.area_off == 0 &&
+        !cache_geometry(&a.hdr, a.cache.hdr_bytes, HEAP_DEFAULT_ALIGN, page, NULL, false))
+        return NULL;
+    void *mem;
+    src_lock(src);
+    struct heap *pages = heap_pages_create_ex(src, HEAP_PAGES_NOLOCK, sizeof a, &mem);
+    src_unlock(src);
+    if (!pages)
+        return NULL;
+    struct slab_alone *alone = mem;
+    *alone = a;
+    cache_init(&alone->cache, name, src, pages, &alone->hdr, NULL);
+    if (alone->cache.hdr_cache) {
+        cache_init(&alone->hdr, "slab-headers", src, pages, NULL, NULL);
+        alone->hdr.internal = true;
+    }
+    return &alone->cache;
+}
+
+void *slab_cache_alloc(struct slab_cache *c)
+{
+    src_lock(c->src);
+    void *obj = cache_alloc_locked(c);
+    src_unlock(c->src);
+    return obj;
+}
+
+void slab_cache_free(struct slab_cache *c, void *obj)
+{
+    if (!obj)
+        return;
+    src_lock(c->src);
+    struct slab *s = slab_lookup(c, obj);
+    if (s)
+        cache_free_in(c, s, obj);
+    else
+        cache_report(c, obj, "not an object of this cache (foreign pointer)");
+    src_unlock(c->src);
+}
+
+/* Return the empty slabs of c (reserve included). */
+static void cache_shrink_locked(struct slab_cache *c)
+{
+    while (c->lists[ON_EMPTY])
+        slab_release(c, c->lists[ON_EMPTY]);
+}
+
+void slab_cache_shrink(struct slab_cache *c)
+{
+    src_lock(c->src);
+    cache_shrink_locked(c);
+    if (c->hdr_cache)
+        cache_shrink_locked(c->hdr_cache);
+    src_unlock(c->src);
+}
+
+int slab_cache_destroy(struct slab_cache *c)
+{
+    struct heap_source *src = c->src;
+    src_lock(src);
+    if (c->set || c->internal || c->live || c->broken) {
+        c->reported_errors++;
+        mm_report("slab_cache_destroy: %s: %zu objects live or not a standalone cache", c->name,
+                  c->live);
+        src_unlock(src);
+        return -1;
+    }
+    cache_shrink_locked(c);
+    c->magic = 0;
+    heap_pages_destroy(c->pages); /* c lives in the page heap's pages: last use */
+    src_unlock(src);
+    return 0;
+}
+
+struct heap *slab_cache_heap(struct slab_cache *c)
+{
+    return &c->heap;
+}
+
+size_t slab_cache_object_size(const struct slab_cache *c)
+{
+    return c->size;
+}
+
+size_t slab_cache_object_align(const struct slab_cache *c)
+{
+    return c->align;
+}
+
+/* ------------------------------------------------------------ the size-class set */
+
+static const uint16_t class_sizes[] = {8,   16,  24,  32,  48,  64,   96,   128,
+                                       192, 256, 384, 512, 768, 1024, 1536, 2048};
+static const char *const class_names[] = {"slab-8",   "slab-16",   "slab-24",   "slab-32",
+                                          "slab-48",  "slab-64",   "slab-96",   "slab-128",
+                                          "slab-192", "slab-256",  "slab-384",  "slab-512",
+                                          "slab-768", "slab-1024", "slab-1536", "slab-2048"};
+_Static_assert(sizeof class_sizes / sizeof class_sizes[0] == SLAB_CLASS_MAX, "one size per class");
+_Static_assert(sizeof class_names / sizeof class_names[0] == SLAB_CLASS_MAX, "one name per class");
+
+static struct slab_set *to_set(struct heap *h)
+{
+    return (struct slab_set *)h;
+}
+
+/*
+ * Is c one of set's user-visible caches?  A range check, so that a
+ * corrupted header's cache pointer is never followed.
+ */
+static bool set_owns(const struct slab_set *set, const struct slab_cache *c)
+{
+    return c >= &set->classes[0] && c < &set->classes[set->nclasses];
+}
+
+/* The slab of a user object of set holding ptr, or NULL.  One page-heap lookup per slab size. */
+static struct slab *set_lookup(struct slab_set *set, const void *ptr)
+{
+    /*
+     * Smallest slab size first.  A probe may land on a run that starts at
+     * the probed base but is too short to hold ptr; then a bigger size is
+     * tried.  Objects of the header cache are found too, and refused.
+     */
+    for (unsigned k = 0; k < set->norders; k++) {
+        uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(set->order_bytes[k] - 1);
+        struct slab *s = header_at(set->pages, base);
+        if (s && (s->cache == &set->hdr || set_owns(set, s->cache)) &&
+            (uintptr_t)ptr - base < s->cache->slab_bytes)
+            return set_owns(set, s->cache) ? s : NULL;
+    }
+    return NULL;
+}
+
+/* The class serving (size, align), or -1. */
+static int set_class(const struct slab_set *set, size_t size, size_t align)
+{
+    /*
+     * class_of gives the first class big enough.  A bigger class is not
+     * always more aligned (48 after 32), so scan on to one aligned enough.
+     */
+    if (size == 0 || size > HEAP_SLAB_MAX)
+        return -1;
+    for (unsigned k = set->class_of[(size - 1) / 8]; k < set->nclasses; k++)
+        if (set->classes[k].align >= align)
+            return (int)k;
+    return -1;
+}
+
+static void *set_alloc(struct heap *h, size_t size, size_t align)
+{
+    struct slab_set *set = to_set(h);
+    int k = set_class(set, size, align);
+    src_lock(set->src);
+    void *p = k < 0 ? NULL : cache_alloc_locked(&set->classes[k]);
+    if (k < 0)
+        set->failed_calls++;
+    src_unlock(set->src);
+    return p;
+}
+
+static size_t set_size(struct heap *h, const void *ptr)
+{
+    struct slab_set *set = to_set(h);
+    src_lock(set->src);
+    struct slab *s = set_lookup(set, ptr);
+    size_t n = s ? cache_size_in(s->cache, s, ptr) : 0;
+    src_unlock(set->src);
+    return n;
+}
+
+static void set_free(struct heap *h, void *ptr)
+{
+    struct slab_set *set = to_set(h);
+    src_lock(set->src);
+    struct slab *s = set_lookup(set, ptr);
+    if (s) {
+        cache_free_in(s->cache, s, ptr);
+    } else {
+        set->reported_errors++;
+        mm_report("slab: free(%p): not an object of this heap (foreign pointer)", ptr);
+    }
+    src_unlock(set->src);
+}
+
+static int set_check(struct heap *h)
+{
+    struct slab_set *set = to_set(h);
+    size_t slabs = 0;
+    int bad = 0;
+    src_lock(set->src);
+    if (set->magic != SET_MAGIC)
+        bad = violation(&set->hdr, set, "set magic");
+    for (unsigned k = 0; k < set->nclasses && !bad; k++)
+        bad += check_cache(&set->classes[k], &slabs);
+    if (!bad)
+        bad += check_cache(&set->hdr, &slabs) + check_pages(set->pages, &set->hdr, slabs);
+    src_unlock(set->src);
+    return bad;
+}
+
+static void set_stats(struct heap *h, struct heap_stats *st)
+{
+    struct slab_set *set = to_set(h);
+    src_lock(set->src);
+    for (unsigned k = 0; k < set->nclasses; k++)
+        cache_add_stats(&set->classes[k], st);
+    st->failed_calls += set->failed_calls;
+    st->reported_errors += set->reported_errors + set->hdr.reported_errors;
+    pages_add_stats(set->pages, st);
+    src_unlock(set->src);
+}
+
+static const struct heap_ops set_ops = {
+    .name = "slab",
+    .alloc = set_alloc,
+    .size = set_size,
+    .free = set_free,
+    .check = set_check,
+    .stats = set_stats,
+};
+
+/* Remember a slab size for lookups (kept sorted, no duplicates). */
+static void set_note_order(struct slab_set *set, size_t bytes)
+{
+    unsigned k = 0;
+    while (k < set->norders && set->order_bytes[k] < bytes)
+        k++;
+    if (k < set->norders && set->order_bytes[k] == bytes)
+        return;
+    memmove(&set->order_bytes[k + 1], &set->order_bytes[k], (set->norders - k) * sizeof(size_t));
+    set->order_bytes[k] = bytes;
+    set->norders++;
+}
+
+/* Geometry of every class (and of the header cache) in a set not yet placed in memory. */
+static bool set_geometry(struct slab_set *set, size_t page)
+{
+    size_t hdr_max = 0;
+    for (unsigned k = 0; k < SLAB_CLASS_MAX; k++) {
+        size_t size = class_sizes[k];
+        if (lowbit(size) < HEAP_DEFAULT_ALIGN)
+            continue; /* such objects could not honour the default alignment */
+        struct slab_cache *c = &set->classes[set->nclasses];
+        if (!cache_geometry(c, size, lowbit(size), page, NULL, true))
+            return false;
+        c->name = class_names[k];
+        if (c->area_off == 0 && c->hdr_bytes > hdr_max)
+            hdr_max = c->hdr_bytes;
+        set->nclasses++;
+    }
+    if (!cache_geometry(&set->hdr, hdr_max ? hdr_max : sizeof(struct slab), HEAP_DEFAULT_ALIGN,
+                        page, NULL, false))
+        return false;
+    return true;
+}
+
+/* Wire up the classes of a set now at its final address. */
+static void set_init(struct slab_set *set, struct heap_source *src, struct heap *pages)
+{
+    set->heap.ops = &set_ops;
+    set->magic = SET_MAGIC;
+    set->src = src;
+    set->pages = pages;
+    cache_init(&set->hdr, "slab-headers", src, pages, NULL, set);
+    set->hdr.internal = true;
+    set_note_order(set, set->hdr.slab_bytes);
+    for (unsigned k = 0; k < set->nclasses; k++) {
+        struct slab_cache *c = &set->classes[k];
+        cache_init(c, c->name, src, pages, &set->hdr, set);
+        set_note_order(set, c->slab_bytes);
+    }
+    /* class_of: for each 8-byte step of size, the first class at least that big */
+    unsigned k = 0;
+    for (unsigned i = 0; i < HEAP_SLAB_MAX / 8; i++) {
+        while (set->classes[k].size < (i + 1) * 8)
+            k++;
+        set->class_of[i] = (uint8_t)k;
+    }
+}
+
+struct heap *heap_slab_create(struct heap_source *src)
+{
+    struct slab_set proto;
+    if (!src || !src->grow)
+        return NULL;
+    memset(&proto, 0, sizeof proto);
+    if (!set_geometry(&proto, src_page(src)))
+        return NULL;
+    void *mem;
+    src_lock(src);
+    struct heap *pages = heap_pages_create_ex(src, HEAP_PAGES_NOLOCK, sizeof proto, &mem);
+    src_unlock(src);
+    if (!pages)
+        return NULL;
+    struct slab_set *set = mem;
+    *set = proto;
+    set_init(set, src, pages);
+    return &set->heap;
+}
+
+void heap_slab_shrink(struct heap *h)
+{
+    if (!heap_is_slab(h))
+        return;
+    struct slab_set *set = to_set(h);
+    src_lock(set->src);
+    for (unsigned k = 0; k < set->nclasses; k++)
+        cache_shrink_locked(&set->classes[k]);
+    cache_shrink_locked(&set->hdr); /* last: the classes just gave their headers back */
+    src_unlock(set->src);
+}
+
+void heap_slab_destroy(struct heap *h)
+{
+    struct slab_set *set = to_set(h);
+    struct heap_source *src = set->src;
+    src_lock(src);
+    set->magic = 0;
+    heap_pages_destroy(set->pages); /* the set lives in its page heap's pages: last use */
+    src_unlock(src);
+}
+
+int heap_is_slab(const struct heap *h)
+{
+    return h && h->ops == &set_ops;
+}
+
+struct slab *slab_debug_slab_of(struct heap *h, const void *ptr)
+{
+    if (h->ops == &cache_ops) {
+        struct slab_cache *c = to_cache(h);
+        uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(c->slab_bytes - 1);
+        return heap_pages_tag(c->pages, (void *)base);
+    }
+    if (h->ops != &set_ops)
+        return NULL;
+    struct slab_set *set = to_set(h);
+    for (unsigned k = 0; k < set->norders; k++) {
+        uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(set->order_bytes[k] - 1);
+        struct slab *s = heap_pages_tag(set->pages, (void *)base);
+        if (s)
+            return s;
+    }
+    return NULL;
+}

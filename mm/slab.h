@@ -1,0 +1,138 @@
+/*
+ * mm/slab.h - slab caches: O(1) allocation of fixed-size objects.
+ *
+ * A cache hands out objects of one size and alignment, carved from slabs
+ * (runs of one or more pages) that it gets from a private page heap on its
+ * source (mm/heap_pages.h).  There is no per-object header: the slab of an
+ * object is found from the object's address alone, and a per-slab bitmap
+ * tells live objects from free ones, so a double free or a pointer into the
+ * middle of an object is refused.  When a slab becomes empty it is kept as
+ * a reserve (SLAB_EMPTY_RESERVE per cache) or returned to the page heap,
+ * which deactivates or unmaps its pages.
+ *
+ * Two ways to use it:
+ *   - slab_cache_create(): one cache for one kind of kernel object, with an
+ *     optional constructor (Bonwick's object caching: ctor runs once per
+ *     object when its slab is made, and objects must be freed back in their
+ *     constructed state).  A cache is also a struct heap (slab_cache_heap):
+ *     heap_alloc(size <= object size, align <= its alignment);
+ *   - heap_slab_create(): a set of size-class caches (HEAP_SLAB_MAX bytes at
+ *     most) behind one struct heap, for small kmalloc-style allocations.
+ *     Requests it cannot serve (too big, alignment beyond the class) get
+ *     NULL; the composite heap (mm/heap_composite.h) routes those elsewhere.
+ *
+ * Locking: every entry point holds the source's lock (src->lock) for its
+ * duration, except while a constructor runs: ctor is called with the lock
+ * released, on a slab nobody else can see yet, so it may allocate (even
+ * from the same cache).  Nothing sleeps.  Safe from interrupt handlers
+ * exactly when the source's lock masks them.  See docs/slab.md.
+ */
+#ifndef MM_SLAB_H
+#define MM_SLAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mm/heap.h"
+
+struct slab_cache;
+
+/* Largest request the size-class set serves. */
+#define HEAP_SLAB_MAX 2048u
+
+/* Empty slabs a cache keeps instead of returning them (slab_cache_shrink drops them too). */
+#define SLAB_EMPTY_RESERVE 1u
+
+/*
+ * Create a cache of objects of `size` bytes (>= 1) aligned to `align` (0:
+ * HEAP_DEFAULT_ALIGN; else a power of two; at least 4 is used), drawing from
+ * src.  ctor, if not NULL, initialises each object once, when its slab is
+ * made.  name is kept (not copied).  Returns NULL when the arguments are
+ * impossible (size or align beyond a 64 KiB slab) or src has no memory.
+ * The cache's struct lives in pages taken from src.
+ */
+struct slab_cache *slab_cache_create(struct heap_source *src, const char *name, size_t size,
+                                     size_t align, void (*ctor)(void *obj));
+
+/* An object, or NULL when the source is exhausted.  O(1) (amortised over slab creation). */
+void *slab_cache_alloc(struct slab_cache *c);
+
+/*
+ * Give obj back.  NULL is a no-op; a pointer that is not a live object of c
+ * (foreign, interior, already free) is reported through mm_report and
+ * ignored.  O(1).
+ */
+void slab_cache_free(struct slab_cache *c, void *obj);
+
+/* Return every empty slab, the reserve included, to the source. */
+void slab_cache_shrink(struct slab_cache *c);
+
+/*
+ * Destroy a cache made by slab_cache_create: returns 0, or -1 (and a report)
+ * when objects are still live, in which case nothing changes.  Mapped pages
+ * are unmapped and grown ones deactivated; c must not be used afterwards.
+ */
+int slab_cache_destroy(struct slab_cache *c);
+
+/* The cache as an instance of the common API (heap_alloc/heap_size/heap_free...). */
+struct heap *slab_cache_heap(struct slab_cache *c);
+
+/* Usable size of every object of c (the size it was created with). */
+size_t slab_cache_object_size(const struct slab_cache *c);
+
+/* Alignment every object of c has (>= the one asked for; may be larger). */
+size_t slab_cache_object_align(const struct slab_cache *c);
+
+/*
+ * The size-class set: classes from HEAP_DEFAULT_ALIGN to HEAP_SLAB_MAX
+ * bytes (8 16 24 32 48 64 96 128 192 256 384 512 768 1024 1536 2048, less
+ * those that cannot be aligned to HEAP_DEFAULT_ALIGN), each object aligned
+ * to the largest power of two dividing its class size.  Returns NULL when
+ * src has no memory for the instance.
+ */
+struct heap *heap_slab_create(struct heap_source *src);
+
+/* Return every empty slab of every class, reserves included.  h must come from heap_slab_create. */
+void heap_slab_shrink(struct heap *h);
+
+/*
+ * Destroy a set made by heap_slab_create, live objects included (they are
+ * lost): mapped pages are unmapped and grown ones deactivated.  No other
+ * call on h may run concurrently, and h must not be used afterwards.
+ */
+void heap_slab_destroy(struct heap *h);
+
+/* True if h is a size-class set made by heap_slab_create. */
+int heap_is_slab(const struct heap *h);
+
+/*
+ * Layout of a slab header.  Not an API: exposed so that debuggers and the
+ * checker's self-tests can name the fields.  The header sits at the start of
+ * the slab, or - for caches of large objects - in an object of an internal
+ * header cache.  The free-list link of a free object is the 32-bit word at
+ * offset 0 of the object (just past the object when the cache has a
+ * constructor, so that constructed state survives), holding the index of
+ * the next free object XOR the slab's cookie.
+ */
+struct slab {
+    uint32_t magic;     /* SLAB_MAGIC while the slab belongs to a cache */
+    uint32_t inuse;     /* live objects */
+    uint32_t free_head; /* index of the first free-listed object, or SLAB_END */
+    uint32_t fresh;     /* objects [fresh, objects-per-slab) were never handed out */
+    uint32_t list;      /* which list of its cache holds it */
+    uint32_t cookie;    /* scrambles the free-list links of this slab */
+    struct slab_cache *cache;
+    struct slab *prev, *next; /* neighbours on that list */
+    unsigned char *objects;   /* object 0 */
+    uint32_t free_map[];      /* bit i set: object i is free */
+};
+_Static_assert(sizeof(struct slab) == 6 * sizeof(uint32_t) + 4 * sizeof(void *),
+               "struct slab must have no padding");
+
+/*
+ * The header of the slab holding ptr, found the way free() finds it, or
+ * NULL.  h is a cache's heap or a size-class set.  For tests and debuggers.
+ */
+struct slab *slab_debug_slab_of(struct heap *h, const void *ptr);
+
+#endif /* MM_SLAB_H */

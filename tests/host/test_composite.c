@@ -1,0 +1,515 @@
+/*
+ * tests/host/test_composite.c - the default heap (mm/heap_composite.c).
+ *
+ * The shadow model drives the composite over the hosted source in its
+ * three shapes with sizes from 1 byte to 256 KiB and alignments to 64 KiB;
+ * the tests below check the routing, that every alignment is honoured by
+ * some sub-heap, misuse of every kind of block, the checker seeing
+ * corruption in a sub-heap, the locking discipline, that no sub-heap ever
+ * shrinks the shared source, and a composite built from caller-made parts.
+ */
+#include "harness.h"
+#include "heap_shadow.h"
+
+#include "mm/heap.h"
+#include "mm/heap_composite.h"
+#include "mm/heap_general.h"
+#include "mm/heap_pages.h"
+#include "mm/host/port_linux.h"
+#include "mm/host/source_linux.h"
+#include "mm/slab.h"
+#include "mm/source_static.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define KIB ((size_t)1024)
+
+enum { SMALL, MEDIUM, LARGE };
+
+/* ------------------------------------------------------------ a lock-checking source */
+
+/* Forwards to an inner source; counts callbacks made without the lock, and nesting. */
+struct lock_check {
+    struct heap_source src;
+    struct heap_source *inner;
+    int depth, max_depth;
+    unsigned long unlocked_calls;
+};
+
+static struct lock_check *lc_of(struct heap_source *s)
+{
+    return (struct lock_check *)s;
+}
+
+static void lc_note(struct heap_source *s)
+{
+    lc_of(s)->unlocked_calls += lc_of(s)->depth != 1;
+}
+
+static void *lc_grow(struct heap_source *s, size_t n)
+{
+    lc_note(s);
+    return lc_of(s)->inner->grow(lc_of(s)->inner, n);
+}
+
+static void *lc_map(struct heap_source *s, size_t n)
+{
+    lc_note(s);
+    return lc_of(s)->inner->map(lc_of(s)->inner, n);
+}
+
+static void lc_unmap(struct heap_source *s, void *p, size_t n)
+{
+    lc_note(s);
+    lc_of(s)->inner->unmap(lc_of(s)->inner, p, n);
+}
+
+static int lc_activate(struct heap_source *s, void *p, size_t n)
+{
+    lc_note(s);
+    return lc_of(s)->inner->activate(lc_of(s)->inner, p, n);
+}
+
+static void lc_deactivate(struct heap_source *s, void *p, size_t n)
+{
+    lc_note(s);
+    lc_of(s)->inner->deactivate(lc_of(s)->inner, p, n);
+}
+
+static void lc_lock(struct heap_source *s)
+{
+    if (++lc_of(s)->depth > lc_of(s)->max_depth)
+        lc_of(s)->max_depth = lc_of(s)->depth;
+}
+
+static void lc_unlock(struct heap_source *s)
+{
+    lc_of(s)->depth--;
+}
+
+static struct heap_source *lock_check_wrap(struct lock_check *c, struct heap_source *inner)
+{
+    memset(c, 0, sizeof *c);
+    c->inner = inner;
+    c->src.grow = lc_grow;
+    c->src.map = lc_map;
+    c->src.unmap = lc_unmap;
+    c->src.activate = lc_activate;
+    c->src.deactivate = lc_deactivate;
+    c->src.lock = lc_lock;
+    c->src.unlock = lc_unlock;
+    return &c->src;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static struct heap_source *linux_source(unsigned flags)
+{
+    struct source_linux_config cfg = {.flags = flags};
+    return source_linux_create(&cfg);
+}
+
+static struct heap_stats stats_of(struct heap *h)
+{
+    struct heap_stats st;
+    heap_stats(h, &st);
+    return st;
+}
+
+static size_t free_reports(struct heap *h, void *p)
+{
+    size_t before = mm_host_report_count();
+    mm_host_print_reports(0);
+    heap_free(h, p);
+    mm_host_print_reports(1);
+    return mm_host_report_count() - before;
+}
+
+static int quiet_check(struct heap *h)
+{
+    mm_host_print_reports(0);
+    int bad = heap_check(h);
+    mm_host_print_reports(1);
+    return bad;
+}
+
+/* Which part owns p (SMALL/MEDIUM/LARGE), -1 for none. */
+static int owner(struct heap *h, void *p)
+{
+    for (int k = SMALL; k <= LARGE; k++)
+        if (heap_composite_part(h, k) && heap_size(heap_composite_part(h, k), p))
+            return k;
+    return -1;
+}
+
+static unsigned long stress(struct heap *h, size_t max_size, unsigned long ops)
+{
+    struct heap_shadow_config cfg;
+    struct heap_shadow_result res;
+    heap_shadow_config_default(&cfg);
+    cfg.ops = heap_shadow_env_ops(ops);
+    cfg.max_live = 1000;
+    cfg.min_size = 0;
+    cfg.max_size = max_size;
+    cfg.max_align = 64 * KIB;
+    cfg.align_pct = 10;
+    cfg.footprint_slack = SIZE_MAX / 2; /* checked by the callers, after shrinking */
+    cfg.check_every = 10000;
+    cfg.seed = harness_rand();
+    heap_shadow_stress(h, &cfg, &res);
+    if (res.errors)
+        printf("#   shadow: %s\n", res.message);
+    return res.errors;
+}
+
+/* ------------------------------------------------------------ shadow stress */
+
+/*
+ * After everything is freed and the slab reserve dropped, what stays
+ * committed is the general heap's hysteresis (release_keep, 64 KiB by
+ * default, plus partial pages around it) and nothing else.
+ */
+#define GENERAL_KEEP_SLACK (160 * KIB)
+
+static void stress_on(unsigned flags)
+{
+    struct heap_source *src = linux_source(flags);
+    struct heap *h = heap_composite_create(src);
+    CHECK(h != NULL && heap_is_composite(h));
+    size_t start = stats_of(h).bytes_committed;
+    size_t small_start = stats_of(heap_composite_part(h, SMALL)).bytes_committed;
+    CHECK_EQ(stress(h, 256 * KIB, 60000), 0);
+    heap_composite_shrink(h);
+    if (!(flags & SOURCE_LINUX_NO_COMMIT)) /* the slab part returns exactly */
+        CHECK_EQ(stats_of(heap_composite_part(h, SMALL)).bytes_committed, small_start);
+    CHECK_EQ(heap_check(h), 0);
+    struct heap_stats st = stats_of(h);
+    CHECK_EQ(st.live_blocks, 0);
+    CHECK_EQ(st.bytes_in_use, 0);
+    if (!(flags & SOURCE_LINUX_NO_COMMIT) && st.bytes_committed > start + GENERAL_KEEP_SLACK) {
+        for (int k = SMALL; k <= LARGE; k++)
+            printf("#   part %d: committed %zu held %zu\n", k,
+                   stats_of(heap_composite_part(h, k)).bytes_committed,
+                   stats_of(heap_composite_part(h, k)).bytes_held);
+        printf("#   start %zu now %zu\n", start, st.bytes_committed);
+        CHECK(0);
+    }
+    CHECK_EQ(stats_of(heap_composite_part(h, LARGE)).bytes_in_use, 0);
+    source_linux_destroy(src);
+}
+
+TEST(stress_grow_only)
+{
+    stress_on(SOURCE_LINUX_GROW_ONLY);
+}
+
+TEST(stress_grow_commit_strict)
+{
+    stress_on(SOURCE_LINUX_NO_MAP | SOURCE_LINUX_STRICT);
+}
+
+TEST(stress_mapped)
+{
+    stress_on(0);
+}
+
+/* A static buffer: grow and shrink only, and little of it.  Failures are fine, damage is not. */
+TEST(stress_static_buffer)
+{
+    static _Alignas(4096) unsigned char buf[2 << 20];
+    struct source_static ss;
+    struct heap_source *src = source_static_init(&ss, buf, sizeof buf, 0);
+    struct heap *h = heap_composite_create(src);
+    CHECK(h != NULL);
+    struct heap_shadow_config cfg;
+    struct heap_shadow_result res;
+    heap_shadow_config_default(&cfg);
+    cfg.ops = heap_shadow_env_ops(20000);
+    cfg.max_live = 300;
+    cfg.max_size = 128 * KIB;
+    cfg.max_align = 64 * KIB;
+    cfg.align_pct = 10;
+    cfg.allow_failures = 1;
+    cfg.footprint_slack = SIZE_MAX / 2;
+    cfg.seed = harness_rand();
+    heap_shadow_stress(h, &cfg, &res);
+    if (res.errors)
+        printf("#   shadow: %s\n", res.message);
+    CHECK_EQ(res.errors, 0);
+    CHECK(res.failed_allocs > 0); /* the buffer did run out */
+    CHECK(heap_alloc(h, 100, 0) != NULL);
+    CHECK_EQ(heap_check(h), 0);
+}
+
+/* ------------------------------------------------------------ routing */
+
+TEST(routing)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_composite_create(src);
+    struct {
+        size_t size, align;
+        int part;
+    } cases[] = {
+        {1, 0, SMALL},         {100, 0, SMALL},        {HEAP_SLAB_MAX, 0, SMALL},
+        {10, 64, SMALL},       {10, 2048, SMALL},      {HEAP_SLAB_MAX + 1, 0, MEDIUM},
+        {5000, 0, MEDIUM},     {60 * KIB, 32, MEDIUM}, {COMPOSITE_LARGE_MIN, 0, LARGE},
+        {300 * KIB, 0, LARGE}, {100, 4096, LARGE},     {2000, 64 * KIB, LARGE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        void *p = heap_alloc(h, cases[i].size, cases[i].align);
+        CHECK(p != NULL);
+        if (owner(h, p) != cases[i].part) {
+            printf("#   case %zu: size %zu align %zu went to part %d\n", i, cases[i].size,
+                   cases[i].align, owner(h, p));
+            CHECK(0);
+        }
+        CHECK_EQ(heap_size(h, p), heap_size(heap_composite_part(h, cases[i].part), p));
+        heap_free(h, p);
+        CHECK_EQ(heap_size(h, p), 0);
+    }
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+/* Every power-of-two alignment from 1 to 64 KiB with sizes that are not multiples of it. */
+TEST(alignments)
+{
+    struct heap_source *src = linux_source(0);
+    struct heap *h = heap_composite_create(src);
+    for (size_t align = 1; align <= 64 * KIB; align *= 2) {
+        size_t sizes[] = {1, align + 1, 3 * align / 2 + 5, 100 * KIB + 3};
+        void *p[4];
+        for (int k = 0; k < 4; k++) {
+            p[k] = heap_alloc(h, sizes[k], align);
+            CHECK(p[k] != NULL);
+            CHECK_EQ((uintptr_t)p[k] % align, 0);
+            CHECK(heap_size(h, p[k]) >= sizes[k]);
+            memset(p[k], 0x3c, sizes[k]);
+        }
+        CHECK_EQ(heap_check(h), 0);
+        for (int k = 0; k < 4; k++)
+            heap_free(h, p[k]);
+    }
+    CHECK_EQ(stats_of(h).live_blocks, 0);
+    source_linux_destroy(src);
+}
+
+TEST(impossible_requests)
+{
+    struct source_linux_config cfg = {.capacity = 64 << 20, .map_limit = 64 << 20};
+    struct heap_source *src = source_linux_create(&cfg);
+    struct heap *h = heap_composite_create(src);
+    CHECK(heap_alloc(h, SIZE_MAX, 0) == NULL);
+    CHECK(heap_alloc(h, HEAP_MAX_REQUEST, 0) == NULL);
+    CHECK(heap_alloc(h, 100, 3) == NULL);
+    CHECK(heap_alloc(h, 100, 48) == NULL);
+    CHECK(heap_alloc(h, 100, (size_t)1 << (sizeof(size_t) * 8 - 2)) == NULL);
+    CHECK(h->ops->alloc(h, HEAP_MAX_REQUEST / 2, 4096) == NULL); /* beyond the source */
+    CHECK(stats_of(h).failed_calls >= 1);
+    CHECK_EQ(stats_of(h).live_blocks, 0);
+    CHECK_EQ(heap_check(h), 0);
+    void *p = heap_alloc(h, 0, 0);
+    CHECK(p != NULL && heap_size(h, p) >= 1);
+    heap_free(h, p);
+    source_linux_destroy(src);
+}
+
+/* ------------------------------------------------------------ misuse */
+
+static char global_probe[64];
+
+TEST(foreign_interior_double_free)
+{
+    struct heap_source *src = linux_source(0);
+    struct heap *h = heap_composite_create(src), *other = heap_composite_create(src);
+    size_t sizes[] = {48, 5000, 200 * KIB};
+    char *mine[3], *theirs[3];
+    for (int k = 0; k < 3; k++) {
+        mine[k] = heap_alloc(h, sizes[k], 0);
+        theirs[k] = heap_alloc(other, sizes[k], 0);
+        CHECK(mine[k] && theirs[k] && owner(h, mine[k]) == k);
+    }
+    char local[16];
+    void *m = malloc(40);
+    void *bad[] = {theirs[0],
+                   theirs[1],
+                   theirs[2],
+                   mine[0] + 16,
+                   mine[1] + 16,
+                   mine[2] + 4096,
+                   mine[0] + 1,
+                   mine[2] + 1,
+                   local,
+                   global_probe,
+                   m,
+                   (void *)h,
+                   (void *)(uintptr_t)4096};
+    struct heap_stats before = stats_of(h);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_EQ(heap_size(h, bad[i]), 0);
+        if (free_reports(h, bad[i]) != 1) {
+            printf("#   bad pointer %zu not reported exactly once\n", i);
+            CHECK(0);
+        }
+    }
+    struct heap_stats after = stats_of(h);
+    CHECK_EQ(after.live_blocks, before.live_blocks);
+    CHECK_EQ(after.bytes_in_use, before.bytes_in_use);
+    CHECK_EQ(heap_check(h), 0);
+    for (int k = 0; k < 3; k++) {
+        heap_free(h, mine[k]);
+        CHECK_EQ(free_reports(h, mine[k]), 1);          /* double free of each kind */
+        CHECK(heap_size(other, theirs[k]) >= sizes[k]); /* the other heap is untouched */
+    }
+    CHECK_EQ(heap_check(h), 0);
+    CHECK_EQ(heap_check(other), 0);
+    free(m);
+    source_linux_destroy(src);
+}
+
+/* ------------------------------------------------------------ checker */
+
+TEST(check_sees_sub_heap_corruption)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_composite_create(src);
+    void *small = heap_alloc(h, 64, 0), *large = heap_alloc(h, 100 * KIB, 0);
+    CHECK(small && large);
+    struct slab *s = slab_debug_slab_of(heap_composite_part(h, SMALL), small);
+    struct page_run *r = heap_pages_debug_run(heap_composite_part(h, LARGE), large);
+    CHECK(s && r);
+    CHECK_EQ(heap_check(h), 0);
+    s->inuse++;
+    CHECK(quiet_check(h) > 0);
+    s->inuse--;
+    r->pages++;
+    CHECK(quiet_check(h) > 0);
+    r->pages--;
+    CHECK_EQ(heap_check(h), 0);
+    heap_free(h, small);
+    heap_free(h, large);
+    source_linux_destroy(src);
+}
+
+/* ------------------------------------------------------------ the shared source */
+
+/* Sub-heaps share one brk: nobody may shrink it, or another instance's memory would go. */
+TEST(shared_source_is_never_shrunk)
+{
+    struct heap_source *src = linux_source(0); /* offers shrink */
+    struct heap *h = heap_composite_create(src);
+    static void *p[600];
+    for (int round = 0; round < 4; round++) {
+        for (int i = 0; i < 600; i++)
+            p[i] = heap_alloc(h, (size_t)(1 + (i * 7919) % 60000), 0);
+        for (int i = 0; i < 600; i++)
+            heap_free(h, p[i]);
+    }
+    struct source_linux_stats st;
+    source_linux_stats(src, &st);
+    CHECK_EQ(st.shrink_calls, 0);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+TEST(locking_discipline)
+{
+    struct heap_source *inner = linux_source(SOURCE_LINUX_NO_SHRINK);
+    struct lock_check lc;
+    struct heap_source *src = lock_check_wrap(&lc, inner);
+    struct heap *h = heap_composite_create(src);
+    CHECK(h != NULL);
+    CHECK_EQ(stress(h, 128 * KIB, 8000), 0);
+    CHECK_EQ(lc.unlocked_calls, 0);
+    CHECK_EQ(lc.max_depth, 1);
+    CHECK_EQ(lc.depth, 0);
+    source_linux_destroy(inner);
+}
+
+/* ------------------------------------------------------------ caller-made parts */
+
+TEST(create_from_parts)
+{
+    struct heap_source *a = linux_source(SOURCE_LINUX_NO_SHRINK), *b = linux_source(0);
+    struct heap *small = heap_slab_create(a), *medium = heap_general_create(b);
+    struct heap *large = heap_pages_create(a);
+    struct heap *h = heap_composite_create_from(small, medium, large);
+    CHECK(h != NULL);
+    CHECK_EQ(stats_of(h).live_blocks, 0);
+    CHECK_EQ(heap_size(h, h), 0); /* the composite's own struct is not a user block */
+    CHECK_EQ(free_reports(h, h), 1);
+    CHECK_EQ(stress(h, 256 * KIB, 20000), 0);
+    void *p = heap_alloc(h, 10, 0), *q = heap_alloc(h, 10000, 0), *r = heap_alloc(h, 1 << 20, 0);
+    CHECK(heap_size(small, p) && heap_size(medium, q) && heap_size(large, r));
+    heap_free(h, p);
+    heap_free(h, q);
+    heap_free(h, r);
+    heap_composite_destroy(h);
+    CHECK_EQ(stats_of(medium).live_blocks, 0);
+    /* only a medium heap: everything goes there */
+    h = heap_composite_create_from(NULL, medium, NULL);
+    p = heap_alloc(h, 1 << 20, 4096);
+    CHECK(p && heap_size(medium, p));
+    heap_free(h, p);
+    CHECK_EQ(heap_check(h), 0);
+    heap_composite_destroy(h);
+    source_linux_destroy(a);
+    source_linux_destroy(b);
+}
+
+TEST(destroy)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_SHRINK);
+    struct heap *h = heap_composite_create(src);
+    CHECK(heap_alloc(h, 10, 0) && heap_alloc(h, 10000, 0) && heap_alloc(h, 1 << 20, 0));
+    heap_composite_destroy(h);
+    struct source_linux_stats st;
+    source_linux_stats(src, &st);
+    CHECK_EQ(st.mapped, 0);
+    CHECK_EQ(st.committed, 0); /* every frame back, the general heap's break included */
+    source_linux_destroy(src);
+}
+
+/* ------------------------------------------------------------ numbers (informational) */
+
+TEST(speed_and_overhead)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_SHRINK);
+    struct heap *h = heap_composite_create(src);
+    enum { N = 4096 };
+    static void *ring[N];
+    uint64_t x = 88172645463325252ull;
+    size_t live_bytes = 0, max_ratio_num = 0, max_ratio_den = 1;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    unsigned long ops = 0;
+    for (int round = 0; round < 50; round++) {
+        for (int i = 0; i < N; i++, ops++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* mostly small, some medium, a few large */
+            size_t size = x % 100 < 85 ? 8 + x % 500 : x % 100 < 99 ? 1000 + x % 30000 : 100 * KIB;
+            ring[i] = heap_alloc(h, size, 0);
+            live_bytes += heap_size(h, ring[i]);
+        }
+        struct heap_stats st = stats_of(h);
+        if (st.bytes_committed * max_ratio_den > max_ratio_num * st.bytes_in_use) {
+            max_ratio_num = st.bytes_committed;
+            max_ratio_den = st.bytes_in_use;
+        }
+        for (int i = 0; i < N; i++, ops++) {
+            live_bytes -= heap_size(h, ring[i]);
+            heap_free(h, ring[i]);
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("# composite: %.2f M ops/s (ASan build, alloc+size / free+size); "
+           "committed/in-use at peak %.3f\n",
+           (double)ops / s / 1e6, (double)max_ratio_num / (double)max_ratio_den);
+    CHECK_EQ(live_bytes, 0);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}

@@ -1,0 +1,656 @@
+/*
+ * tests/host/test_slab.c - slab caches and the size-class set (mm/slab.c).
+ *
+ * The shared shadow model drives a cache (as a heap) and the size-class set
+ * over the hosted source in its three shapes; the tests below add what the
+ * model does not cover: geometry and alignment of caches from 1 byte to
+ * 64 KiB, constructor semantics (and that ctor runs without the lock), the
+ * empty-slab reserve and the footprint the source sees, misuse reports, and
+ * checker self-tests that corrupt one thing at a time.
+ */
+#include "harness.h"
+#include "heap_shadow.h"
+
+#include "mm/heap.h"
+#include "mm/heap_pages.h"
+#include "mm/host/port_linux.h"
+#include "mm/host/source_linux.h"
+#include "mm/slab.h"
+#include "mm/source_static.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define KIB ((size_t)1024)
+
+/* ------------------------------------------------------------ a lock-checking source */
+
+/* Forwards to an inner source; counts callbacks made without the lock and nesting. */
+struct lock_check {
+    struct heap_source src;
+    struct heap_source *inner;
+    int depth, max_depth;
+    unsigned long unlocked_calls;
+};
+
+static struct lock_check *lc_of(struct heap_source *s)
+{
+    return (struct lock_check *)s;
+}
+
+static void *lc_grow(struct heap_source *s, size_t n)
+{
+    lc_of(s)->unlocked_calls += lc_of(s)->depth != 1;
+    return lc_of(s)->inner->grow(lc_of(s)->inner, n);
+}
+
+static int lc_activate(struct heap_source *s, void *p, size_t n)
+{
+    lc_of(s)->unlocked_calls += lc_of(s)->depth != 1;
+    return lc_of(s)->inner->activate(lc_of(s)->inner, p, n);
+}
+
+static void lc_deactivate(struct heap_source *s, void *p, size_t n)
+{
+    lc_of(s)->unlocked_calls += lc_of(s)->depth != 1;
+    lc_of(s)->inner->deactivate(lc_of(s)->inner, p, n);
+}
+
+static void lc_lock(struct heap_source *s)
+{
+    if (++lc_of(s)->depth > lc_of(s)->max_depth)
+        lc_of(s)->max_depth = lc_of(s)->depth;
+}
+
+static void lc_unlock(struct heap_source *s)
+{
+    lc_of(s)->depth--;
+}
+
+/* Grow + activate/deactivate (no map), with a checking lock. */
+static struct heap_source *lock_check_wrap(struct lock_check *c, struct heap_source *inner)
+{
+    memset(c, 0, sizeof *c);
+    c->inner = inner;
+    c->src.grow = lc_grow;
+    c->src.activate = lc_activate;
+    c->src.deactivate = lc_deactivate;
+    c->src.lock = lc_lock;
+    c->src.unlock = lc_unlock;
+    return &c->src;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static struct heap_source *linux_source(unsigned flags)
+{
+    struct source_linux_config cfg = {.flags = flags};
+    return source_linux_create(&cfg);
+}
+
+static size_t source_committed(struct heap_source *src)
+{
+    struct source_linux_stats st;
+    source_linux_stats(src, &st);
+    return st.committed + st.mapped;
+}
+
+static struct heap_stats stats_of(struct heap *h)
+{
+    struct heap_stats st;
+    heap_stats(h, &st);
+    return st;
+}
+
+static size_t free_reports(struct heap *h, void *p)
+{
+    size_t before = mm_host_report_count();
+    mm_host_print_reports(0);
+    heap_free(h, p);
+    mm_host_print_reports(1);
+    return mm_host_report_count() - before;
+}
+
+static int quiet_check(struct heap *h)
+{
+    mm_host_print_reports(0);
+    int bad = heap_check(h);
+    mm_host_print_reports(1);
+    return bad;
+}
+
+/* The shadow stress; the footprint is checked by the caller after shrinking. */
+static unsigned long stress(struct heap *h, size_t min_size, size_t max_size, size_t max_align,
+                            unsigned long ops)
+{
+    struct heap_shadow_config cfg;
+    struct heap_shadow_result res;
+    heap_shadow_config_default(&cfg);
+    cfg.ops = heap_shadow_env_ops(ops);
+    cfg.max_live = 1500;
+    cfg.min_size = min_size;
+    cfg.max_size = max_size;
+    cfg.max_align = max_align;
+    cfg.footprint_slack = SIZE_MAX / 2; /* reserves stay until shrink */
+    cfg.check_every = 10000;
+    cfg.seed = harness_rand();
+    heap_shadow_stress(h, &cfg, &res);
+    if (res.errors)
+        printf("#   shadow: %s\n", res.message);
+    return res.errors;
+}
+
+/* ------------------------------------------------------------ shadow stress */
+
+static void set_stress_on(unsigned flags)
+{
+    struct heap_source *src = linux_source(flags);
+    struct heap *h = heap_slab_create(src);
+    CHECK(h != NULL && heap_is_slab(h));
+    size_t start = stats_of(h).bytes_committed, src_start = source_committed(src);
+    CHECK_EQ(stress(h, 1, HEAP_SLAB_MAX, HEAP_SLAB_MAX, 150000), 0);
+    heap_slab_shrink(h);
+    CHECK_EQ(heap_check(h), 0);
+    if (!(flags & SOURCE_LINUX_NO_COMMIT)) {
+        CHECK_EQ(stats_of(h).bytes_committed, start);
+        CHECK_EQ(source_committed(src), src_start);
+    }
+    source_linux_destroy(src);
+}
+
+TEST(set_stress_grow_only)
+{
+    set_stress_on(SOURCE_LINUX_GROW_ONLY);
+}
+
+TEST(set_stress_grow_commit_strict)
+{
+    set_stress_on(SOURCE_LINUX_NO_MAP | SOURCE_LINUX_NO_SHRINK | SOURCE_LINUX_STRICT);
+}
+
+TEST(set_stress_mapped)
+{
+    set_stress_on(SOURCE_LINUX_NO_SHRINK);
+}
+
+/* One cache per geometry (on-slab small, off-slab large), driven as a heap. */
+TEST(cache_stress)
+{
+    static const size_t sizes[] = {24, 100, 700, 3000};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP | SOURCE_LINUX_STRICT);
+        size_t src_start = source_committed(src);
+        struct slab_cache *c = slab_cache_create(src, "stress", sizes[k], 0, NULL);
+        CHECK(c != NULL);
+        struct heap *h = slab_cache_heap(c);
+        CHECK_EQ(stress(h, 1, sizes[k], 0, 20000), 0);
+        slab_cache_shrink(c);
+        CHECK_EQ(heap_check(h), 0);
+        CHECK_EQ(slab_cache_destroy(c), 0);
+        CHECK_EQ(source_committed(src), src_start);
+        source_linux_destroy(src);
+    }
+}
+
+/* Every source callback under the lock, and the lock never nested. */
+TEST(locking_discipline)
+{
+    struct heap_source *inner = linux_source(SOURCE_LINUX_NO_MAP);
+    struct lock_check lc;
+    struct heap_source *src = lock_check_wrap(&lc, inner);
+    struct heap *h = heap_slab_create(src);
+    CHECK(h != NULL);
+    CHECK_EQ(stress(h, 1, HEAP_SLAB_MAX, 0, 10000), 0);
+    heap_slab_shrink(h);
+    CHECK_EQ(lc.unlocked_calls, 0);
+    CHECK_EQ(lc.max_depth, 1);
+    CHECK_EQ(lc.depth, 0);
+    source_linux_destroy(inner);
+}
+
+/* ------------------------------------------------------------ sizes and alignment */
+
+/* Allocate n objects, check alignment and disjointness by filling them, free them. */
+static int exercise_cache(struct slab_cache *c, size_t n, size_t want_align)
+{
+    size_t size = slab_cache_object_size(c);
+    unsigned char **objs = calloc(n, sizeof *objs);
+    int ok = objs != NULL;
+    for (size_t i = 0; ok && i < n; i++) {
+        objs[i] = slab_cache_alloc(c);
+        ok = objs[i] && (uintptr_t)objs[i] % want_align == 0 &&
+             heap_size(slab_cache_heap(c), objs[i]) == size;
+        if (ok)
+            memset(objs[i], (int)(i & 0xff), size);
+    }
+    for (size_t i = 0; ok && i < n; i++)
+        ok = objs[i][0] == (unsigned char)i && objs[i][size - 1] == (unsigned char)i;
+    for (size_t i = 0; objs && i < n && objs[i]; i++)
+        slab_cache_free(c, objs[i]);
+    free(objs);
+    return ok && heap_check(slab_cache_heap(c)) == 0;
+}
+
+/* Caches of every alignment from 1 to 64 KiB with sizes that are not multiples of it. */
+TEST(cache_alignments)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    size_t src_start = source_committed(src);
+    for (size_t align = 1; align <= 64 * KIB; align *= 2) {
+        size_t sizes[] = {1, align + 1, 3 * align / 2 + 3, 1000};
+        for (int k = 0; k < 4; k++) {
+            if (sizes[k] > 64 * KIB || (sizes[k] % align == 0 && align > 1))
+                continue;
+            struct slab_cache *c = slab_cache_create(src, "align", sizes[k], align, NULL);
+            CHECK(c != NULL);
+            CHECK(slab_cache_object_align(c) >= align);
+            CHECK(exercise_cache(c, 40, align));
+            /* as a heap: sizes up to the object size, alignment up to the cache's
+               (heap_alloc asks for HEAP_DEFAULT_ALIGN at least) */
+            struct heap *h = slab_cache_heap(c);
+            void *p = heap_alloc(h, sizes[k], align);
+            if (slab_cache_object_align(c) >= HEAP_DEFAULT_ALIGN)
+                CHECK(p != NULL && (uintptr_t)p % align == 0);
+            else
+                CHECK(p == NULL);
+            CHECK(heap_alloc(h, sizes[k] + 1, 0) == NULL);
+            CHECK(heap_alloc(h, 1, 2 * slab_cache_object_align(c)) == NULL);
+            heap_free(h, p);
+            CHECK_EQ(slab_cache_destroy(c), 0);
+        }
+    }
+    CHECK_EQ(source_committed(src), src_start);
+    source_linux_destroy(src);
+}
+
+/* The set: alignments up to its largest class are honoured, larger ones refused. */
+TEST(set_alignments)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_GROW_ONLY);
+    struct heap *h = heap_slab_create(src);
+    for (size_t align = 1; align <= 64 * KIB; align *= 2) {
+        size_t sizes[] = {1, align + 1, 3 * align / 2 + 3, 2000};
+        for (int k = 0; k < 4; k++) {
+            void *p = heap_alloc(h, sizes[k], align);
+            if (sizes[k] > HEAP_SLAB_MAX || align > HEAP_SLAB_MAX) {
+                CHECK(p == NULL);
+                continue;
+            }
+            CHECK(p != NULL);
+            CHECK_EQ((uintptr_t)p % align, 0);
+            CHECK(heap_size(h, p) >= sizes[k]);
+            memset(p, 0x5a, heap_size(h, p));
+            heap_free(h, p);
+        }
+    }
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+TEST(impossible_requests)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    CHECK(slab_cache_create(src, "zero", 0, 0, NULL) == NULL);
+    CHECK(slab_cache_create(src, "huge", 64 * KIB + 1, 0, NULL) == NULL);
+    CHECK(slab_cache_create(src, "odd", 64, 24, NULL) == NULL);
+    CHECK(slab_cache_create(src, "wide", 64, 128 * KIB, NULL) == NULL);
+    CHECK(slab_cache_create(src, "max", SIZE_MAX, 0, NULL) == NULL);
+    struct heap *h = heap_slab_create(src);
+    CHECK(heap_alloc(h, HEAP_SLAB_MAX + 1, 0) == NULL);
+    CHECK(heap_alloc(h, SIZE_MAX, 0) == NULL);
+    CHECK(heap_alloc(h, HEAP_MAX_REQUEST, 0) == NULL);
+    CHECK(heap_alloc(h, 10, 3) == NULL);
+    CHECK(heap_alloc(h, 10, 4096) == NULL);
+    CHECK(h->ops->alloc(h, 10, 4096) == NULL);
+    CHECK_EQ(stats_of(h).live_blocks, 0);
+    CHECK(stats_of(h).failed_calls >= 3); /* those that reached the set */
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+/* A source that runs dry: allocation fails cleanly and recovers after frees. */
+TEST(out_of_memory)
+{
+    static _Alignas(4096) unsigned char buf[256 * 1024];
+    struct source_static ss;
+    struct heap *h = heap_slab_create(source_static_init(&ss, buf, sizeof buf, 0));
+    CHECK(h != NULL);
+    static void *objs[8192];
+    size_t n = 0;
+    while (n < 8192 && (objs[n] = heap_alloc(h, 200, 0)) != NULL)
+        n++;
+    CHECK(n > 500 && n < 8192);
+    CHECK_EQ(heap_check(h), 0);
+    for (size_t i = 0; i < n; i++)
+        heap_free(h, objs[i]);
+    CHECK(heap_alloc(h, 1000, 0) != NULL);
+    CHECK_EQ(heap_check(h), 0);
+}
+
+/* ------------------------------------------------------------ reserve and footprint */
+
+TEST(empty_slabs_return_beyond_reserve)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP | SOURCE_LINUX_STRICT);
+    struct slab_cache *c = slab_cache_create(src, "reserve", 256, 0, NULL);
+    struct heap *h = slab_cache_heap(c);
+    size_t start = stats_of(h).bytes_committed;
+    void *first = slab_cache_alloc(c);
+    size_t slab = stats_of(h).bytes_committed - start; /* one slab */
+    CHECK(slab >= 4096);
+    static void *objs[400];
+    for (int i = 0; i < 400; i++)
+        CHECK((objs[i] = slab_cache_alloc(c)) != NULL);
+    CHECK(stats_of(h).bytes_committed >= start + 4 * slab);
+    for (int i = 0; i < 400; i++)
+        slab_cache_free(c, objs[i]);
+    slab_cache_free(c, first);
+    /* everything free: only the reserve is kept */
+    CHECK_EQ(stats_of(h).bytes_committed, start + SLAB_EMPTY_RESERVE * slab);
+    CHECK_EQ(heap_check(h), 0);
+    slab_cache_shrink(c);
+    CHECK_EQ(stats_of(h).bytes_committed, start);
+    CHECK_EQ(slab_cache_destroy(c), 0);
+    source_linux_destroy(src);
+}
+
+/* ------------------------------------------------------------ constructors */
+
+static struct heap_source *ctor_src;
+static struct lock_check *ctor_lock;
+static struct slab_cache *ctor_other;
+static size_t ctor_calls, ctor_locked_calls;
+static void *ctor_allocated[4096];
+
+struct ctor_obj {
+    uint32_t magic;
+    uint32_t generation;
+    char payload[52];
+};
+
+static void obj_ctor(void *p)
+{
+    struct ctor_obj *o = p;
+    o->magic = 0xC0FFEE;
+    o->generation = 0;
+    ctor_locked_calls += ctor_lock && ctor_lock->depth != 0;
+    /* the lock is dropped: a constructor may allocate from the same source */
+    if (ctor_other && ctor_calls < 4096)
+        ctor_allocated[ctor_calls] = slab_cache_alloc(ctor_other);
+    ctor_calls++;
+}
+
+TEST(constructor_runs_once_per_object_without_lock)
+{
+    struct heap_source *inner = linux_source(SOURCE_LINUX_NO_MAP);
+    struct lock_check lc;
+    ctor_src = lock_check_wrap(&lc, inner);
+    ctor_lock = &lc;
+    ctor_calls = ctor_locked_calls = 0;
+    ctor_other = slab_cache_create(ctor_src, "other", 40, 0, NULL);
+    struct slab_cache *c =
+        slab_cache_create(ctor_src, "ctor", sizeof(struct ctor_obj), 0, obj_ctor);
+    CHECK(c && ctor_other);
+    struct ctor_obj *o[300];
+    for (int i = 0; i < 300; i++) {
+        o[i] = slab_cache_alloc(c);
+        CHECK(o[i] && o[i]->magic == 0xC0FFEE && o[i]->generation == 0);
+        o[i]->generation = 7; /* state the cache must keep across free/alloc */
+    }
+    size_t calls = ctor_calls;
+    CHECK(calls >= 300);
+    CHECK_EQ(ctor_locked_calls, 0);
+    /* free every other object: slabs stay partial, nothing is returned */
+    for (int i = 0; i < 300; i += 2)
+        slab_cache_free(c, o[i]);
+    for (int i = 0; i < 300; i += 2) {
+        o[i] = slab_cache_alloc(c);
+        CHECK(o[i]->magic == 0xC0FFEE && o[i]->generation == 7); /* state kept, no re-init */
+    }
+    CHECK_EQ(ctor_calls, calls); /* no slab had to be made again */
+    for (size_t i = 0; i < calls && i < 4096; i++)
+        CHECK(ctor_allocated[i] != NULL);
+    CHECK_EQ(heap_check(slab_cache_heap(c)), 0);
+    CHECK_EQ(heap_check(slab_cache_heap(ctor_other)), 0);
+    CHECK_EQ(lc.unlocked_calls, 0);
+    CHECK_EQ(lc.max_depth, 1);
+    ctor_other = NULL;
+    ctor_lock = NULL;
+    source_linux_destroy(inner);
+}
+
+/* ------------------------------------------------------------ misuse */
+
+static char global_probe[64];
+
+TEST(set_foreign_interior_double_free)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_slab_create(src), *other = heap_slab_create(src);
+    struct heap *pages = heap_pages_create(src);
+    struct slab_cache *c = slab_cache_create(src, "c", 64, 0, NULL);
+    char local[16];
+    char *p = heap_alloc(h, 64, 0), *small = heap_alloc(h, 16, 0), *big = heap_alloc(h, 2048, 0);
+    void *q = heap_alloc(other, 64, 0), *co = slab_cache_alloc(c), *pg = heap_alloc(pages, 100, 0);
+    void *m = malloc(32);
+    CHECK(p && small && big && q && co && pg && m);
+    struct heap_stats before = stats_of(h);
+    struct slab *s = slab_debug_slab_of(h, p);
+    CHECK(s != NULL);
+    void *bad[] = {p + 1,
+                   p + 16,
+                   p + 63,
+                   big + 1024,
+                   small + 8,
+                   q,
+                   co,
+                   pg,
+                   m,
+                   local,
+                   global_probe,
+                   (void *)s,
+                   (char *)s + 8,
+                   (void *)(uintptr_t)4096};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_EQ(heap_size(h, bad[i]), 0);
+        if (free_reports(h, bad[i]) != 1) {
+            printf("#   bad pointer %zu not reported once\n", i);
+            CHECK(0);
+        }
+    }
+    struct heap_stats after = stats_of(h);
+    CHECK_EQ(after.live_blocks, before.live_blocks);
+    CHECK_EQ(after.bytes_in_use, before.bytes_in_use);
+    CHECK_EQ(heap_check(h), 0);
+    heap_free(h, p);
+    CHECK_EQ(free_reports(h, p), 1);
+    CHECK(strstr(mm_host_last_report(), "double free") != NULL);
+    CHECK_EQ(heap_size(h, p), 0);
+    CHECK_EQ(heap_check(h), 0);
+    /* the standalone cache refuses the set's objects and its own freed ones */
+    CHECK_EQ(free_reports(slab_cache_heap(c), small), 1);
+    slab_cache_free(c, co);
+    CHECK_EQ(free_reports(slab_cache_heap(c), co), 1);
+    CHECK_EQ(heap_check(slab_cache_heap(c)), 0);
+    free(m);
+    source_linux_destroy(src);
+}
+
+TEST(destroy_refuses_live_objects)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_SHRINK);
+    size_t start = source_committed(src);
+    struct slab_cache *c = slab_cache_create(src, "busy", 5000, 0, NULL);
+    void *o = slab_cache_alloc(c);
+    CHECK(o != NULL);
+    mm_host_print_reports(0);
+    CHECK_EQ(slab_cache_destroy(c), -1);
+    mm_host_print_reports(1);
+    CHECK_EQ(heap_size(slab_cache_heap(c), o), 5000);
+    slab_cache_free(c, o);
+    CHECK_EQ(slab_cache_destroy(c), 0);
+    CHECK_EQ(source_committed(src), start);
+    source_linux_destroy(src);
+}
+
+/* ------------------------------------------------------------ checker self-tests */
+
+/* A cache whose first slab (8 objects at least) has five live objects and a free list of three. */
+struct corrupt_fixture {
+    struct heap_source *src;
+    struct slab_cache *c;
+    struct heap *h;
+    unsigned char *obj[8];
+    struct slab *s;
+};
+
+static void fixture_open(struct corrupt_fixture *f, size_t size)
+{
+    f->src = linux_source(SOURCE_LINUX_NO_MAP);
+    f->c = slab_cache_create(f->src, "victim", size, 0, NULL);
+    f->h = slab_cache_heap(f->c);
+    for (int i = 0; i < 8; i++)
+        f->obj[i] = slab_cache_alloc(f->c);
+    slab_cache_free(f->c, f->obj[2]);
+    slab_cache_free(f->c, f->obj[5]);
+    slab_cache_free(f->c, f->obj[7]); /* free list: 7 -> 5 -> 2 */
+    f->s = slab_debug_slab_of(f->h, f->obj[0]);
+}
+
+/* Corrupt `bytes` at p by xor with mask, require check() to object, restore, require clean. */
+static int detected(struct heap *h, void *p, size_t bytes, uint32_t mask)
+{
+    unsigned char *b = p;
+    for (size_t i = 0; i < bytes; i++)
+        b[i] ^= (unsigned char)(mask >> (8 * (i % 4)));
+    int bad = quiet_check(h);
+    for (size_t i = 0; i < bytes; i++)
+        b[i] ^= (unsigned char)(mask >> (8 * (i % 4)));
+    return bad > 0 && heap_check(h) == 0;
+}
+
+#define DETECTED(h, field, mask) detected(h, &(field), sizeof(field), mask)
+
+static void corruptions_on(size_t size)
+{
+    struct corrupt_fixture f;
+    fixture_open(&f, size);
+    CHECK(f.s != NULL && f.s->inuse == 5);
+    CHECK_EQ(heap_check(f.h), 0);
+    CHECK(detected(f.h, f.obj[7], 4, 0x1));        /* free-list link of the head */
+    CHECK(detected(f.h, f.obj[5], 4, 0x00010000)); /* a link in the middle */
+    CHECK(detected(f.h, f.obj[2], 4, 0xffffffff)); /* the end marker */
+    CHECK(DETECTED(f.h, f.s->inuse, 1));
+    CHECK(DETECTED(f.h, f.s->magic, 0x100));
+    CHECK(DETECTED(f.h, f.s->free_head, 2));
+    CHECK(DETECTED(f.h, f.s->fresh, 1));
+    CHECK(DETECTED(f.h, f.s->list, 1));
+    CHECK(DETECTED(f.h, f.s->cookie, 0x80));
+    CHECK(DETECTED(f.h, f.s->cache, 0x40));
+    CHECK(DETECTED(f.h, f.s->objects, 0x10));
+    CHECK(DETECTED(f.h, f.s->free_map[0], 1u << 3)); /* a live object marked free */
+    CHECK(DETECTED(f.h, f.s->free_map[0], 1u << 5)); /* a free object marked live */
+    /* while the magic is broken the slab's objects are not recognised */
+    f.s->magic ^= 1;
+    CHECK_EQ(heap_size(f.h, f.obj[0]), 0);
+    f.s->magic ^= 1;
+    CHECK_EQ(heap_size(f.h, f.obj[0]), size);
+    CHECK_EQ(heap_check(f.h), 0);
+    source_linux_destroy(f.src);
+}
+
+TEST(check_detects_corruption_on_slab_header)
+{
+    corruptions_on(64); /* header at the start of the slab */
+}
+
+TEST(check_detects_corruption_off_slab_header)
+{
+    corruptions_on(2048); /* header in the internal header cache */
+}
+
+/* A corrupted link met by an allocation is reported and its slab put aside, never followed. */
+TEST(corrupted_free_list_is_not_followed)
+{
+    struct corrupt_fixture f;
+    fixture_open(&f, 64);
+    uint32_t garbage = 0x7fff0000;
+    memcpy(f.obj[7], &garbage, 4);
+    size_t before = mm_host_report_count();
+    mm_host_print_reports(0);
+    void *a = slab_cache_alloc(f.c), *b = slab_cache_alloc(f.c);
+    mm_host_print_reports(1);
+    /* the head's link is checked before the head is handed out: both come from a new slab */
+    CHECK(a && b && slab_debug_slab_of(f.h, a) != f.s && slab_debug_slab_of(f.h, b) != f.s);
+    CHECK(mm_host_report_count() == before + 1);
+    slab_cache_free(f.c, f.obj[0]); /* frees into a set-aside slab are accepted, nothing reused */
+    CHECK(slab_cache_alloc(f.c) != f.obj[0]);
+    CHECK(quiet_check(f.h) > 0); /* the slab stays visible as damage */
+    source_linux_destroy(f.src);
+}
+
+/* The same corruption inside the size-class set is found by the set's check. */
+TEST(set_check_detects_corruption)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_slab_create(src);
+    void *p[4];
+    for (int i = 0; i < 4; i++)
+        p[i] = heap_alloc(h, 1000, 0);
+    heap_free(h, p[1]);
+    heap_free(h, p[2]);
+    struct slab *s = slab_debug_slab_of(h, p[0]);
+    CHECK(s != NULL);
+    CHECK_EQ(heap_check(h), 0);
+    CHECK(detected(h, p[2], 4, 0x3));
+    CHECK(DETECTED(h, s->inuse, 2));
+    CHECK(DETECTED(h, s->magic, 1));
+    CHECK(DETECTED(h, s->free_map[0], 1));
+    source_linux_destroy(src);
+}
+
+/* ------------------------------------------------------------ speed (informational) */
+
+TEST(speed)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_slab_create(src);
+    static void *ring[1024];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    unsigned long ops = 0;
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < 1024; i++, ops++)
+            ring[i] = heap_alloc(h, (size_t)(16 + (i * 37) % 500), 0);
+        for (int i = 0; i < 1024; i++, ops++)
+            heap_free(h, ring[i]);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("# slab set: %.1f M ops/s (ASan build)\n", (double)ops / s / 1e6);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+#if MM_DEBUG
+/* Debug builds junk-fill free objects: a write after free is seen by check and by the next alloc.
+ */
+TEST(debug_junk_catches_write_after_free)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct slab_cache *c = slab_cache_create(src, "junk", 64, 0, NULL);
+    unsigned char *a = slab_cache_alloc(c), *b = slab_cache_alloc(c);
+    CHECK(a && b);
+    slab_cache_free(c, a);
+    CHECK_EQ(heap_check(slab_cache_heap(c)), 0);
+    a[40] = 1; /* dangling write */
+    CHECK(quiet_check(slab_cache_heap(c)) > 0);
+    size_t before = mm_host_report_count();
+    mm_host_print_reports(0);
+    CHECK(slab_cache_alloc(c) == a);
+    mm_host_print_reports(1);
+    CHECK_EQ(mm_host_report_count(), before + 1);
+    source_linux_destroy(src);
+}
+#endif
