@@ -14,14 +14,18 @@ mkdir -p "$BENCH_OUT"
 for b in "$@"; do
     name=$(basename "$b")
     echo "## $name"
-    "$b" | tee "$BENCH_OUT/$name.md"
+    if [ "$name" = bench_heap ]; then
+        scripts/bench_heap.sh "$b" # one process per (workload, allocator): its own tables and plots
+    else
+        "$b" | tee "$BENCH_OUT/$name.md"
+    fi
     echo
 done
 
 echo "## in-kernel (QEMU, TCG)"
 timeout 600 qemu-system-i386 -display none -no-reboot -serial stdio -m 512M \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-    -kernel build/kernel.elf -append bench </dev/null 2>&1 | tr -d '\r' |
+    -kernel build/kernel.elf -initrd build/initrd.img -append bench </dev/null 2>&1 | tr -d '\r' |
     awk '/^kbench: begin /{on=1; print "### " $3; next} /^kbench: end /{on=0; print ""; next}
          /^kbench: TSC/{print; print ""} on' | tee "$BENCH_OUT/kernel.md"
 echo "results: $BENCH_OUT/"

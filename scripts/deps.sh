@@ -12,6 +12,8 @@ packages=(
     qemu-system-x86                        # running it
     clang libclang-rt-14-dev               # libFuzzer targets
     gdb                                    # make debug
+    libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4  # make bench: peer allocators
+    gnuplot-nox                            # make bench: plots
 )
 
 missing=()
