@@ -45,7 +45,7 @@ KERNEL := $(BUILD)/kernel.elf
 ISO    := $(BUILD)/os.iso
 
 .PHONY: all run run-gui debug test bench libmm fuzz format clean deps iso kernel
-all: $(KERNEL) $(ISO)
+all: $(KERNEL) $(BUILD)/initrd.img $(ISO)
 kernel: $(KERNEL)
 iso: $(ISO)
 
@@ -80,10 +80,11 @@ $(KERNEL): $(BUILD)/kernel.pass1.elf $(KOBJS) linker.ld scripts/ksyms.sh
 	$(Q)scripts/ksyms.sh --verify $(BUILD)/kernel.pass1.sym $@.tmp $(KNM)
 	$(Q)mv $@.tmp $@
 
-$(ISO): $(KERNEL) iso/boot/grub/grub.cfg
+$(ISO): $(KERNEL) $(BUILD)/initrd.img iso/boot/grub/grub.cfg
 	@echo "  ISO     $@"
 	@mkdir -p $(BUILD)/isodir/boot/grub
 	$(Q)cp $(KERNEL) $(BUILD)/isodir/boot/kernel.elf
+	$(Q)cp $(BUILD)/initrd.img $(BUILD)/isodir/boot/initrd.img
 	$(Q)cp iso/boot/grub/grub.cfg $(BUILD)/isodir/boot/grub/grub.cfg
 	$(Q)grub-mkrescue -o $@ $(BUILD)/isodir 2>$(BUILD)/grub-mkrescue.log || \
 	  { cat $(BUILD)/grub-mkrescue.log; exit 1; }
@@ -91,15 +92,15 @@ $(ISO): $(KERNEL) iso/boot/grub/grub.cfg
 # One-entry ISOs for the test run: the suite through GRUB with each protocol,
 # and the memory-size check through GRUB.
 TEST_ISOS := $(BUILD)/test-mb2.iso $(BUILD)/test-mb1.iso $(BUILD)/test-memcheck.iso
-$(BUILD)/test-mb2.iso: $(KERNEL) scripts/mkiso.sh
+$(BUILD)/test-mb2.iso: $(KERNEL) $(BUILD)/initrd.img scripts/mkiso.sh
 	@echo "  ISO     $@"
-	$(Q)scripts/mkiso.sh $(KERNEL) $@ multiboot2 test
-$(BUILD)/test-mb1.iso: $(KERNEL) scripts/mkiso.sh
+	$(Q)scripts/mkiso.sh $(KERNEL) $(BUILD)/initrd.img $@ multiboot2 test
+$(BUILD)/test-mb1.iso: $(KERNEL) $(BUILD)/initrd.img scripts/mkiso.sh
 	@echo "  ISO     $@"
-	$(Q)scripts/mkiso.sh $(KERNEL) $@ multiboot test
-$(BUILD)/test-memcheck.iso: $(KERNEL) scripts/mkiso.sh
+	$(Q)scripts/mkiso.sh $(KERNEL) $(BUILD)/initrd.img $@ multiboot test
+$(BUILD)/test-memcheck.iso: $(KERNEL) $(BUILD)/initrd.img scripts/mkiso.sh
 	@echo "  ISO     $@"
-	$(Q)scripts/mkiso.sh $(KERNEL) $@ multiboot2 memcheck
+	$(Q)scripts/mkiso.sh $(KERNEL) $(BUILD)/initrd.img $@ multiboot2 memcheck
 
 # ---------------------------------------------------------------- hosted
 # Everything in mm/ (and the pure kernel helpers listed here) also compiles
@@ -108,7 +109,7 @@ HOSTCC := cc
 HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(WARN) -I. -Itests/host \
                -DMM_HOSTED=1 -MMD -MP
-HOST_SRC := $(wildcard mm/*.c mm/host/*.c) lib/format.c kernel/memmap.c kernel/bootinfo.c
+HOST_SRC := $(wildcard mm/*.c mm/host/*.c) lib/format.c kernel/memmap.c kernel/bootinfo.c kernel/elf.c kernel/initrd.c
 HOST_OBJS := $(patsubst %.c,$(BUILD)/host/san/%.o,$(HOST_SRC))
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/tests/%,$(wildcard tests/host/test_*.c))
 # Every other .c in tests/host/ (harness, shadow models, simulators) is linked into each test.
@@ -193,4 +194,5 @@ format:
 clean:
 	rm -rf $(BUILD)
 
+-include user/build.mk
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -13,7 +13,9 @@
 #include "kernel/bootinfo.h"
 #include "kernel/kbench.h"
 #include "kernel/kernel.h"
+#include "kernel/kmalloc.h"
 #include "kernel/log.h"
+#include "kernel/process.h"
 #include "kernel/mm_init.h"
 #include "mm/pmm.h"
 #include "kernel/panic.h"
@@ -164,6 +166,10 @@ void kmain(uint32_t magic, uint32_t info_phys)
     mm_init_pmm(&boot_info);
     pmm_print_stats();
     mm_init_vmm(&boot_info);
+    kheap_init(&boot_info);
+    size_t initrd_size = 0;
+    const void *initrd = mm_map_initrd(&boot_info, &initrd_size);
+    process_init(initrd, initrd_size);
     if (bootinfo_option(&boot_info, "memcheck", 0, 0))
         memcheck_and_exit(&boot_info);
 

@@ -10,9 +10,10 @@
  * "ktest: FAIL NAME: file:line: message" line per test and
  * "ktest: done P passed, F failed", then leaves QEMU through isa-debug-exit.
  *
- * Every ordinary test must leave the free frame count as it found it: the
- * runner compares pmm_free_frames() before and after and fails a test that
- * leaks (or frees what it did not own).
+ * Every ordinary test must give back what it took: the runner compares the
+ * free frames (plus the frames the kernel heap keeps cached) and the kernel
+ * heap's live blocks before and after, and fails a test that leaks (or
+ * frees what it did not own).
  *
  * KTEST_FAULT(name, "expected text") registers a test that must end in a
  * fault (a null dereference, a stack overflow...).  Such tests run one per

@@ -34,6 +34,16 @@ _Static_assert(VMM_USER_START == USER_START && VMM_USER_END == USER_END, "user s
 #define PDE_PRESENT_WRITABLE 0x3u
 
 static struct pmm_range usable[MEMMAP_MAX];
+
+/* True if `needle` occurs in `hay`. */
+static int strstr_simple(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++)
+        if (strncmp(hay, needle, n) == 0)
+            return 1;
+    return 0;
+}
 static struct pmm_range reserved[MAX_RESERVED];
 
 static size_t collect_usable(const struct boot_info *bi)
@@ -124,4 +134,26 @@ void mm_init_vmm(const struct boot_info *bi)
     kprintf("CPU: %s; write protection on; global pages %s; SMEP %s; SMAP %s\n",
             cpu_features.vendor, cpu_features.pge ? "on" : "absent",
             cpu_features.smep ? "on" : "absent", cpu_features.smap ? "on" : "absent");
+}
+
+/* The initrd module mapped read-only into the kernel half; NULL when there is none. */
+const void *mm_map_initrd(const struct boot_info *bi, size_t *size)
+{
+    const struct boot_module *m = 0;
+    for (unsigned i = 0; i < bi->module_count && !m; i++)
+        if (strstr_simple(bi->module[i].name, "initrd"))
+            m = &bi->module[i];
+    if (!m && bi->module_count)
+        m = &bi->module[0]; /* qemu -initrd gives the module no name */
+    if (!m)
+        return 0;
+    uint32_t first = m->start & ~0xFFFu, bytes = ((m->end + 0xFFFu) & ~0xFFFu) - first;
+    uintptr_t va = 0;
+    if (vmm_reserve(vmm_kernel_space(), &va, bytes, VMM_PROT_READ, VMM_RESERVE_MAPPED) ||
+        vmm_map(vmm_kernel_space(), va, first, bytes, 0)) {
+        kprintf("initrd: cannot map %u KiB module\n", bytes >> 10);
+        return 0;
+    }
+    *size = m->end - m->start;
+    return (const void *)(va + (m->start - first));
 }

@@ -6,6 +6,8 @@
 
 #include "kernel/bootinfo.h"
 
+#include <stddef.h>
+
 /*
  * Give the PMM every usable frame below 4 GiB, minus the kernel image, the
  * boot information, the modules and the PMM's own metadata (which this maps
@@ -20,5 +22,12 @@ void mm_init_pmm(const struct boot_info *bi);
  * (or commit=overcommit) picks the overcommit policy; strict is the default.
  */
 void mm_init_vmm(const struct boot_info *bi);
+
+/*
+ * Map the initial ramdisk (the module named "initrd", else the first
+ * module) read-only into the kernel half; returns it and its size, or NULL
+ * when the loader gave no module.
+ */
+const void *mm_map_initrd(const struct boot_info *bi, size_t *size);
 
 #endif

@@ -140,8 +140,18 @@ static __attribute__((noreturn)) void stop(void)
     cpu_halt_forever();
 }
 
+static user_fault_fn user_fault_hook;
+
+void panic_set_user_fault_hook(user_fault_fn fn)
+{
+    user_fault_hook = fn;
+}
+
 void trap_unhandled(struct trap_frame *f)
 {
+    /* a ring-3 exception kills the process, never the kernel */
+    if ((f->cs & 3) && user_fault_hook && user_fault_hook(f, 0))
+        return;
     fault_fatal(f, 0);
 }
 

@@ -28,6 +28,13 @@ __attribute__((noreturn)) void fault_fatal(const struct trap_frame *f, const cha
 /* Decode a page-fault error code into buf: "not-present write supervisor". */
 void pagefault_describe(uint32_t error, char *buf, unsigned size);
 
+/*
+ * Where a ring-3 exception goes (processes install it): returns 1 when the
+ * process was killed and f now belongs to whatever runs next.
+ */
+typedef int (*user_fault_fn)(struct trap_frame *f, const char *why);
+void panic_set_user_fault_hook(user_fault_fn fn);
+
 /* The test run sets this so that a fault leaves QEMU instead of halting. */
 void panic_set_test_mode(int on);
 

@@ -255,6 +255,11 @@ struct vmm_region_info {
 
 /* Describe the region piece containing addr: 0, or VMM_ENOENT (info->state = FREE). */
 int vmm_query_region(struct vmm_space *space, uintptr_t addr, struct vmm_region_info *info);
+/*
+ * Describe the piece containing addr or, if none does, the first piece above
+ * it (O(log n)): walk a space with addr = info.end.  VMM_ENOENT past the last.
+ */
+int vmm_query_region_next(struct vmm_space *space, uintptr_t addr, struct vmm_region_info *info);
 
 /* ---------------------------------------------------------------- pages */
 enum vmm_page_state {

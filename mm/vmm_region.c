@@ -607,6 +607,31 @@ int vmm_release(struct vmm_space *space, uintptr_t addr, size_t size)
     return debug_check(space, rc);
 }
 
+/* Fill *info from r (VMM lock held). */
+static void describe_region(struct vmm_space *s, struct vmm_region *r, struct vmm_region_info *info)
+{
+    info->start = region_start(r);
+    info->end = region_end(r);
+    info->base = r->base;
+    info->state = (enum vmm_region_state)r->state;
+    info->prot = r->prot;
+    info->flags = r->flags;
+    info->backed = vmm_pte_count_backed(s, info->start, info->end);
+}
+
+int vmm_query_region_next(struct vmm_space *space, uintptr_t addr, struct vmm_region_info *info)
+{
+    struct vmm_space *s = space_for(space, addr);
+
+    memset(info, 0, sizeof *info);
+    vmm_lock();
+    struct vmm_tree_node *n = vmm_tree_lower_bound(&s->regions, addr);
+    if (n)
+        describe_region(s, region_of(n), info);
+    vmm_unlock();
+    return n ? VMM_OK : VMM_ENOENT;
+}
+
 int vmm_query_region(struct vmm_space *space, uintptr_t addr, struct vmm_region_info *info)
 {
     struct vmm_space *s = space_for(space, addr);
@@ -614,15 +639,8 @@ int vmm_query_region(struct vmm_space *space, uintptr_t addr, struct vmm_region_
     memset(info, 0, sizeof *info);
     vmm_lock();
     struct vmm_region *r = vmm_region_find(s, addr);
-    if (r) {
-        info->start = region_start(r);
-        info->end = region_end(r);
-        info->base = r->base;
-        info->state = (enum vmm_region_state)r->state;
-        info->prot = r->prot;
-        info->flags = r->flags;
-        info->backed = vmm_pte_count_backed(s, info->start, info->end);
-    }
+    if (r)
+        describe_region(s, r, info);
     vmm_unlock();
     return r ? VMM_OK : VMM_ENOENT;
 }

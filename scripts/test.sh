@@ -157,7 +157,7 @@ run_driver_selfchecks() {
     for pair in "triple:triple fault" "hang:planned 1 tests, 0 reported (timeout)" "short:planned 3 tests, 1 reported" \
                 "noplan:no plan line (kernel reported pass)" "liar:all tests passed but kernel reported failure"; do
         mode=${pair%%:*} expect=${pair#*:}
-        boot "$LOGS/selfcheck-$mode.log" 15 -kernel "$BUILD/kernel.elf" \
+        boot "$LOGS/selfcheck-$mode.log" 15 -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" \
              -append "ktest-selfcheck=$mode" -m 32M
         verdict=$(suite_verdict "$LOGS/selfcheck-$mode.log")
         if [[ "$verdict" == *"$expect"* ]]; then
@@ -171,9 +171,9 @@ run_driver_selfchecks() {
 
 run_kernel_suites() {
     section "in-kernel tests"
-    boot "$LOGS/kernel-direct.log" "$suite_timeout" -kernel "$BUILD/kernel.elf" -append test -m 128M -cpu max
+    boot "$LOGS/kernel-direct.log" "$suite_timeout" -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" -append test -m 128M -cpu max
     judge_suite "kernel[direct, Multiboot 1, -cpu max]" "$LOGS/kernel-direct.log"
-    boot "$LOGS/kernel-overcommit.log" "$suite_timeout" -kernel "$BUILD/kernel.elf" \
+    boot "$LOGS/kernel-overcommit.log" "$suite_timeout" -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" \
          -append "test overcommit" -m 128M
     judge_suite "kernel[direct, overcommit policy]" "$LOGS/kernel-overcommit.log"
     boot "$LOGS/kernel-grub-mb2.log" "$suite_timeout" -cdrom "$BUILD/test-mb2.iso" -m 128M
@@ -186,7 +186,7 @@ run_kernel_suites() {
 run_fault_tests() {
     section "fault tests (one per boot)"
     local list=$LOGS/kernel-direct.log
-    [ -f "$list" ] || boot "$list" "$suite_timeout" -kernel "$BUILD/kernel.elf" -append test -m 128M
+    [ -f "$list" ] || boot "$list" "$suite_timeout" -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" -append test -m 128M
     local names
     names=$(grep -a '^ktest: has fault ' "$list" | tr -d '\r' | awk '{print $4 ($5 ? ":" $5 : "")}')
     [ -n "$names" ] || { fail "fault tests: the kernel listed none - see $list"; return; }
@@ -195,7 +195,7 @@ run_fault_tests() {
         name=${entry%%:*} cpu=qemu32
         [[ $entry == *:cpu=* ]] && cpu=${entry#*:cpu=}
         local log=$LOGS/fault-$name.log expect missing=""
-        boot "$log" 60 -kernel "$BUILD/kernel.elf" -append "test=$name" -m 128M -cpu "$cpu"
+        boot "$log" 60 -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" -append "test=$name" -m 128M -cpu "$cpu"
         expect=$(grep -a -m1 '^ktest: expecting a fault report containing' "$log" | tr -d '\r' |
                  sed 's/^[^"]*"//; s/"$//')
         if [ -z "$expect" ]; then
@@ -224,7 +224,7 @@ memcheck_one() {
     local machine=$1 mib=$2 via=${3:-direct} log args
     log=$LOGS/memcheck-$machine-$mib-$via.log
     if [ "$via" = direct ]; then
-        args=(-kernel "$BUILD/kernel.elf" -append memcheck)
+        args=(-kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" -append memcheck)
     else
         args=(-cdrom "$BUILD/test-memcheck.iso")
     fi

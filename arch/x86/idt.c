@@ -74,10 +74,11 @@ void trap_dispatch(struct trap_frame *f)
 {
     unsigned v = f->vector & 0xFF;
     if (v >= IRQ_BASE && v < IRQ_BASE + 16) {
-        /* spurious IRQ 7/15: the PIC says nothing is in service */
+        /* EOI first: the handler may switch to another process (the timer
+           preempts), and the PIC must not wait for us to come back */
+        pic_eoi(v);
         if (handlers[v])
             handlers[v](f);
-        pic_eoi(v);
         return;
     }
     if (handlers[v] && handlers[v](f))
@@ -127,12 +128,19 @@ void pic_unmask(unsigned irq)
 
 static volatile uint64_t ticks;
 static unsigned tick_hz;
+static trap_handler_fn tick_hook;
 
 static int timer_irq(struct trap_frame *f)
 {
-    (void)f;
     ticks++;
+    if (tick_hook)
+        tick_hook(f); /* the scheduler: may switch to another process */
     return 1;
+}
+
+void pit_set_tick_hook(trap_handler_fn fn)
+{
+    tick_hook = fn;
 }
 
 void pit_init(unsigned hz)

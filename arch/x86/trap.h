@@ -50,6 +50,18 @@ void idt_init(void);
 void pic_init(void);
 void pic_unmask(unsigned irq);
 void pit_init(unsigned hz);
+/* Called on every timer tick after the count is updated (the scheduler). */
+void pit_set_tick_hook(trap_handler_fn fn);
+/* Let ring 3 raise vector v with `int v` (the system call). */
+void trap_set_user_gate(unsigned v);
+/* Kernel stack the CPU loads on a trap from ring 3. */
+void tss_set_kernel_stack(uint32_t esp0);
+/* Selectors */
+#define SEL_KERNEL_CODE 0x08
+#define SEL_KERNEL_DATA 0x10
+#define SEL_USER_CODE   0x1B
+#define SEL_USER_DATA   0x23
+
 /* Ticks since pit_init. */
 uint64_t pit_ticks(void);
 unsigned pit_hz(void);

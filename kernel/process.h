@@ -1,0 +1,119 @@
+/*
+ * kernel/process.h - ring-3 processes and the scheduler.
+ *
+ * A process is an address space (struct vmm_space) laid out as
+ * kernel/syscall_nr.h describes - its ELF segments, a break area, a stack
+ * with a guard page below it, a read-only info page at the same address in
+ * every process - plus a kernel stack (with guard pages, from the VMM page
+ * allocator) on which it runs its system calls and faults.
+ *
+ * Scheduling is round robin over the process table, preemptive on the
+ * timer (a slice of PROCESS_SLICE_TICKS).  When nothing is runnable the CPU
+ * returns to the boot context, which idles (hlt) or waits for its children.
+ * Everything here runs with interrupts off (trap handlers, or callers that
+ * disabled them); one CPU.
+ */
+#ifndef KERNEL_PROCESS_H
+#define KERNEL_PROCESS_H
+
+#include "arch/x86/trap.h"
+#include "kernel/syscall_nr.h"
+#include "mm/vmm.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROCESS_MAX 64
+#define PROCESS_SLICE_TICKS 2
+#define PROCESS_KSTACK_PAGES 4
+
+enum process_state {
+    PROC_FREE = 0,
+    PROC_RUNNABLE,
+    PROC_SLEEPING, /* until wake_tick */
+    PROC_WAITING,  /* for a child to end */
+    PROC_ZOMBIE,   /* ended; its parent has not collected the status */
+};
+
+struct process {
+    int pid, ppid;
+    enum process_state state;
+    char name[SYS_NAME_MAX];
+    struct vmm_space space;
+    void *kstack_top;  /* from vmm_kstack_alloc */
+    uint32_t kesp;     /* saved kernel stack pointer while switched out */
+    uint64_t wake_tick;
+    int wait_for;      /* the pid a WAITING process waits for (SYS_WAIT_ANY: any) */
+    int status;        /* exit status, or SYS_WAIT_KILLED | cause */
+    unsigned slice;    /* ticks left in this slice */
+    uint32_t brk_start, brk, brk_limit;
+    uint32_t image_start, image_end;
+    pmm_paddr_t info_frame;
+};
+
+/* The running process, or NULL in the boot (idle) context. */
+struct process *process_current(void);
+
+/* Install the timer hook, the system-call gate and the fault hooks. */
+void process_init(const void *initrd, size_t initrd_size);
+
+/* True if an initrd was given at boot. */
+int process_have_initrd(void);
+
+/* The index-th program of the initrd (name order): 0, or -ENOENT past the last. */
+struct initrd_file;
+int process_initrd_file(unsigned index, struct initrd_file *file);
+
+/*
+ * Start the program `name` from the initrd with `arg` in its info page, as
+ * a child of `parent` (0: the kernel).  Returns the pid, or -ENOENT (no such
+ * program), -ENOEXEC (not a valid ELF), -ENOMEM, -EAGAIN (table full).
+ */
+int process_spawn(const char *name, uint32_t arg, int parent);
+
+/*
+ * Wait for the child `pid` (SYS_WAIT_ANY: any) of the calling context to
+ * end; store its status; free what was left of it.  Returns the pid, or
+ * -ECHILD.  From the boot context this idles until the child is done.
+ */
+int process_wait(int pid, int *status);
+
+/*
+ * The two halves of process_wait, for wait(): block until a child matching
+ * pid has ended and return its pid (-ECHILD if there is none) without
+ * collecting it; its status; collect it (free its kernel stack and slot).
+ */
+int process_wait_ended(int pid);
+int process_status(int pid);
+int process_reap(int pid);
+
+/* End the current process with `status` (never returns). */
+__attribute__((noreturn)) void process_exit(int status);
+
+/*
+ * Kill the current process for a fault: print the report (pid, name,
+ * address, EIP, access, reason), end it with SYS_WAIT_KILLED | cause and
+ * switch away (never returns).
+ */
+__attribute__((noreturn)) void process_kill(const struct trap_frame *f, int cause, uint32_t addr,
+                                            const char *why);
+
+/* Give up the CPU (the timer does this at the end of a slice). */
+void process_yield(void);
+
+/* Sleep for ms milliseconds (at least one tick). */
+void process_sleep(unsigned ms);
+
+/* Number of processes that exist (any state but FREE). */
+unsigned process_count(void);
+
+/* The text of the last kill report, for tests ("" if none). */
+const char *process_last_kill(void);
+
+/* Visit every process (for the monitor and tests). */
+void process_foreach(void (*fn)(const struct process *p, void *ctx), void *ctx);
+
+/* System calls (kernel/syscall.c). */
+void syscall_init(void);
+
+#endif

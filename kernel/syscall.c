@@ -1,0 +1,346 @@
+/*
+ * kernel/syscall.c - the system calls (int 0x80; ABI in kernel/syscall_nr.h
+ * and docs/syscalls.md).
+ *
+ * Every argument is hostile until checked: pointers go through the
+ * user-copy routines (which refuse NULL, kernel addresses, wrapping ranges
+ * and unmapped memory with -EFAULT), sizes and addresses are checked for
+ * alignment, wrap-around and the user half before the VMM sees them, and
+ * flags are checked against the ones the ABI defines.  A bad call returns
+ * -errno; nothing a program passes can fault the kernel.
+ */
+#include "arch/x86/layout.h"
+#include "kernel/errno.h"
+#include "kernel/log.h"
+#include "kernel/process.h"
+#include "kernel/usercopy.h"
+#include "mm/pmm.h"
+#include "mm/port.h"
+
+#include <string.h>
+
+#define PAGE 4096u
+
+_Static_assert(SYS_PROT_READ == VMM_PROT_READ && SYS_PROT_WRITE == VMM_PROT_WRITE &&
+                   SYS_PROT_EXEC == VMM_PROT_EXEC,
+               "ABI protection bits are the VMM's");
+_Static_assert(SYS_REGION_RESERVED == VMM_REGION_RESERVED &&
+                   SYS_REGION_COMMITTED == VMM_REGION_COMMITTED &&
+                   SYS_REGION_GUARD == VMM_REGION_GUARD && SYS_REGION_MAPPED == VMM_REGION_MAPPED,
+               "ABI region states are the VMM's");
+_Static_assert(USER_INFO_ADDR < USER_END && USER_STACK_TOP <= USER_INFO_ADDR, "user layout");
+
+typedef int32_t (*syscall_fn)(struct process *p, const uint32_t *a);
+
+static int32_t from_vmm(int r)
+{
+    switch (r) {
+    case VMM_OK: return 0;
+    case VMM_ENOMEM: return -ENOMEM;
+    case VMM_EEXIST: return -EEXIST;
+    case VMM_ENOENT: return -ENOENT;
+    case VMM_EPERM: return -EPERM;
+    default: return -EINVAL;
+    }
+}
+
+/* Steps 1 and 2 of the documented order: sizes and alignment, then the user half. */
+static int32_t check_shape(uint32_t addr, uint32_t size)
+{
+    if (size == 0 || (addr | size) & (PAGE - 1))
+        return -EINVAL;
+    return user_range_ok(addr, size) ? 0 : -EFAULT;
+}
+
+enum region_call { CALL_COMMIT, CALL_DECOMMIT, CALL_PROTECT, CALL_RELEASE };
+
+static uint32_t area_of(const struct process *p, uint32_t addr);
+
+/*
+ * Step 3: where the pages are, lowest first.  No region: -ENOENT.  An area
+ * the kernel made (low range, image, stack, info page): -EPERM.  The break
+ * area: commit/decommit/protect only below the page-rounded break, release
+ * never.  Ranges the process reserved itself: allowed.
+ */
+static int32_t check_areas(const struct process *p, uint32_t addr, uint32_t size,
+                           enum region_call call)
+{
+    uint32_t end = addr + size, brk_top = (p->brk + PAGE - 1) & ~(PAGE - 1);
+    struct vmm_region_info info;
+    for (uint32_t a = addr; a < end; a = info.end) {
+        if (vmm_query_region((struct vmm_space *)&p->space, a, &info))
+            return -ENOENT;
+        switch (area_of(p, a)) {
+        case SYS_AREA_RESERVE:
+            break;
+        case SYS_AREA_BREAK:
+            if (call == CALL_RELEASE || end > brk_top)
+                return -EPERM;
+            break;
+        default:
+            return -EPERM;
+        }
+    }
+    return 0;
+}
+
+static int32_t check_region_call(const struct process *p, uint32_t addr, uint32_t size,
+                                 enum region_call call)
+{
+    int32_t r = check_shape(addr, size);
+    return r ? r : check_areas(p, addr, size, call);
+}
+
+/* ---------------------------------------------------------------- processes */
+
+static int32_t sys_exit(struct process *p, const uint32_t *a)
+{
+    (void)p;
+    process_exit((int)a[0]);
+}
+
+static int32_t sys_write(struct process *p, const uint32_t *a)
+{
+    char chunk[256];
+    uint32_t fd = a[0], buf = a[1], len = a[2] > SYS_WRITE_MAX ? SYS_WRITE_MAX : a[2];
+    (void)p;
+    if (fd != SYS_FD_STDOUT && fd != SYS_FD_STDERR)
+        return -EBADF;
+    if (!user_range_ok(buf, len))
+        return -EFAULT;
+    for (uint32_t done = 0; done < len;) {
+        uint32_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
+        if (copy_from_user(chunk, buf + done, n))
+            return done ? (int32_t)done : -EFAULT;
+        for (uint32_t i = 0; i < n; i++)
+            kputc(chunk[i]);
+        done += n;
+    }
+    return (int32_t)len;
+}
+
+static int32_t sys_spawn(struct process *p, const uint32_t *a)
+{
+    char name[SYS_NAME_MAX];
+    long r = strncpy_from_user(name, a[0], sizeof name);
+    if (r < 0)
+        return (int32_t)r;
+    return process_spawn(name, a[1], p->pid);
+}
+
+static int32_t sys_wait(struct process *p, const uint32_t *a)
+{
+    (void)p;
+    /* block until a child has ended; it stays until its status is delivered */
+    int pid = process_wait_ended((int)a[0]);
+    if (pid < 0)
+        return pid;
+    int status = process_status(pid);
+    if (a[1] && copy_to_user(a[1], &status, sizeof status))
+        return -EFAULT; /* the child stays to be waited for */
+    return process_reap(pid);
+}
+
+static int32_t sys_getpid(struct process *p, const uint32_t *a)
+{
+    (void)a;
+    return p->pid;
+}
+
+static int32_t sys_yield(struct process *p, const uint32_t *a)
+{
+    (void)p, (void)a;
+    process_yield();
+    return 0;
+}
+
+static int32_t sys_sleep(struct process *p, const uint32_t *a)
+{
+    (void)p;
+    if (a[0] == 0)
+        process_yield();
+    else
+        process_sleep(a[0] > 3600000u ? 3600000u : a[0]);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- the break */
+
+static void publish_brk(struct process *p)
+{
+    struct user_info *info = mm_kmap(p->info_frame);
+    info->brk = p->brk;
+    mm_kunmap(info);
+}
+
+static uint32_t page_up(uint32_t a)
+{
+    return (a + PAGE - 1) & ~(PAGE - 1);
+}
+
+/*
+ * Move the break to `want` (inside [brk_start, brk_limit]): pages that come
+ * into use are committed (lazily: frames on first touch), pages that leave
+ * it are decommitted (their frames go back; a later re-grow reads zeros).
+ */
+static int32_t set_brk(struct process *p, uint32_t want)
+{
+    if (want < p->brk_start || want > p->brk_limit)
+        return -ENOMEM;
+    uint32_t old_top = page_up(p->brk), new_top = page_up(want);
+    int r = 0;
+    if (new_top > old_top)
+        r = vmm_commit(&p->space, old_top, new_top - old_top, 0);
+    else if (new_top < old_top)
+        r = vmm_decommit(&p->space, new_top, old_top - new_top, 0);
+    if (r)
+        return from_vmm(r);
+    p->brk = want;
+    publish_brk(p);
+    return 0;
+}
+
+static int32_t sys_brk(struct process *p, const uint32_t *a)
+{
+    if (a[0] == 0)
+        return (int32_t)p->brk; /* brk(0): where the break is */
+    int32_t r = set_brk(p, a[0]);
+    return r ? r : (int32_t)p->brk;
+}
+
+static int32_t sys_sbrk(struct process *p, const uint32_t *a)
+{
+    int32_t incr = (int32_t)a[0];
+    uint32_t old = p->brk;
+    /* the increment is signed: compute in 64 bits so that nothing wraps */
+    int64_t want = (int64_t)old + incr;
+    if (want < (int64_t)p->brk_start || want > (int64_t)p->brk_limit)
+        return -ENOMEM;
+    int32_t r = set_brk(p, (uint32_t)want);
+    return r ? r : (int32_t)old;
+}
+
+/* ---------------------------------------------------------------- regions */
+
+static int32_t sys_reserve(struct process *p, const uint32_t *a)
+{
+    uint32_t addr = a[0], size = a[1], prot = a[2], flags = a[3];
+    if ((prot & ~SYS_PROT_MASK) || (flags & ~SYS_RESERVE_COMMIT))
+        return -EINVAL;
+    if (size == 0 || (addr | size) & (PAGE - 1))
+        return -EINVAL;
+    if (addr && !user_range_ok(addr, size))
+        return -EFAULT;
+    if (!addr && size > USER_END - USER_START)
+        return -ENOMEM; /* no free range can be that large */
+    uintptr_t where = addr;
+    int r = vmm_reserve(&p->space, &where, size, prot,
+                        (flags & SYS_RESERVE_COMMIT) ? VMM_RESERVE_COMMIT : 0);
+    return r ? from_vmm(r) : (int32_t)where;
+}
+
+static int32_t sys_commit(struct process *p, const uint32_t *a)
+{
+    if (a[2] & ~SYS_COMMIT_EAGER)
+        return -EINVAL;
+    int32_t c = check_region_call(p, a[0], a[1], CALL_COMMIT);
+    return c ? c
+             : from_vmm(vmm_commit(&p->space, a[0], a[1],
+                                   (a[2] & SYS_COMMIT_EAGER) ? VMM_COMMIT_EAGER : 0));
+}
+
+static int32_t sys_decommit(struct process *p, const uint32_t *a)
+{
+    if (a[2] & ~SYS_DECOMMIT_KEEP)
+        return -EINVAL;
+    int32_t c = check_region_call(p, a[0], a[1], CALL_DECOMMIT);
+    return c ? c
+             : from_vmm(vmm_decommit(&p->space, a[0], a[1],
+                                     (a[2] & SYS_DECOMMIT_KEEP) ? VMM_DECOMMIT_KEEP : 0));
+}
+
+static int32_t sys_protect(struct process *p, const uint32_t *a)
+{
+    if (a[2] & ~SYS_PROT_MASK)
+        return -EINVAL;
+    int32_t c = check_region_call(p, a[0], a[1], CALL_PROTECT);
+    return c ? c : from_vmm(vmm_protect(&p->space, a[0], a[1], a[2]));
+}
+
+static int32_t sys_release(struct process *p, const uint32_t *a)
+{
+    int32_t c = check_region_call(p, a[0], a[1], CALL_RELEASE);
+    return c ? c : from_vmm(vmm_release(&p->space, a[0], a[1]));
+}
+
+static uint32_t area_of(const struct process *p, uint32_t addr)
+{
+    if (addr >= USER_INFO_ADDR && addr < USER_INFO_ADDR + PAGE)
+        return SYS_AREA_INFO;
+    if (addr >= USER_STACK_TOP - USER_STACK_SIZE - PAGE && addr < USER_STACK_TOP + PAGE)
+        return SYS_AREA_STACK; /* the stack and its guard pages */
+    if (addr >= p->brk_start && addr < p->brk_limit)
+        return SYS_AREA_BREAK;
+    if (addr >= p->image_start && addr < p->image_end)
+        return SYS_AREA_IMAGE;
+    if (addr < USER_IMAGE_START)
+        return SYS_AREA_LOW;
+    return SYS_AREA_RESERVE;
+}
+
+static int32_t sys_query(struct process *p, const uint32_t *a)
+{
+    struct vmm_region_info info;
+    struct sys_region_info out;
+    if (a[0] < USER_START || a[0] >= USER_END || !user_range_ok(a[1], sizeof out))
+        return -EFAULT;
+    if (vmm_query_region(&p->space, a[0], &info))
+        return -ENOENT;
+    out = (struct sys_region_info){info.start, info.end, info.base, info.state,
+                                   info.prot, (uint32_t)info.backed, area_of(p, a[0])};
+    return copy_to_user(a[1], &out, sizeof out);
+}
+
+static int32_t sys_memstat(struct process *p, const uint32_t *a)
+{
+    struct pmm_stats ps;
+    struct vmm_stats vs;
+    struct vmm_space_stats ss;
+    pmm_get_stats(&ps);
+    vmm_get_stats(&vs);
+    vmm_space_get_stats(&p->space, &ss);
+    struct sys_memstat out = {
+        (uint32_t)ps.total, (uint32_t)ps.free, (uint32_t)vs.committed, (uint32_t)vs.backed,
+        (uint32_t)vs.policy, (uint32_t)ss.reserved, (uint32_t)ss.committed, (uint32_t)ss.backed,
+        (uint32_t)ss.page_tables, (uint32_t)ss.regions,
+    };
+    return copy_to_user(a[0], &out, sizeof out);
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+static const syscall_fn calls[SYS_COUNT] = {
+    [SYS_EXIT] = sys_exit,         [SYS_WRITE] = sys_write,     [SYS_SPAWN] = sys_spawn,
+    [SYS_WAIT] = sys_wait,         [SYS_GETPID] = sys_getpid,   [SYS_YIELD] = sys_yield,
+    [SYS_SLEEP] = sys_sleep,       [SYS_BRK] = sys_brk,         [SYS_SBRK] = sys_sbrk,
+    [SYS_RESERVE] = sys_reserve,   [SYS_COMMIT] = sys_commit,   [SYS_DECOMMIT] = sys_decommit,
+    [SYS_PROTECT] = sys_protect,   [SYS_RELEASE] = sys_release, [SYS_QUERY] = sys_query,
+    [SYS_MEMSTAT] = sys_memstat,
+};
+
+static int syscall_trap(struct trap_frame *f)
+{
+    struct process *p = process_current();
+    if (!p || !(f->cs & 3))
+        return 0; /* int 0x80 from the kernel: not a system call, report it */
+    const uint32_t args[5] = {f->ebx, f->ecx, f->edx, f->esi, f->edi};
+    syscall_fn fn = f->eax < SYS_COUNT ? calls[f->eax] : 0;
+    f->eax = fn ? (uint32_t)fn(p, args) : (uint32_t)-ENOSYS;
+    return 1;
+}
+
+void syscall_init(void)
+{
+    trap_set_user_gate(SYS_VECTOR);
+    trap_set_handler(SYS_VECTOR, syscall_trap);
+}

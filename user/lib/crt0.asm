@@ -1,0 +1,20 @@
+; user/lib/crt0.asm - the entry point of every ring-3 program.
+;
+; The kernel enters _start at ring 3 with esp = USER_STACK_TOP, interrupts
+; on, and every other general register zero (docs/processes.md).  _start
+; clears ebp (it ends every backtrace), aligns the stack to 16 bytes as the
+; i386 System V ABI expects at a call, and hands over to libc_start
+; (user/lib/start.c), which runs main and exits with its status.  _start is
+; in .text.start so that user/user.ld places it first in the text segment.
+
+bits 32
+section .text.start progbits alloc exec nowrite align=16
+
+global _start
+extern libc_start
+
+_start:
+    xor ebp, ebp
+    and esp, -16
+    call libc_start         ; never returns
+    ud2                     ; if it did, fault rather than run off the end
