@@ -11,6 +11,7 @@
 #include "arch/x86/paging.h"
 #include "arch/x86/trap.h"
 #include "kernel/bootinfo.h"
+#include "kernel/demo.h"
 #include "kernel/kbench.h"
 #include "kernel/kernel.h"
 #include "kernel/kmalloc.h"
@@ -185,6 +186,9 @@ void kmain(uint32_t magic, uint32_t info_phys)
         ktest_selfcheck(test_name);
     if (bootinfo_option(&boot_info, "test", test_name, sizeof test_name))
         ktest_run(test_name);
+
+    if (!bootinfo_option(&boot_info, "nodemo", 0, 0))
+        demo_run();
 
     kprintf("Boot complete. Nothing more to do yet; halting (interrupts on).\n");
     for (;;)

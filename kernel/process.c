@@ -184,7 +184,8 @@ static int reserve_at(struct process *p, uint32_t addr, uint32_t size, unsigned 
 /* The info page: a frame of our own, mapped read-only at USER_INFO_ADDR. */
 static int make_info_page(struct process *p, uint32_t arg)
 {
-    int r = reserve_at(p, USER_INFO_ADDR, PAGE, VMM_PROT_READ, VMM_RESERVE_MAPPED);
+    int r = reserve_at(p, USER_INFO_ADDR, PAGE, VMM_PROT_READ,
+                       VMM_RESERVE_MAPPED | VMM_RESERVE_PERMANENT);
     if (r)
         return r;
     p->info_frame = pmm_alloc(0);
@@ -216,12 +217,14 @@ static int make_layout(struct process *p, const struct elf_image *img, uint32_t 
     p->image_end = img->image_end;
     p->brk_start = p->brk = img->image_end;
     p->brk_limit = img->image_end + USER_BRK_MAX;
-    if ((r = reserve_at(p, USER_LOW_START, img->image_start - USER_LOW_START, VMM_PROT_NONE, 0)))
+    if ((r = reserve_at(p, USER_LOW_START, img->image_start - USER_LOW_START, VMM_PROT_NONE,
+                        VMM_RESERVE_PERMANENT)))
         return r;
     if ((r = reserve_at(p, p->brk_start, USER_BRK_MAX, VMM_PROT_RW, 0)))
         return r;
     if ((r = reserve_at(p, USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_SIZE, VMM_PROT_RW,
-                        VMM_RESERVE_COMMIT | VMM_RESERVE_GUARD_LOW)))
+                        VMM_RESERVE_COMMIT | VMM_RESERVE_GUARD_LOW | VMM_RESERVE_GUARD_HIGH |
+                            VMM_RESERVE_PERMANENT)))
         return r;
     return make_info_page(p, arg);
 }
@@ -439,6 +442,43 @@ int process_wait(int pid, int *status)
     if (status)
         *status = process_status(r);
     return process_reap(r);
+}
+
+struct vmm_space *process_space(int pid)
+{
+    struct process *p = find_pid(pid);
+    return p && p->state != PROC_ZOMBIE ? &p->space : NULL;
+}
+
+int process_kill_pid(int pid)
+{
+    if (pid <= 0)
+        return -EINVAL;
+    uint32_t flags = irq_save();
+    struct process *p = find_pid(pid);
+    if (!p || p->state == PROC_ZOMBIE) {
+        irq_restore(flags);
+        return -ESRCH;
+    }
+    fmt_snprintf(last_kill, sizeof last_kill, "process %d (%s) killed: by request", p->pid,
+                 p->name);
+    kprintf("*** %s\n", last_kill);
+    if (p == current)
+        end_current(SYS_WAIT_KILLED | SYS_KILL_REQUESTED);
+    /* switched out: nothing runs on its space or its kernel stack now */
+    p->status = SYS_WAIT_KILLED | SYS_KILL_REQUESTED;
+    vmm_space_destroy(&p->space);
+    p->state = PROC_ZOMBIE;
+    for (unsigned i = 0; i < PROCESS_MAX; i++)
+        if (table[i].state != PROC_FREE && table[i].ppid == p->pid)
+            table[i].ppid = 0;
+    wake_parent(p);
+    if (p->ppid == 0) {
+        vmm_kstack_free(p->kstack_top);
+        p->state = PROC_FREE;
+    }
+    irq_restore(flags);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- faults */
