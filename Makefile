@@ -134,7 +134,13 @@ $(BUILD)/host/opt/%.o: %.c
 
 LIBMM_SRC := $(wildcard mm/*.c mm/host/*.c)
 LIBMM := $(BUILD)/host/libmm.a
-libmm: $(LIBMM)
+LIBMM_HEADERS := $(wildcard mm/*.h mm/host/*.h)
+# `make libmm`: the archive plus its public headers under build/host/include
+# (use -Ibuild/host/include and #include "mm/heap.h").
+libmm: $(LIBMM) $(patsubst %,$(BUILD)/host/include/%,$(LIBMM_HEADERS))
+$(BUILD)/host/include/%.h: %.h
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@
 $(LIBMM): $(patsubst %.c,$(BUILD)/host/opt/%.o,$(LIBMM_SRC))
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
@@ -182,7 +188,7 @@ debug: deps all
 	scripts/qemu.sh debug $(ISO) $(KERNEL)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(FUZZ_TARGETS)
+	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(FUZZ_TARGETS) libmm
 	@scripts/test.sh
 
 bench: deps all $(BENCH_BINS)

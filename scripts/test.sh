@@ -18,7 +18,7 @@
 # status is non-zero if anything failed.
 #
 # Environment: TEST_ONLY=hosted|fuzz|kernel|faults|memory (comma list) to run
-# a subset (also: selfcheck); KTEST_TIMEOUT (seconds per suite boot, default 180).
+# a subset (also: selfcheck, libmm); KTEST_TIMEOUT (seconds per suite boot, default 180).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -89,6 +89,29 @@ run_fuzz() {
         fi
         rm -rf "$work"
     done
+}
+
+# ---------------------------------------------------------------- libmm
+# The example in docs/porting.md, built against the installed library.
+run_libmm_example() {
+    section "libmm: the example from docs/porting.md"
+    local dir log
+    dir=$(mktemp -d)
+    log=$LOGS/libmm-example.log
+    awk '/^```c$/ {n++; on = (n == 1); next} /^```$/ {on = 0} on' docs/porting.md > "$dir/example.c"
+    if ! cc -std=c11 -Wall -Wextra -Werror -I"$BUILD/host/include" "$dir/example.c" \
+            "$BUILD/host/libmm.a" -o "$dir/example" >"$log" 2>&1; then
+        fail "libmm example: does not build - see $log"
+    elif ! "$dir/example" >>"$log" 2>&1; then
+        fail "libmm example: exits non-zero - see $log"
+    elif ! grep -q 'hello from libmm' "$log" || ! grep -q 'check found 0 problems' "$log" ||
+         ! grep -q 'not a live block' "$log"; then
+        fail "libmm example: unexpected output - see $log"
+    else
+        pass
+        printf "  %-40s ok (%s)\n" "docs/porting.md example" "$(grep -m1 'hello from libmm' "$log")"
+    fi
+    rm -rf "$dir"
 }
 
 # ---------------------------------------------------------------- kernel boots
@@ -283,6 +306,7 @@ run_memory_tests() {
 
 want hosted && run_hosted
 want fuzz && run_fuzz
+want libmm && run_libmm_example
 want kernel && run_kernel_suites
 want selfcheck && run_driver_selfchecks
 want faults && run_fault_tests
