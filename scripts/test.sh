@@ -199,6 +199,9 @@ run_kernel_suites() {
     boot "$LOGS/kernel-overcommit.log" "$suite_timeout" -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" \
          -append "test overcommit" -m 128M
     judge_suite "kernel[direct, overcommit policy]" "$LOGS/kernel-overcommit.log"
+    boot "$LOGS/kernel-kheap-eager.log" "$suite_timeout" -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" \
+         -append "test kheap=eager" -m 128M
+    judge_suite "kernel[direct, kheap=eager]" "$LOGS/kernel-kheap-eager.log"
     boot "$LOGS/kernel-grub-mb2.log" "$suite_timeout" -cdrom "$BUILD/test-mb2.iso" -m 128M
     judge_suite "kernel[GRUB ISO, Multiboot 2, qemu32]" "$LOGS/kernel-grub-mb2.log"
     boot "$LOGS/kernel-grub-mb1.log" "$suite_timeout" -cdrom "$BUILD/test-mb1.iso" -m 128M
