@@ -9,6 +9,7 @@
  * shrinks the shared source, and a composite built from caller-made parts.
  */
 #include "harness.h"
+#include "lock_check.h"
 #include "heap_shadow.h"
 
 #include "mm/heap.h"
@@ -30,78 +31,6 @@ enum { SMALL, MEDIUM, LARGE };
 
 /* ------------------------------------------------------------ a lock-checking source */
 
-/* Forwards to an inner source; counts callbacks made without the lock, and nesting. */
-struct lock_check {
-    struct heap_source src;
-    struct heap_source *inner;
-    int depth, max_depth;
-    unsigned long unlocked_calls;
-};
-
-static struct lock_check *lc_of(struct heap_source *s)
-{
-    return (struct lock_check *)s;
-}
-
-static void lc_note(struct heap_source *s)
-{
-    lc_of(s)->unlocked_calls += lc_of(s)->depth != 1;
-}
-
-static void *lc_grow(struct heap_source *s, size_t n)
-{
-    lc_note(s);
-    return lc_of(s)->inner->grow(lc_of(s)->inner, n);
-}
-
-static void *lc_map(struct heap_source *s, size_t n)
-{
-    lc_note(s);
-    return lc_of(s)->inner->map(lc_of(s)->inner, n);
-}
-
-static void lc_unmap(struct heap_source *s, void *p, size_t n)
-{
-    lc_note(s);
-    lc_of(s)->inner->unmap(lc_of(s)->inner, p, n);
-}
-
-static int lc_activate(struct heap_source *s, void *p, size_t n)
-{
-    lc_note(s);
-    return lc_of(s)->inner->activate(lc_of(s)->inner, p, n);
-}
-
-static void lc_deactivate(struct heap_source *s, void *p, size_t n)
-{
-    lc_note(s);
-    lc_of(s)->inner->deactivate(lc_of(s)->inner, p, n);
-}
-
-static void lc_lock(struct heap_source *s)
-{
-    if (++lc_of(s)->depth > lc_of(s)->max_depth)
-        lc_of(s)->max_depth = lc_of(s)->depth;
-}
-
-static void lc_unlock(struct heap_source *s)
-{
-    lc_of(s)->depth--;
-}
-
-static struct heap_source *lock_check_wrap(struct lock_check *c, struct heap_source *inner)
-{
-    memset(c, 0, sizeof *c);
-    c->inner = inner;
-    c->src.grow = lc_grow;
-    c->src.map = lc_map;
-    c->src.unmap = lc_unmap;
-    c->src.activate = lc_activate;
-    c->src.deactivate = lc_deactivate;
-    c->src.lock = lc_lock;
-    c->src.unlock = lc_unlock;
-    return &c->src;
-}
 
 /* ------------------------------------------------------------ helpers */
 

@@ -9,6 +9,7 @@
  * checker self-tests that corrupt one thing at a time.
  */
 #include "harness.h"
+#include "lock_check.h"
 #include "heap_shadow.h"
 
 #include "mm/heap.h"
@@ -26,60 +27,6 @@
 
 /* ------------------------------------------------------------ a lock-checking source */
 
-/* Forwards to an inner source; counts callbacks made without the lock and nesting. */
-struct lock_check {
-    struct heap_source src;
-    struct heap_source *inner;
-    int depth, max_depth;
-    unsigned long unlocked_calls;
-};
-
-static struct lock_check *lc_of(struct heap_source *s)
-{
-    return (struct lock_check *)s;
-}
-
-static void *lc_grow(struct heap_source *s, size_t n)
-{
-    lc_of(s)->unlocked_calls += lc_of(s)->depth != 1;
-    return lc_of(s)->inner->grow(lc_of(s)->inner, n);
-}
-
-static int lc_activate(struct heap_source *s, void *p, size_t n)
-{
-    lc_of(s)->unlocked_calls += lc_of(s)->depth != 1;
-    return lc_of(s)->inner->activate(lc_of(s)->inner, p, n);
-}
-
-static void lc_deactivate(struct heap_source *s, void *p, size_t n)
-{
-    lc_of(s)->unlocked_calls += lc_of(s)->depth != 1;
-    lc_of(s)->inner->deactivate(lc_of(s)->inner, p, n);
-}
-
-static void lc_lock(struct heap_source *s)
-{
-    if (++lc_of(s)->depth > lc_of(s)->max_depth)
-        lc_of(s)->max_depth = lc_of(s)->depth;
-}
-
-static void lc_unlock(struct heap_source *s)
-{
-    lc_of(s)->depth--;
-}
-
-/* Grow + activate/deactivate (no map), with a checking lock. */
-static struct heap_source *lock_check_wrap(struct lock_check *c, struct heap_source *inner)
-{
-    memset(c, 0, sizeof *c);
-    c->inner = inner;
-    c->src.grow = lc_grow;
-    c->src.activate = lc_activate;
-    c->src.deactivate = lc_deactivate;
-    c->src.lock = lc_lock;
-    c->src.unlock = lc_unlock;
-    return &c->src;
-}
 
 /* ------------------------------------------------------------ helpers */
 
