@@ -326,7 +326,10 @@ static void *faulty_alloc(struct heap *h, size_t size, size_t align)
 {
     struct faulty *f = to_faulty(h);
     f->count++;
-    if (f->fault == FAULT_HAND_OUT_TWICE && f->last && f->count % 97 == 0)
+    /* Only when the live block is big enough: calloc's memset or realloc's copy
+     * into a smaller one would wreck the inner heap before the model could look. */
+    if (f->fault == FAULT_HAND_OUT_TWICE && f->last && f->count % 97 == 0 &&
+        heap_size(f->inner, f->last) >= size)
         return f->last;
     if (f->fault == FAULT_SCRIBBLE && f->last && f->count % 89 == 0)
         ((unsigned char *)f->last)[0] ^= 0x40;
