@@ -25,6 +25,15 @@ struct kbench {
 /* Run every benchmark, then leave QEMU (pass code).  Never returns. */
 __attribute__((noreturn)) void kbench_run(void);
 
+/*
+ * Run every benchmark (only NULL or "") or the one named, and return (the
+ * monitor's `bench`).  Returns 0, or -1 when `only` names no benchmark.
+ */
+int kbench_run_inline(const char *only);
+
+/* The name of the index-th benchmark, NULL past the last. */
+const char *kbench_name(unsigned index);
+
 /* TSC cycles per millisecond, calibrated against the PIT at the first call. */
 unsigned long long kbench_cycles_per_ms(void);
 

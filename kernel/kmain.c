@@ -16,6 +16,7 @@
 #include "kernel/kernel.h"
 #include "kernel/kmalloc.h"
 #include "kernel/log.h"
+#include "kernel/monitor.h"
 #include "kernel/process.h"
 #include "kernel/mm_init.h"
 #include "mm/pmm.h"
@@ -190,7 +191,9 @@ void kmain(uint32_t magic, uint32_t info_phys)
     if (!bootinfo_option(&boot_info, "nodemo", 0, 0))
         demo_run();
 
-    kprintf("Boot complete. Nothing more to do yet; halting (interrupts on).\n");
-    for (;;)
-        cpu_hlt();
+    /* the monitor: `monitor=SCRIPT` runs commands first (';' between them, ',' for a space) */
+    static char monitor_script[BOOT_CMDLINE_MAX];
+    monitor_run(bootinfo_option(&boot_info, "monitor", monitor_script, sizeof monitor_script)
+                    ? monitor_script
+                    : 0);
 }

@@ -120,38 +120,70 @@ static int run_one(const struct ktest *t)
 }
 
 /*
+ * Run all ordinary tests (only NULL or "") or the one named, printing the
+ * protocol lines; *planned and *passed receive the counts.  A fault test
+ * runs only when allow_fault is set (it is expected not to return; if it
+ * does, that is a failure).  Returns 0, or -1 when `only` names no test
+ * (nothing was run, the counts are 0).  Saves and restores the running
+ * test's failure state, so a test may run others (the monitor's `test`).
+ */
+static int run_suite(const char *only, int allow_fault, unsigned *planned, unsigned *passed)
+{
+    int saved_failures = failures;
+    char saved_first[sizeof first_failure];
+    memcpy(saved_first, first_failure, sizeof saved_first);
+    *planned = *passed = 0;
+    if (only && *only) {
+        const struct ktest *t = find(only);
+        if (!t || (t->expect_fault && !allow_fault))
+            return -1;
+        kprintf("ktest: plan 1\n");
+        if (t->expect_fault)
+            kprintf("ktest: expecting a fault report containing \"%s\"\n", t->expect_fault);
+        *passed = run_one(t) && !t->expect_fault;
+        if (t->expect_fault)
+            kprintf("ktest: FAIL %s: returned without the expected fault\n", t->name);
+        *planned = 1;
+    } else {
+        for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
+            *planned += !t->expect_fault;
+        kprintf("ktest: plan %u\n", *planned);
+        for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
+            if (!t->expect_fault)
+                *passed += run_one(t);
+    }
+    kprintf("ktest: done %u passed, %u failed\n", *passed, *planned - *passed);
+    failures = saved_failures;
+    memcpy(first_failure, saved_first, sizeof first_failure);
+    return 0;
+}
+
+int ktest_run_inline(const char *only, unsigned *planned, unsigned *passed)
+{
+    return run_suite(only, 0, planned, passed);
+}
+
+int ktest_is_fault_test(const char *name)
+{
+    const struct ktest *t = find(name);
+    return t ? t->expect_fault != 0 : -1;
+}
+
+/*
  * Run the tests: all ordinary ones when `only` is empty, else the one named
  * (which may be a fault test: then reaching the end is itself a failure).
  * Never returns: leaves QEMU with KTEST_EXIT_PASS or KTEST_EXIT_FAIL.
  */
 void ktest_run(const char *only)
 {
-    unsigned planned = 0, passed = 0;
+    unsigned planned, passed;
     panic_set_test_mode(1);
     list_tests();
-    if (only && *only) {
-        const struct ktest *t = find(only);
-        if (!t) {
-            kprintf("ktest: plan 1\nktest: FAIL %s: no such test\n", only);
-            qemu_exit(KTEST_EXIT_FAIL);
-            cpu_halt_forever();
-        }
-        kprintf("ktest: plan 1\n");
-        if (t->expect_fault)
-            kprintf("ktest: expecting a fault report containing \"%s\"\n", t->expect_fault);
-        passed = run_one(t) && !t->expect_fault;
-        if (t->expect_fault)
-            kprintf("ktest: FAIL %s: returned without the expected fault\n", t->name);
-        planned = 1;
-    } else {
-        for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
-            planned += !t->expect_fault;
-        kprintf("ktest: plan %u\n", planned);
-        for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
-            if (!t->expect_fault)
-                passed += run_one(t);
+    if (run_suite(only, 1, &planned, &passed) < 0) {
+        kprintf("ktest: plan 1\nktest: FAIL %s: no such test\n", only);
+        qemu_exit(KTEST_EXIT_FAIL);
+        cpu_halt_forever();
     }
-    kprintf("ktest: done %u passed, %u failed\n", passed, planned - passed);
     qemu_exit(passed == planned ? KTEST_EXIT_PASS : KTEST_EXIT_FAIL);
     cpu_halt_forever();
 }

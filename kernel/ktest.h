@@ -69,6 +69,18 @@ void ktest_fail(const char *file, int line, const char *fmt, ...)
         }                                                                                          \
     } while (0)
 
+/*
+ * Run the ordinary tests (only NULL or "": all of them) or the one named,
+ * printing the usual protocol lines, and return to the caller instead of
+ * leaving QEMU (the monitor's `test`).  Fault tests are refused.  Fills
+ * *planned and *passed; returns 0, or -1 when `only` names no ordinary test.
+ * May be called from inside a running test (its failure state is kept).
+ */
+int ktest_run_inline(const char *only, unsigned *planned, unsigned *passed);
+
+/* 1 if `name` is a fault test, 0 if an ordinary one, -1 if there is none. */
+int ktest_is_fault_test(const char *name);
+
 /* Number of failures recorded in the running test so far. */
 int ktest_failures(void);
 

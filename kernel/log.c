@@ -3,7 +3,8 @@
  *
  * Output is formatted by lib/format.c one character at a time into both
  * consoles.  The last LOG_RING bytes are kept so that a panic during the test
- * run can print what led up to it.  Interrupts are disabled while a line is
+ * run can print what led up to it.  A capture (log_capture_begin) diverts
+ * output from the consoles into a caller's buffer.  Interrupts are disabled while a line is
  * written so that IRQ-time messages do not interleave mid-line.
  */
 #include "kernel/log.h"
@@ -17,6 +18,9 @@
 static char ring[LOG_RING];
 static unsigned ring_head; /* total characters ever written */
 
+static char *capture_buf; /* non-NULL while a capture is on */
+static unsigned capture_size, capture_len;
+
 void log_init(void)
 {
     serial_init();
@@ -25,9 +29,38 @@ void log_init(void)
 
 void kputc(char c)
 {
-    serial_putc(c);
-    vga_putc(c);
+    if (capture_buf) {
+        if (capture_len + 1 < capture_size) {
+            capture_buf[capture_len] = c;
+            capture_buf[capture_len + 1] = 0;
+        }
+        capture_len++;
+    } else {
+        serial_putc(c);
+        vga_putc(c);
+    }
     ring[ring_head++ % LOG_RING] = c;
+}
+
+void log_capture_begin(char *buf, unsigned n)
+{
+    uint32_t flags = irq_save();
+    if (buf && n)
+        buf[0] = 0;
+    capture_buf = n ? buf : 0;
+    capture_size = n;
+    capture_len = 0;
+    irq_restore(flags);
+}
+
+unsigned log_capture_end(void)
+{
+    uint32_t flags = irq_save();
+    unsigned len = capture_len;
+    capture_buf = 0;
+    capture_size = capture_len = 0;
+    irq_restore(flags);
+    return len;
 }
 
 static void put_fmt(char c, void *ctx)

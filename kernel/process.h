@@ -98,6 +98,22 @@ __attribute__((noreturn)) void process_exit(int status);
 __attribute__((noreturn)) void process_kill(const struct trap_frame *f, int cause, uint32_t addr,
                                             const char *why);
 
+/*
+ * End process `pid` from outside (the monitor's `kill`), with status
+ * SYS_WAIT_KILLED | SYS_KILL_REQUESTED and a kill report (process_last_kill).
+ * Called from the boot context or a system call, never a trap handler.
+ * Another process is switched out, so it is torn down on the spot: its
+ * space destroyed, its children adopted by the kernel, its parent woken; if
+ * its parent is the kernel nobody else will collect it, so it is reaped
+ * too (its slot and kernel stack freed).  The current process ends as with
+ * a fault (never returns).  Returns 0, -ESRCH (no such process, or it has
+ * already ended) or -EINVAL (pid <= 0).
+ */
+int process_kill_pid(int pid);
+
+/* The address space of process `pid`, NULL if there is none or it has ended. */
+struct vmm_space *process_space(int pid);
+
 /* Give up the CPU (the timer does this at the end of a slice). */
 void process_yield(void);
 

@@ -67,6 +67,7 @@
 #define SYS_KILL_PROTECTION 2 /* #GP: privileged or I/O instruction, bad segment */
 #define SYS_KILL_EXCEPTION 3  /* any other exception (#UD, #DE, ...) */
 #define SYS_KILL_NO_MEMORY 4  /* no frame for a committed page (overcommit) */
+#define SYS_KILL_REQUESTED 5  /* ended by request (process_kill_pid: the monitor's kill) */
 #define SYS_WAIT_EXITED(s) (((s)&SYS_WAIT_KILLED) == 0)
 #define SYS_WAIT_STATUS(s) ((s)&0xFF)
 #define SYS_WAIT_CAUSE(s) ((s)&0xFF) /* when killed */

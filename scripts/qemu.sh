@@ -8,6 +8,13 @@
 # Environment: MEM (default 128M), MACHINE (pc), CPU (qemu32), QEMU_EXTRA,
 # RUN_TIMEOUT (seconds; default none on a terminal, 60 otherwise so that a
 # non-interactive `make run` ends).  Ctrl-A X leaves QEMU.
+#
+# CMD="mem; vmm 1; halt" (run mode): type these monitor commands, separated
+# by ';', into the serial port, each one after the kernel's `mm> ` prompt
+# appeared (so neither GRUB nor the boot sees them).  QEMU ends when a
+# command ends it (halt, reboot) or, after the last command, at the next
+# prompt.  The exit status is 0 then (QEMU's pass code included), else
+# QEMU's (124: RUN_TIMEOUT, default 120 s).
 set -euo pipefail
 
 mode=$1 iso=$2
@@ -26,8 +33,50 @@ run_qemu() {
     fi
 }
 
+# run_scripted: boot, then type $CMD into the serial port prompt by prompt.
+run_scripted() {
+    local tmp fifo out qpid sent=0 prompts rc ended_by_us=0 cmds=()
+    tmp=$(mktemp -d)
+    fifo=$tmp/serial-in out=$tmp/serial-out
+    mkfifo "$fifo"
+    IFS=';' read -ra cmds <<<"$CMD"
+    timeout "${RUN_TIMEOUT:-120}" qemu-system-i386 "${common[@]}" -display none -serial stdio \
+        ${QEMU_EXTRA:-} <"$fifo" >"$out" 2>&1 &
+    qpid=$!
+    exec 3>"$fifo" # QEMU's stdin; opening it lets QEMU start
+    tail -n +1 -f --pid="$qpid" "$out" &
+    while kill -0 "$qpid" 2>/dev/null; do
+        prompts=$(grep -ao 'mm> ' "$out" | wc -l || true)
+        if [ "$prompts" -gt "$sent" ]; then
+            if [ "$sent" -lt "${#cmds[@]}" ]; then
+                # trim the spaces around each command; the kernel reads CR as Enter
+                printf '%s\r' "$(sed 's/^ *//; s/ *$//' <<<"${cmds[$sent]}")" >&3
+                sent=$((sent + 1))
+            else
+                ended_by_us=1
+                kill "$qpid" 2>/dev/null || true
+                break
+            fi
+        fi
+        sleep 0.1
+    done
+    rc=0
+    wait "$qpid" || rc=$?
+    exec 3>&-
+    sleep 0.2 # let tail print the last lines
+    rm -rf "$tmp"
+    echo
+    if [ "$ended_by_us" = 1 ] || [ "$rc" = 0 ] || [ "$rc" = 33 ]; then return 0; fi
+    echo "qemu: exit status $rc" >&2
+    return "$rc"
+}
+
 case "$mode" in
 run)
+    if [ -n "${CMD:-}" ]; then
+        run_scripted
+        exit
+    fi
     echo "qemu: booting $iso through GRUB (serial console below; Ctrl-A X quits)"
     run_qemu "${common[@]}" -display none -serial mon:stdio ${QEMU_EXTRA:-}
     ;;

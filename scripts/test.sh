@@ -10,6 +10,10 @@
 #      contains every expected piece of text and QEMU left with the fault code
 #   5. memory sizes on the pc and q35 machines (`memcheck`): the usable RAM
 #      the kernel parsed must match what QEMU was given, less its holes
+#   6. the monitor: commands typed into the serial port after its prompt
+#      (as `make run CMD=...` does), `monitor=SCRIPT`, halt and reboot
+#   7. the gdb helpers (scripts/gdb/memkernel.gdb) in batch mode against a
+#      stopped kernel, checked against what the kernel printed itself
 #
 # The kernel is judged from its output and QEMU's exit status together: a
 # missing plan line, fewer results than planned, a triple fault (QEMU exits
@@ -18,7 +22,7 @@
 # status is non-zero if anything failed.
 #
 # Environment: TEST_ONLY=hosted|fuzz|kernel|faults|memory (comma list) to run
-# a subset (also: selfcheck, libmm); KTEST_TIMEOUT (seconds per suite boot, default 180).
+# a subset (also: selfcheck, monitor, gdb, libmm); KTEST_TIMEOUT (seconds per suite boot, default 180).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -307,6 +311,159 @@ run_memory_tests() {
     memcheck_one q35 3584 grub-mb2
 }
 
+# ---------------------------------------------------------------- monitor
+# monitor_expect LABEL LOG STATUS WANT-STATUS PIECE...: pass when the status
+# is as wanted and every piece of text is in the log.
+monitor_expect() {
+    local label=$1 log=$2 status=$3 want_status=$4 piece missing=""
+    shift 4
+    for piece in "$@"; do
+        grep -aqF -- "$piece" "$log" || { missing=$piece; break; }
+    done
+    if [ "$status" -ne "$want_status" ]; then
+        fail "monitor $label: exit status $status, expected $want_status - see $log"
+    elif [ -n "$missing" ]; then
+        fail "monitor $label: the output lacks \"$missing\" - see $log"
+    else
+        pass
+        printf "  %-40s ok\n" "$label"
+    fi
+}
+
+# The monitor end to end: commands typed into the real serial port after
+# the prompt (scripts/qemu.sh, as `make run CMD=...` does), through GRUB;
+# the kernel command line's monitor=SCRIPT; halt and reboot for real.
+run_monitor_tests() {
+    section "monitor: scripted commands through the serial port"
+    local log=$LOGS/monitor-serial.log st
+    CMD="help; mem; pmm; vmm; heap; ps; run hello; run kill_null; frob; vmm 99; pmX"$'\x7f'"m; halt" \
+        RUN_TIMEOUT=120 scripts/qemu.sh run "$BUILD/os.iso" >"$log" 2>&1 </dev/null
+    st=$?
+    monitor_expect "serial input, GRUB ISO" "$log" "$st" 0 \
+        "mm> help" "reboot                  reset the machine" \
+        "mm> mem" "frames per cell" "  <16M [" \
+        "mm> pmm" "pmm_check: 0 violations" \
+        "mm> vmm" "Kernel space (shared by every address space):" \
+        "mm> heap" "heap_check: 0 violations" \
+        "mm> ps" "0 processes" \
+        "mm> run hello" ") exited with status 0" \
+        "mm> run kill_null" "was killed (page fault): process" "killed: page fault at 0x00000000" \
+        'unknown command "frob"' "vmm: no process 99 with an address space" \
+        "Halting."
+    # the line with a DEL in it must have run as "pmm": a second check result
+    if [ "$(grep -ac 'pmm_check: 0 violations' "$log")" -ne 2 ]; then
+        fail "monitor serial input: backspace (DEL) did not edit \"pmX\" into \"pmm\" - see $log"
+    else
+        pass
+        printf "  %-40s ok\n" "line editing over serial (DEL)"
+    fi
+
+    log=$LOGS/monitor-reboot.log
+    CMD="reboot" RUN_TIMEOUT=60 scripts/qemu.sh run "$BUILD/os.iso" >"$log" 2>&1 </dev/null
+    st=$?
+    # -no-reboot: the reset makes QEMU leave with status 0, well before the timeout
+    monitor_expect "reboot (QEMU leaves on the reset)" "$log" "$st" 0 "mm> reboot" "Rebooting."
+
+    log=$LOGS/monitor-cmdline.log
+    boot "$log" 60 -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" -m 128M \
+        -append "nodemo monitor=pmm;run,hello,7;kill,1;test,format_in_kernel;halt"
+    monitor_expect "monitor=SCRIPT on the command line" "$log" "$rc" "$EXIT_PASS" \
+        "mm> pmm" "pmm_check: 0 violations" "mm> run hello 7" "exited with status 0" \
+        "mm> kill 1" "kill: no running process 1" "ktest: ok format_in_kernel" \
+        "test: 1 of 1 passed" "Halting."
+
+    # the PS/2 keyboard: keys pressed through QEMU's monitor (sendkey), one
+    # of them a Backspace; the echo and the command's output reach the log
+    log=$LOGS/monitor-keyboard.log
+    rm -f "$log"
+    local fifo qpid key tries
+    fifo=$(mktemp -u)
+    mkfifo "$fifo"
+    timeout 60 qemu-system-i386 -display none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+        -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" -m 128M -append nodemo \
+        -serial "file:$log" -monitor stdio <"$fifo" >/dev/null 2>&1 &
+    qpid=$!
+    exec 4>"$fifo"
+    for tries in $(seq 300); do
+        grep -aq 'mm> ' "$log" 2>/dev/null && break
+        sleep 0.1
+    done
+    for key in p m x backspace m ret; do
+        echo "sendkey $key" >&4
+        sleep 0.2
+    done
+    for tries in $(seq 100); do
+        grep -aq 'pmm_check' "$log" 2>/dev/null && break
+        sleep 0.1
+    done
+    for key in h a l t ret; do
+        echo "sendkey $key" >&4
+        sleep 0.2
+    done
+    wait "$qpid"
+    st=$?
+    exec 4>&-
+    rm -f "$fifo"
+    monitor_expect "PS/2 keyboard (QEMU sendkey)" "$log" "$st" "$EXIT_PASS" \
+        "mm> pmx"$'\b \b'"m" "pmm_check: 0 violations" "mm> halt" "Halting."
+}
+
+# ---------------------------------------------------------------- gdb helpers
+# scripts/gdb/memkernel.gdb in batch mode against a kernel stopped in the
+# monitor's `halt` (after its `pmm` and `heap` printed): the helpers' figures
+# must agree with what the kernel printed itself, and the page-table walk
+# must find the kernel image where the boot log says it is.
+run_gdb_tests() {
+    section "gdb helpers (scripts/gdb/memkernel.gdb, batch mode)"
+    local log=$LOGS/gdb.log serial=$LOGS/gdb-serial.log port=$((20000 + $$ % 20000)) qpid
+    rm -f "$serial"
+    qemu-system-i386 -display none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+        -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" -m 128M \
+        -append "nodemo monitor=pmm;heap;halt" -serial "file:$serial" -S -gdb "tcp::$port" &
+    qpid=$!
+    # wait until the stub listens (gdb would give up at once otherwise)
+    local tries
+    for tries in $(seq 100); do
+        command -v ss >/dev/null || { sleep 1; break; } # no iproute2: QEMU listens within a second
+        ss -ltn 2>/dev/null | grep -q ":$port\b" && break
+        sleep 0.1
+    done
+    timeout 120 gdb -batch -q -nx "$BUILD/kernel.elf" -x scripts/gdb/memkernel.gdb \
+        -ex "target remote :$port" -ex delete -ex "break cmd_halt" -ex continue \
+        -ex mk-pmm -ex mk-heap -ex "mk-v2p 0xc0100000" -ex "mk-v2p 0" -ex "mk-v2p kernel_heap" \
+        >"$log" 2>&1
+    kill "$qpid" 2>/dev/null
+    wait "$qpid" 2>/dev/null
+    local label="gdb" why="" kfree gfree kimage hfree glargest
+    kfree=$(grep -a '^pmm: all' "$serial" | tail -1 | awk '{print $4}')
+    gfree=$(grep -a -o 'free frames: [0-9]* in the records' "$log" | awk '{print $3}')
+    kimage=$(grep -a -m1 -o 'Kernel image: 0x[0-9a-f]*' "$serial" | awk '{print $3}')
+    hfree=$(grep -a -A1 '^  medium  general' "$serial" | grep -o 'largest free [0-9]*' | awk '{print $3}')
+    glargest=$(grep -a -o 'free ([0-9]* bytes, largest [0-9]*)' "$log" | tail -1 | grep -o 'largest [0-9]*' | awk '{print $2}')
+    if ! grep -q 'consistent$' "$log"; then
+        why="mk-pmm: no consistent frame count"
+    elif [ -z "$kfree" ] || [ "$kfree" != "$gfree" ]; then
+        why="mk-pmm says ${gfree:-nothing} free frames, the kernel's pmm said ${kfree:-nothing}"
+    elif [ -z "$kimage" ] || ! grep -qi "0xc0100000 -> phys $kimage\$" "$log"; then
+        why="mk-v2p 0xc0100000 did not give the kernel image's address ${kimage:-?}"
+    elif ! grep -q 'v2p: not mapped (page directory entry not present)' "$log"; then
+        why="mk-v2p 0 did not say the page is unmapped"
+    elif [ "$(grep -c ' -> phys 0x' "$log")" -ne 2 ]; then
+        why="mk-v2p of the kernel heap's instance did not translate"
+    elif [ -z "$hfree" ] || [ "$hfree" != "$glargest" ]; then
+        why="mk-heap's largest free block ${glargest:-?} != the kernel's ${hfree:-?}"
+    elif ! grep -q '^composite instance at' "$log"; then
+        why="mk-heap did not walk the composite kernel heap"
+    fi
+    if [ -n "$why" ]; then
+        fail "$label: $why - see $log"
+    else
+        pass
+        printf "  %-40s ok (%s free frames, largest free heap block %s)\n" \
+            "mk-pmm, mk-heap, mk-v2p" "$gfree" "$glargest"
+    fi
+}
+
 want hosted && run_hosted
 want fuzz && run_fuzz
 want libmm && run_libmm_example
@@ -314,6 +471,8 @@ want kernel && run_kernel_suites
 want selfcheck && run_driver_selfchecks
 want faults && run_fault_tests
 want memory && run_memory_tests
+want monitor && run_monitor_tests
+want gdb && run_gdb_tests
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then

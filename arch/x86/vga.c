@@ -1,6 +1,11 @@
 /*
  * arch/x86/vga.c - VGA text mode: a cursor, newline, tab, backspace and
  * scrolling.  The buffer is reached through the low linear map.
+ *
+ * Backspace moves the cursor left without erasing (as a terminal does:
+ * "\b \b" erases), and the few ANSI sequences the monitor's line editor
+ * sends are understood: ESC [ K (clear to the end of the line), ESC [ C
+ * and ESC [ D (cursor right, left).  Other sequences are swallowed.
  */
 #include "arch/x86/vga.h"
 #include "arch/x86/cpu.h"
@@ -14,6 +19,7 @@
 
 static volatile uint16_t *const screen = (volatile uint16_t *)(KERNEL_VMA + 0xB8000);
 static int row, col;
+static enum { TEXT, ESCAPE, CSI } esc_state; /* inside an escape sequence */
 
 static void move_cursor(void)
 {
@@ -41,8 +47,44 @@ void vga_init(void)
     move_cursor();
 }
 
+/* The final byte of ESC [ ... */
+static void csi_final(char c)
+{
+    if (c == 'K')
+        for (int i = col; i < COLS; i++)
+            screen[row * COLS + i] = (uint16_t)(ATTR << 8 | ' ');
+    else if (c == 'C' && col < COLS - 1)
+        col++;
+    else if (c == 'D' && col > 0)
+        col--;
+}
+
+/* Consume c if it belongs to an escape sequence; 1 if it did. */
+static int escape_byte(char c)
+{
+    if (esc_state == ESCAPE) {
+        esc_state = c == '[' ? CSI : TEXT;
+        return 1;
+    }
+    if (esc_state == CSI) {
+        if (c >= 0x40 && c <= 0x7E) { /* parameters come before the final byte */
+            esc_state = TEXT;
+            csi_final(c);
+            move_cursor();
+        }
+        return 1;
+    }
+    if (c == 0x1B) {
+        esc_state = ESCAPE;
+        return 1;
+    }
+    return 0;
+}
+
 void vga_putc(char c)
 {
+    if (escape_byte(c))
+        return;
     if (c == '\n') {
         col = 0;
         row++;
@@ -52,7 +94,7 @@ void vga_putc(char c)
         col = (col + 8) & ~7;
     } else if (c == '\b') {
         if (col > 0)
-            screen[row * COLS + --col] = (uint16_t)(ATTR << 8 | ' ');
+            col--;
     } else {
         screen[row * COLS + col++] = (uint16_t)(ATTR << 8 | (uint8_t)c);
     }

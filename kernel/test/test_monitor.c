@@ -1,0 +1,239 @@
+/*
+ * kernel/test/test_monitor.c - the memory monitor, driven by scripted input.
+ *
+ * Each command runs through monitor_execute (or key by key through
+ * monitor_input, for the line editor) with the log captured, and the test
+ * checks what it printed and what it returned.  `halt` and `reboot` end the
+ * machine, so here only their argument checks run; scripts/test.sh (section
+ * `monitor`) runs them for real, through the serial port.
+ */
+#include "arch/x86/cpu.h"
+#include "arch/x86/ps2kbd.h"
+#include "kernel/errno.h"
+#include "kernel/ktest.h"
+#include "kernel/log.h"
+#include "kernel/monitor.h"
+#include "kernel/process.h"
+#include "lib/format.h"
+
+#include <string.h>
+
+static char out[16384];
+
+/* Run one line with the log captured into out; its return value. */
+static int run_line(const char *line)
+{
+    log_capture_begin(out, sizeof out);
+    int r = monitor_execute(line);
+    unsigned n = log_capture_end();
+    if (n >= sizeof out)
+        ktest_fail(__FILE__, __LINE__, "\"%s\" printed %u bytes, more than the buffer", line, n);
+    return r;
+}
+
+/* Feed keys to the line editor with the log captured; how many lines ran. */
+static int type_keys(const char *keys)
+{
+    int lines = 0;
+    log_capture_begin(out, sizeof out);
+    for (const char *k = keys; *k; k++)
+        lines += monitor_input(*k);
+    log_capture_end();
+    return lines;
+}
+
+static int seen(const char *text)
+{
+    size_t n = strlen(text);
+    for (const char *p = out; *p; p++)
+        if (strncmp(p, text, n) == 0)
+            return 1;
+    return 0;
+}
+
+#define SEES(text)                                                                                 \
+    do {                                                                                           \
+        if (!seen(text)) {                                                                         \
+            ktest_fail(__FILE__, __LINE__, "output lacks \"%s\": %.80s", text, out);               \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+
+KTEST(log_capture_diverts_and_counts)
+{
+    char small[8];
+    log_capture_begin(small, sizeof small);
+    kprintf("0123456789");
+    KT_EQ(log_capture_end(), 10);
+    KT_ASSERT(strcmp(small, "0123456") == 0); /* cut, terminated */
+    char other[8];
+    log_capture_begin(other, sizeof other); /* a new capture leaves the old buffer alone */
+    kprintf("abc");
+    KT_EQ(log_capture_end(), 3);
+    KT_ASSERT(strcmp(small, "0123456") == 0 && strcmp(other, "abc") == 0);
+}
+
+KTEST(monitor_help_lists_every_command)
+{
+    KT_EQ(run_line("help"), 0);
+    for (unsigned i = 0; i < monitor_cmd_count; i++)
+        SEES(monitor_cmds[i].name);
+    KT_EQ(run_line(""), 0);
+    KT_EQ(out[0], 0); /* an empty line prints nothing */
+}
+
+KTEST(monitor_rejects_unknown_commands_and_bad_arguments)
+{
+    KT_EQ(run_line("frobnicate"), -1);
+    SEES("unknown command \"frobnicate\"");
+    static const struct {
+        const char *line, *usage;
+    } bad[] = {
+        {"help me", "usage: help\n"},       {"mem 1", "usage: mem\n"},
+        {"pmm x", "usage: pmm\n"},          {"vmm abc", "usage: vmm [PID]"},
+        {"vmm 0", "usage: vmm [PID]"},      {"vmm 1 2", "usage: vmm [PID]"},
+        {"heap x", "usage: heap\n"},        {"ps -a", "usage: ps\n"},
+        {"run", "usage: run PROGRAM [ARG]"}, {"run hello 12z", "usage: run PROGRAM [ARG]"},
+        {"kill", "usage: kill PID"},        {"kill -3", "usage: kill PID"},
+        {"kill 0x", "usage: kill PID"},     {"test a b", "usage: test [NAME]"},
+        {"bench a b", "usage: bench [NAME]"}, {"reboot now", "usage: reboot\n"},
+        {"halt now", "usage: halt\n"},
+    };
+    for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        KT_EQ(run_line(bad[i].line), -1);
+        SEES(bad[i].usage);
+    }
+    KT_EQ(run_line("a b c d e f g h i"), -1);
+    SEES("too many words");
+}
+
+KTEST(monitor_mem_pmm_heap_show_the_layers)
+{
+    KT_EQ(run_line("mem"), 0);
+    SEES("frames per cell");
+    SEES("K"); /* the kernel image is in the picture */
+    SEES("  <16M [");
+    SEES("  high [");
+    KT_EQ(run_line("pmm"), 0);
+    SEES("pmm: zone     total");
+    SEES("pmm_check: 0 violations");
+    KT_EQ(run_line("heap"), 0);
+    SEES("composite");
+    SEES("medium  general");
+    SEES("heap_check: 0 violations");
+    KT_EQ(run_line("vmm"), 0);
+    SEES("Kernel space");
+    SEES("0xc0000000-0xc1000000");
+    SEES("committed");
+}
+
+KTEST(monitor_run_reports_exit_and_kill)
+{
+    KT_EQ(run_line("run hello"), 0);
+    SEES("exited with status 0");
+    KT_EQ(run_line("run kill_null 0"), 0);
+    SEES("was killed (page fault)");
+    SEES("killed: page fault at 0x00000000");
+    KT_EQ(run_line("run no_such_program"), -1);
+    SEES("no_such_program: no such program");
+    KT_EQ(process_count(), 0);
+}
+
+/* A process spawned with interrupts off stays switched out until they come back on. */
+KTEST(monitor_ps_vmm_kill_a_process)
+{
+    uint32_t flags = irq_save();
+    int pid = process_spawn("hello", 0, 0);
+    KT_ASSERT(pid > 0);
+    char line[32];
+    fmt_snprintf(line, sizeof line, "vmm %d", pid);
+    int r_vmm = run_line(line);
+    int vmm_ok = seen("guard") && seen("committed") && seen("permanent");
+    int r_ps = run_line("ps");
+    int ps_ok = seen("hello") && seen("runnable") && seen("1 process ");
+    fmt_snprintf(line, sizeof line, "kill %d", pid);
+    int r_kill = run_line(line);
+    int kill_ok = seen("killed: by request");
+    int r_again = run_line(line);
+    irq_restore(flags);
+    KT_EQ(r_vmm, 0);
+    KT_ASSERT(vmm_ok);
+    KT_EQ(r_ps, 0);
+    KT_ASSERT(ps_ok);
+    KT_EQ(r_kill, 0);
+    KT_ASSERT(kill_ok);
+    KT_EQ(r_again, -1);
+    SEES("no running process");
+    KT_EQ(process_count(), 0); /* its parent is the kernel: reaped at once */
+    KT_EQ(process_kill_pid(0), -EINVAL);
+    fmt_snprintf(line, sizeof line, "vmm %d", pid);
+    KT_EQ(run_line(line), -1);
+    SEES("no process");
+}
+
+KTEST(monitor_test_and_bench_run_inline)
+{
+    KT_EQ(run_line("test format_in_kernel"), 0);
+    SEES("ktest: ok format_in_kernel");
+    SEES("test: 1 of 1 passed");
+    KT_EQ(run_line("test no_such_test"), -1);
+    SEES("no test named \"no_such_test\"");
+    KT_EQ(run_line("test fault_null_deref"), -1);
+    SEES("must fault; boot with test=fault_null_deref");
+    KT_EQ(run_line("bench no_such_bench"), -1);
+    SEES("no benchmark named \"no_such_bench\"; there are: ");
+    SEES(" pmm");
+}
+
+KTEST(monitor_line_editor_keys_and_history)
+{
+    KT_EQ(type_keys("\x15"), 0); /* start from an empty line */
+    KT_EQ(type_keys("pmX\x7fm\r"), 1); /* backspace */
+    SEES("pmm_check: 0 violations");
+    KT_EQ(type_keys("garbage\x15help\r\n"), 1); /* Ctrl-U; CR LF is one line end */
+    SEES("Commands");
+    KT_ASSERT(!seen("unknown command"));
+    KT_EQ(type_keys("ee\x1b[D\x1b[Dm\x1b[C\x1b[Cm\r"), 1); /* arrows: "ee" -> "meem" */
+    SEES("unknown command \"meem\"");
+    KT_EQ(type_keys("\x1b[A\x1b[A\x1b[A\r"), 1); /* three back: pmm */
+    SEES("pmm_check");
+    KT_EQ(type_keys("\x1b[A\x1b[B\r"), 1); /* up then down: the empty line again */
+    KT_ASSERT(!seen("pmm_check") && !seen("unknown"));
+    KT_EQ(type_keys("xyz\x03"), 0); /* Ctrl-C drops the line */
+    KT_EQ(type_keys("\r"), 1);
+    KT_ASSERT(!seen("unknown"));
+    KT_EQ(type_keys("\x1b[3~\x1bOx\r"), 1); /* Delete is ignored; ESC O x drops the O, keeps x */
+    SEES("unknown command \"x\"");
+}
+
+/* Scancodes (set 1) in, the bytes a terminal would send out. */
+static unsigned keys_to_bytes(const uint8_t *codes, unsigned n, char *out)
+{
+    struct ps2kbd_state st = {0, 0, 0};
+    unsigned len = 0;
+    for (unsigned i = 0; i < n; i++)
+        len += ps2kbd_translate(&st, codes[i], out + len);
+    out[len] = 0;
+    return len;
+}
+
+KTEST(ps2_keyboard_translates_like_a_terminal)
+{
+    char bytes[64];
+    /* p, m, m, Enter, each pressed and released */
+    static const uint8_t pmm[] = {0x19, 0x99, 0x32, 0xB2, 0x32, 0xB2, 0x1C, 0x9C};
+    KT_EQ(keys_to_bytes(pmm, sizeof pmm, bytes), 4);
+    KT_ASSERT(strcmp(bytes, "pmm\r") == 0);
+    /* Shift held over 1 and a, released before 2; Backspace; space */
+    static const uint8_t shifted[] = {0x2A, 0x02, 0x82, 0x1E, 0x9E, 0xAA, 0x03, 0x0E, 0x39};
+    KT_EQ(keys_to_bytes(shifted, sizeof shifted, bytes), 5);
+    KT_ASSERT(strcmp(bytes, "!A2\b ") == 0);
+    /* Ctrl-U (left Ctrl), Ctrl-C (right Ctrl: E0 1D), Ctrl with a digit gives nothing */
+    static const uint8_t ctrl[] = {0x1D, 0x16, 0x96, 0x9D, 0xE0, 0x1D, 0x2E, 0x03, 0xE0, 0x9D, 0x16};
+    KT_EQ(keys_to_bytes(ctrl, sizeof ctrl, bytes), 3);
+    KT_ASSERT(bytes[0] == 0x15 && bytes[1] == 0x03 && bytes[2] == 'u');
+    /* arrows up, left (E0-prefixed, with their releases), Esc and F1 give nothing */
+    static const uint8_t arrows[] = {0xE0, 0x48, 0xE0, 0xC8, 0xE0, 0x4B, 0xE0, 0xCB, 0x01, 0x3B};
+    KT_EQ(keys_to_bytes(arrows, sizeof arrows, bytes), 6);
+    KT_ASSERT(strcmp(bytes, "\x1b[A\x1b[D") == 0);
+}
