@@ -310,20 +310,29 @@ static void wake_parent(const struct process *child)
     }
 }
 
-/* End the current process: its memory goes now, its kernel stack when collected. */
-static __attribute__((noreturn)) void end_current(int status)
+/*
+ * Turn p into a zombie with `status`: its address space goes back now, its
+ * children are adopted by the kernel, its parent is woken.  Its kernel stack
+ * stays until the status is collected.  Interrupts off; p is not running on
+ * its own space any more (the caller loaded the kernel's).
+ */
+static void make_zombie(struct process *p, int status)
 {
-    cpu_cli();
-    struct process *p = current;
     p->status = status;
-    vmm_space_switch(vmm_kernel_space());
     vmm_space_destroy(&p->space);
     p->state = PROC_ZOMBIE;
-    /* orphans: children of a dead process are collected by nobody: the kernel adopts them */
     for (unsigned i = 0; i < PROCESS_MAX; i++)
         if (table[i].state != PROC_FREE && table[i].ppid == p->pid)
             table[i].ppid = 0;
     wake_parent(p);
+}
+
+/* End the current process: its memory goes now, its kernel stack when collected. */
+static __attribute__((noreturn)) void end_current(int status)
+{
+    cpu_cli();
+    vmm_space_switch(vmm_kernel_space());
+    make_zombie(current, status);
     schedule();
     panic("end_current: a zombie was scheduled");
 }
@@ -466,13 +475,7 @@ int process_kill_pid(int pid)
     if (p == current)
         end_current(SYS_WAIT_KILLED | SYS_KILL_REQUESTED);
     /* switched out: nothing runs on its space or its kernel stack now */
-    p->status = SYS_WAIT_KILLED | SYS_KILL_REQUESTED;
-    vmm_space_destroy(&p->space);
-    p->state = PROC_ZOMBIE;
-    for (unsigned i = 0; i < PROCESS_MAX; i++)
-        if (table[i].state != PROC_FREE && table[i].ppid == p->pid)
-            table[i].ppid = 0;
-    wake_parent(p);
+    make_zombie(p, SYS_WAIT_KILLED | SYS_KILL_REQUESTED);
     if (p->ppid == 0) {
         vmm_kstack_free(p->kstack_top);
         p->state = PROC_FREE;
