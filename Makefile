@@ -31,7 +31,8 @@ LIBGCC   = $(shell $(KCC) -print-libgcc-file-name 2>/dev/null)
 WARN := -Wall -Wextra -Werror
 KCFLAGS := -std=c11 -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -nostdlib -fno-builtin \
            -O2 -g -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
-           -mgeneral-regs-only -fno-stack-protector -fno-strict-aliasing \
+           -mgeneral-regs-only -fno-strict-aliasing \
+           -fstack-protector-strong -mstack-protector-guard=global \
            $(WARN) -I. -isystem lib/include -DMM_KERNEL=1 -MMD -MP
 KASFLAGS := -f elf32 -g -F dwarf
 KLDFLAGS := -m elf_i386 -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
@@ -49,7 +50,8 @@ all: $(KERNEL) $(BUILD)/initrd.img $(ISO)
 kernel: $(KERNEL)
 iso: $(ISO)
 
-$(BUILD)/k/%.o: %.c
+# Kernel objects depend on the Makefile too: a change of flags rebuilds them.
+$(BUILD)/k/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	$(Q)$(KCC) $(KCFLAGS) -c $< -o $@

@@ -18,6 +18,7 @@
 #include "kernel/log.h"
 #include "kernel/monitor.h"
 #include "kernel/process.h"
+#include "kernel/stack_protector.h"
 #include "kernel/mm_init.h"
 #include "mm/pmm.h"
 #include "kernel/panic.h"
@@ -136,6 +137,7 @@ static void memcheck_and_exit(const struct boot_info *bi)
 
 void kmain(uint32_t magic, uint32_t info_phys)
 {
+    stack_guard_init(); /* first: no function active now may return afterwards */
     log_init();
     gdt_init();
     idt_init();

@@ -7,7 +7,9 @@
  * of the kernel half.  The region is committed lazily (frames appear in the
  * page-fault handler on first touch) or eagerly, chosen at boot with
  * `kheap=lazy` (default) or `kheap=eager`.  Large blocks come from the VMM's
- * page allocator, with guard pages.
+ * page allocator, with guard pages.  `kdebug=all` / `kdebug=N` serve every
+ * kmalloc, or one in N, from the debug guard allocator instead (see
+ * kmalloc.c and docs/debugging.md).
  *
  * Every function may be called with interrupts on or off, and from
  * interrupt handlers: the source's lock hook disables interrupts.
@@ -26,6 +28,12 @@ void kheap_init(const struct boot_info *bi);
 
 /* The instance behind kmalloc, for statistics, checks and tests. */
 struct heap *kheap(void);
+
+/*
+ * The debug guard allocator behind kmalloc when booted with kdebug=all or
+ * kdebug=N (every, or one in N, allocations), else NULL.
+ */
+struct heap *kheap_debug(void);
 
 /* True if addr lies in the kernel heap's region (for accounting in tests). */
 int kheap_owns_address(uintptr_t addr);

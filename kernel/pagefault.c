@@ -11,6 +11,9 @@
  *      committed, protection, ...) or, for kernel accesses to present user
  *      pages, SMEP/SMAP.  Ring 0: the kernel stops (panic report).  Ring 3:
  *      the process is killed (processes register that hook).
+ *      An explainer (pagefault_set_explainer: the debug allocator) may
+ *      add what the address was - "out-of-bounds write 1 byte past block
+ *      ..." - to the reason.
  */
 #include "kernel/pagefault.h"
 #include "arch/x86/cpu.h"
@@ -23,6 +26,12 @@
 
 static pagefault_user_fn user_fault_hook;
 static unsigned long fixups_taken;
+static pagefault_explain_fn explainer;
+
+void pagefault_set_explainer(pagefault_explain_fn fn)
+{
+    explainer = fn;
+}
 
 void pagefault_set_user_hook(pagefault_user_fn fn)
 {
@@ -71,8 +80,12 @@ static int page_fault(struct trap_frame *f)
         }
     }
 
-    char why[128];
-    fmt_snprintf(why, sizeof why, "%s", special ? special : vmm_fault_reason(r));
+    char why[320], what[192];
+    const char *reason = special ? special : vmm_fault_reason(r);
+    if (explainer && explainer(addr, f->error, what, sizeof what))
+        fmt_snprintf(why, sizeof why, "%s: %s", reason, what);
+    else
+        fmt_snprintf(why, sizeof why, "%s", reason);
     if ((f->cs & 3) && user_fault_hook && user_fault_hook(f, addr, why))
         return 1; /* the offending process is gone; f now resumes something else */
     fault_fatal(f, why);

@@ -17,6 +17,16 @@ void pagefault_init(void);
 typedef int (*pagefault_user_fn)(struct trap_frame *f, uint32_t addr, const char *why);
 void pagefault_set_user_hook(pagefault_user_fn fn);
 
+/*
+ * Called for every fault the VMM could not resolve, before the report: if
+ * it knows what the address is (a debug allocator's guard page or freed
+ * block), it writes one line into buf (size bytes) and returns 1, and the
+ * line becomes part of the fault's reason.  error: the #PF error code.
+ * One explainer at a time (NULL removes it).
+ */
+typedef int (*pagefault_explain_fn)(uint32_t addr, uint32_t error, char *buf, unsigned size);
+void pagefault_set_explainer(pagefault_explain_fn fn);
+
 /* How many faults in user-copy routines were turned into -EFAULT. */
 unsigned long pagefault_fixups(void);
 

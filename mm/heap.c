@@ -25,6 +25,15 @@
 
 #include "mm/port.h"
 
+/*
+ * An empty compiler barrier after the call into the instance keeps it from
+ * being a tail call, so heap_alloc/heap_free keep their frame while the
+ * instance runs: the debug allocator (mm/heap_debug.c) finds the code that
+ * called heap_alloc/heap_free exactly one frame above the instance's own.
+ * Emits no instruction.
+ */
+#define KEEP_FRAME() __asm__ volatile("" ::: "memory")
+
 #if MM_DEBUG
 /* A returned block must honour alignment and size: anything else is an allocator bug. */
 static void heap_debug_check_block(struct heap *h, void *p, size_t size, size_t align)
@@ -50,6 +59,7 @@ void *heap_alloc(struct heap *h, size_t size, size_t align)
     if (align > HEAP_MAX_REQUEST || size > HEAP_MAX_REQUEST - align)
         return NULL;
     void *p = h->ops->alloc(h, size, align);
+    KEEP_FRAME();
 #if MM_DEBUG
     if (p)
         heap_debug_check_block(h, p, size, align);
@@ -69,6 +79,7 @@ void heap_free(struct heap *h, void *ptr)
     if (!ptr)
         return;
     h->ops->free(h, ptr);
+    KEEP_FRAME();
 }
 
 int heap_resize(struct heap *h, void *ptr, size_t size)
@@ -103,4 +114,21 @@ void heap_stats(struct heap *h, struct heap_stats *st)
 const char *heap_name(struct heap *h)
 {
     return h->ops->name ? h->ops->name : "unnamed";
+}
+
+static uintptr_t secret_seed;
+
+void heap_set_secret_seed(uintptr_t seed)
+{
+    secret_seed = seed;
+}
+
+/* A multiply-xorshift mix of seed and address: every bit of both reaches every bit of the result. */
+uintptr_t heap_instance_secret(const void *instance)
+{
+    uint64_t x = (uint64_t)secret_seed ^ ((uint64_t)(uintptr_t)instance * 0x9E3779B97F4A7C15ull);
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 29;
+    return (uintptr_t)x;
 }

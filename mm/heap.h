@@ -163,6 +163,17 @@ void heap_stats(struct heap *h, struct heap_stats *st);
 /* Name of the implementation, never NULL. */
 const char *heap_name(struct heap *h);
 
+/*
+ * Hardening: a secret per instance for mangling free-list links
+ * (heap_general, slab).  The secret mixes a process-wide seed with the
+ * instance's address.  heap_set_secret_seed sets the seed (the kernel: from
+ * the TSC at boot); call it before creating instances - an instance keeps
+ * the secret it was created with.  Without a seed the address alone is
+ * mixed (enough to turn a planted pointer into garbage, not a secret).
+ */
+void heap_set_secret_seed(uintptr_t seed);
+uintptr_t heap_instance_secret(const void *instance);
+
 /* True if align is 0 or a power of two. */
 static inline int heap_align_valid(size_t align)
 {

@@ -112,8 +112,8 @@ _Static_assert(FL_COUNT < SIZE_BITS, "first-level bitmap is one word");
 /* The overlay of a block.  Only header is valid in a used block. */
 struct block {
     uintptr_t header;        /* size | HDR_* */
-    struct block *next_free; /* free only */
-    struct block *prev_free; /* free only */
+    uintptr_t next_free;     /* free only, mangled (link_next) */
+    uintptr_t prev_free;     /* free only, mangled (link_prev) */
     uintptr_t dc_lo, dc_hi;  /* HDR_DECOMMITTED only: page-aligned, decommitted */
 };
 _Static_assert(offsetof(struct block, next_free) == sizeof(uintptr_t), "links follow the header");
@@ -143,6 +143,7 @@ struct segment {
 struct general_heap {
     struct heap heap; /* first: the struct heap * is this struct */
     uintptr_t magic;  /* HEAP_MAGIC ^ address */
+    uintptr_t link_key; /* free-list links are stored XOR this XOR their own address */
     struct heap_source *src;
     struct heap_general_tunables tun;
     size_t page;
@@ -251,21 +252,39 @@ static struct block *block_prev(const struct block *b)
     return (struct block *)((uintptr_t)b - ((const uintptr_t *)b)[-1]);
 }
 
-/* Free-list links: the one place they are read and written (mangling would go here). */
-static struct block *link_next(const struct block *b)
+/*
+ * Free-list links: the one place they are read and written.  They are
+ * stored mangled - XOR the instance's secret (from heap_instance_secret: a
+ * boot-time seed and the heap's address) and the address of the word itself
+ * - so that an overrun or a use-after-free write into a free block cannot
+ * plant a chosen pointer: whatever it writes decodes to an address that
+ * list_remove's checks refuse.  Costs two XORs per link access.
+ */
+static struct block *link_decode(const struct general_heap *h, const void *word, uintptr_t stored)
 {
-    return b->next_free;
+    return (struct block *)(stored ^ h->link_key ^ (uintptr_t)word);
 }
 
-static struct block *link_prev(const struct block *b)
+static uintptr_t link_encode(const struct general_heap *h, const void *word, const struct block *p)
 {
-    return b->prev_free;
+    return (uintptr_t)p ^ h->link_key ^ (uintptr_t)word;
 }
 
-static void link_set(struct block *b, struct block *next, struct block *prev)
+static struct block *link_next(const struct general_heap *h, const struct block *b)
 {
-    b->next_free = next;
-    b->prev_free = prev;
+    return link_decode(h, &b->next_free, b->next_free);
+}
+
+static struct block *link_prev(const struct general_heap *h, const struct block *b)
+{
+    return link_decode(h, &b->prev_free, b->prev_free);
+}
+
+static void link_set(const struct general_heap *h, struct block *b, struct block *next,
+                     struct block *prev)
+{
+    b->next_free = link_encode(h, &b->next_free, next);
+    b->prev_free = link_encode(h, &b->prev_free, prev);
 }
 
 /* Header address <-> user pointer. */
@@ -338,9 +357,9 @@ static void list_insert(struct general_heap *h, struct block *b)
     unsigned fl, sl;
     size_class(block_size(b), &fl, &sl);
     struct block *head = h->heads[fl][sl];
-    link_set(b, head, NULL);
+    link_set(h, b, head, NULL);
     if (head)
-        link_set(head, link_next(head), b);
+        link_set(h, head, link_next(h, head), b);
     h->heads[fl][sl] = b;
     h->fl_bitmap |= 1ul << fl;
     h->sl_bitmap[fl] |= 1u << sl;
@@ -348,22 +367,64 @@ static void list_insert(struct general_heap *h, struct block *b)
     h->free_bytes += block_size(b);
 }
 
-/* Unlink b; clear the bitmap bits when its list becomes empty.  O(1). */
+/* Forget list (fl, sl) altogether: after a corrupted link its nodes cannot be trusted. */
+static void list_drop(struct general_heap *h, unsigned fl, unsigned sl)
+{
+    h->heads[fl][sl] = NULL;
+    h->sl_bitmap[fl] &= ~(1u << sl);
+    if (!h->sl_bitmap[fl])
+        h->fl_bitmap &= ~(1ul << fl);
+}
+
+/*
+ * A cheap test that p may be a block of this heap: at a header position and
+ * inside the span from the lowest to the highest segment (two compares: a
+ * decoded planted pointer is practically never there).  Only then is p read.
+ */
+static bool link_in_span(const struct general_heap *h, const struct block *p)
+{
+    uintptr_t a = (uintptr_t)p;
+    return a % GRAIN == WORD && h->nsegs && a >= h->segs[0].lo && a < h->segs[h->nsegs - 1].hi;
+}
+
+/* Is p NULL or a free block in this heap's span whose `back` link (next or prev) names b? */
+static bool link_plausible(const struct general_heap *h, const struct block *p,
+                           const struct block *b, bool back_is_prev)
+{
+    if (!p)
+        return true;
+    if (!link_in_span(h, p) || !block_is_free(p))
+        return false;
+    return (back_is_prev ? link_prev(h, p) : link_next(h, p)) == b;
+}
+
+/*
+ * Unlink b; clear the bitmap bits when its list becomes empty.  O(1).
+ * Before following b's links it checks that each names a free block in the
+ * heap's span that links back to b (safe unlinking).  A link that
+ * fails is reported and not followed: the whole list is dropped (its other
+ * blocks stay free but are never used again - leaked, not trusted), and b
+ * counts as unlinked, so the operation in progress goes on safely.
+ */
 static void list_remove(struct general_heap *h, struct block *b)
 {
     unsigned fl, sl;
     size_class(block_size(b), &fl, &sl);
-    struct block *next = link_next(b), *prev = link_prev(b);
-    if (next)
-        link_set(next, link_next(next), prev);
-    if (prev)
-        link_set(prev, next, link_prev(prev));
-    else
-        h->heads[fl][sl] = next;
-    if (!h->heads[fl][sl]) {
-        h->sl_bitmap[fl] &= ~(1u << sl);
-        if (!h->sl_bitmap[fl])
-            h->fl_bitmap &= ~(1ul << fl);
+    struct block *next = link_next(h, b), *prev = link_prev(h, b);
+    if (!link_plausible(h, next, b, true) ||
+        (prev ? !link_plausible(h, prev, b, false) : h->heads[fl][sl] != b)) {
+        general_report(h, "free list %u/%u corrupted at block %p (links %p, %p): list dropped", fl,
+                       sl, (void *)b, (void *)next, (void *)prev);
+        list_drop(h, fl, sl);
+    } else {
+        if (next)
+            link_set(h, next, link_next(h, next), prev);
+        if (prev)
+            link_set(h, prev, next, link_prev(h, prev));
+        else
+            h->heads[fl][sl] = next;
+        if (!h->heads[fl][sl])
+            list_drop(h, fl, sl);
     }
     h->free_count--;
     h->free_bytes -= block_size(b);
@@ -396,7 +457,13 @@ static struct block *list_find_in_class(struct general_heap *h, size_t size)
 {
     unsigned fl, sl, looked = 0;
     size_class(size, &fl, &sl);
-    for (struct block *b = h->heads[fl][sl]; b && looked < CLASS_SCAN_LIMIT; b = link_next(b)) {
+    for (struct block *b = h->heads[fl][sl]; b && looked < CLASS_SCAN_LIMIT; b = link_next(h, b)) {
+        if (!link_in_span(h, b) || !block_is_free(b)) {
+            general_report(h, "free list %u/%u corrupted: link to %p: list dropped", fl, sl,
+                           (void *)b);
+            list_drop(h, fl, sl);
+            return NULL;
+        }
         if (block_size(b) >= size)
             return b;
         looked++;
@@ -1221,7 +1288,7 @@ static size_t check_list(struct general_heap *h, unsigned fl, unsigned sl, size_
 {
     size_t n = 0;
     struct block *prev = NULL;
-    for (struct block *b = h->heads[fl][sl]; b; prev = b, b = link_next(b)) {
+    for (struct block *b = h->heads[fl][sl]; b; prev = b, b = link_next(h, b)) {
         unsigned bfl, bsl;
         if (n++ > budget) {
             check_fail(bad, "list %u/%u: longer than the free-block count (a cycle?)", fl, sl);
@@ -1235,7 +1302,7 @@ static size_t check_list(struct general_heap *h, unsigned fl, unsigned sl, size_
         if (bfl != fl || bsl != sl)
             check_fail(bad, "list %u/%u: block %p of size %zu belongs to %u/%u", fl, sl, (void *)b,
                        block_size(b), bfl, bsl);
-        if (link_prev(b) != prev)
+        if (link_prev(h, b) != prev)
             check_fail(bad, "list %u/%u: block %p has a wrong back link", fl, sl, (void *)b);
     }
     return n;
@@ -1339,7 +1406,7 @@ static size_t largest_free(const struct general_heap *h)
     unsigned fl = msb(h->fl_bitmap);
     unsigned sl = 31u - (unsigned)__builtin_clz(h->sl_bitmap[fl]);
     size_t best = 0;
-    for (const struct block *b = h->heads[fl][sl]; b; b = link_next(b))
+    for (const struct block *b = h->heads[fl][sl]; b; b = link_next(h, b))
         best = max_size(best, block_size(b));
     return best;
 }
@@ -1440,6 +1507,7 @@ struct heap *heap_general_create_tuned(struct heap_source *src,
         memset(h, 0, sizeof *h);
         h->heap.ops = &general_ops;
         h->magic = HEAP_MAGIC ^ (uintptr_t)h;
+        h->link_key = heap_instance_secret(h);
         h->src = src;
         h->tun = t;
         h->page = page;

@@ -365,8 +365,12 @@ static void cache_init(struct slab_cache *c, const char *name, struct heap_sourc
     c->pages = pages;
     c->hdr_cache = c->area_off == 0 ? hdr_cache : NULL;
     c->set = set;
-    /* not a security feature: it makes a stray index written into a free object decode to junk */
-    c->secret = cookie_of(c, name) | 1u;
+    /*
+     * Mixes the boot-time seed (heap_set_secret_seed) with our address: a
+     * stray or planted index written into a free object decodes to junk,
+     * which slab_take refuses (the slab is put aside, reported).
+     */
+    c->secret = (uint32_t)heap_instance_secret(c) | 1u;
 }
 
 /* ------------------------------------------------------------ slabs */

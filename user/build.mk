@@ -24,7 +24,7 @@ UASFLAGS := -f elf32 -g -F dwarf
 ULDFLAGS := -m elf_i386 -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user/user.ld
 
 USER_LIB_C := $(wildcard user/lib/*.c) lib/string.c lib/format.c \
-              mm/heap.c mm/heap_composite.c mm/heap_general.c mm/heap_pages.c mm/slab.c mm/malloc.c
+              mm/heap.c mm/heap_composite.c mm/heap_general.c mm/heap_pages.c mm/slab.c mm/malloc.c mm/heap_debug.c
 USER_LIB_ASM := $(filter-out user/lib/crt0.asm,$(wildcard user/lib/*.asm))
 USER_LIB_OBJS := $(patsubst %.c,$(USER_BUILD)/obj/%.o,$(USER_LIB_C)) \
                  $(patsubst %.asm,$(USER_BUILD)/obj/%.asm.o,$(USER_LIB_ASM))

@@ -68,7 +68,9 @@ KTEST(window_maps_any_physical_page)
     const unsigned char *low = (const unsigned char *)kmain;
     uint32_t phys = lowmap_phys(low);
     const unsigned char *win = window_map(WINDOW_SLOT_FIRST_FREE, phys);
-    KT_ASSERT(memcmp(low, win, 64) == 0);
+    /* the window maps one page: compare up to its end wherever kmain falls in it */
+    size_t n = 4096 - (phys & 4095u) < 64 ? 4096 - (phys & 4095u) : 64;
+    KT_ASSERT(memcmp(low, win, n) == 0);
     window_unmap(WINDOW_SLOT_FIRST_FREE);
 }
 

@@ -39,6 +39,7 @@ static const struct expectation programs[] = {
     EXITS(isolation, 0),
     EXITS(spawn_wait, 0),
     EXITS(oom_parent, 0),
+    EXITS(debug_malloc, 0),
     HELPER(child_exit),
     HELPER(oom_hog),
     KILLED(kill_null, SYS_KILL_PAGE_FAULT, "page fault at 0x00000000"),
@@ -50,6 +51,8 @@ static const struct expectation programs[] = {
     KILLED(kill_stack_overflow, SYS_KILL_PAGE_FAULT, "guard page"),
     KILLED(kill_above_break, SYS_KILL_PAGE_FAULT, "reserved but not committed"),
     KILLED(kill_decommitted, SYS_KILL_PAGE_FAULT, "reserved but not committed"),
+    KILLED(kill_debug_overrun, SYS_KILL_PAGE_FAULT, "reserved but not committed"),
+    KILLED(kill_debug_use_after_free, SYS_KILL_PAGE_FAULT, "reserved but not committed"),
     KILLED(kill_released, SYS_KILL_PAGE_FAULT, "address not mapped"),
     KILLED(kill_in, SYS_KILL_PROTECTION, "general protection fault"),
     KILLED(kill_out, SYS_KILL_PROTECTION, "general protection fault"),
@@ -118,6 +121,9 @@ USER_TEST(hostile_syscalls)
 USER_TEST(isolation)
 USER_TEST(spawn_wait)
 USER_TEST(oom_parent)
+USER_TEST(debug_malloc)
+USER_TEST(kill_debug_overrun)
+USER_TEST(kill_debug_use_after_free)
 USER_TEST(kill_null)
 USER_TEST(kill_kernel_read)
 USER_TEST(kill_kernel_write)

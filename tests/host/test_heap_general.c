@@ -725,6 +725,73 @@ TEST(checker_reports_each_corruption)
     source_linux_destroy(src);
 }
 
+/* ---------------------------------------------------------------- hardening */
+
+/*
+ * A use-after-free write plants a pointer in a free block's next link.  The
+ * link is stored mangled, so the planted value decodes to garbage; the next
+ * allocation that unlinks that block must report the list, not follow it,
+ * and the heap must go on serving requests without ever handing out the
+ * planted address.
+ */
+TEST(planted_free_list_link_is_reported_not_followed)
+{
+    struct heap_source *src = linux_source(64 * MIB, 0);
+    struct heap *h = heap_general_create(src);
+    char *p[8];
+    for (int i = 0; i < 8; i++)
+        p[i] = heap_alloc(h, 200, 0);
+    heap_free(h, p[2]);
+    heap_free(h, p[5]); /* the list head now; its next link is p[2]'s block */
+    uintptr_t planted = (uintptr_t)global_buffer + W;
+    CHECK(*(uintptr_t *)p[5] != (uintptr_t)p[2] - W); /* not stored in the clear */
+    memset(global_buffer, 0x5C, sizeof global_buffer);
+    *(uintptr_t *)p[5] = planted;
+
+    size_t reports = mm_host_report_count();
+    mm_host_print_reports(0);
+    char *q = heap_alloc(h, 200, 0);
+    mm_host_print_reports(1);
+    CHECK(q == p[5]); /* the block being unlinked is still handed out */
+    CHECK_EQ(mm_host_report_count(), reports + 1);
+    CHECK(strstr(mm_host_last_report(), "free list") != NULL);
+    for (int i = 0; i < 64; i++) {
+        char *r = heap_alloc(h, 200, 0);
+        CHECK(r != NULL);
+        CHECK(r < global_buffer || r >= global_buffer + sizeof global_buffer);
+        memset(r, 1, 200);
+    }
+    for (size_t i = 0; i < sizeof global_buffer; i++)
+        CHECK_EQ((unsigned char)global_buffer[i], 0x5C); /* never written through */
+    heap_general_destroy(h);
+    source_linux_destroy(src);
+}
+
+/* A back link that does not point back (a stale or forged neighbour) is caught the same way. */
+TEST(broken_back_link_is_reported_and_the_heap_stays_usable)
+{
+    struct heap_source *src = linux_source(64 * MIB, 0);
+    struct heap *h = heap_general_create(src);
+    char *p[8];
+    for (int i = 0; i < 8; i++)
+        p[i] = heap_alloc(h, 200, 0);
+    heap_free(h, p[2]);
+    heap_free(h, p[5]);
+    ((uintptr_t *)p[2])[1] ^= 8 * HEAP_DEFAULT_ALIGN; /* p[2]'s prev link, off by some blocks */
+    size_t reports = mm_host_report_count();
+    mm_host_print_reports(0);
+    heap_free(h, p[1]); /* merges with p[2]: unlinks it */
+    mm_host_print_reports(1);
+    CHECK_EQ(mm_host_report_count(), reports + 1);
+    CHECK(strstr(mm_host_last_report(), "free list") != NULL);
+    heap_free(h, p[3]); /* merges with the block that absorbed p[2]: a sound one */
+    CHECK_EQ(mm_host_report_count(), reports + 1);
+    for (int i = 0; i < 32; i++)
+        CHECK(heap_alloc(h, 100 + (size_t)i * 40, 0) != NULL);
+    heap_general_destroy(h);
+    source_linux_destroy(src);
+}
+
 /* ---------------------------------------------------------------- lifetime and locking */
 
 TEST(destroy_gives_everything_back)

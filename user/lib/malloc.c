@@ -7,13 +7,31 @@
  * the first call, so a program that never allocates never touches the
  * heap's pages; if it cannot be made (no memory yet), that call fails like
  * an exhausted heap and the next one tries again.
+ *
+ * malloc_use_debug, called before the first allocation, makes the process
+ * heap the debug guard allocator (mm/heap_debug.h) on the same source
+ * instead: every block on pages of its own between pages that fault, freed
+ * blocks decommitted and not reused soon - an overrun or a use after free
+ * kills the program at the faulting instruction.
  */
 #include "mm/heap_composite.h"
+#include "mm/heap_debug.h"
 #include "mm/malloc.h"
 #include "stdlib.h"
 #include "uheap.h"
 
+/* Address space the debug heap cycles through (costs no frames until used). */
+#define DEBUG_WINDOW (8u * 1024 * 1024)
+
 static struct heap *process_heap;
+
+int malloc_use_debug(unsigned flags)
+{
+    if (process_heap)
+        return -1; /* blocks of the ordinary heap exist, or it is already chosen */
+    process_heap = heap_debug_create(uheap_source(), DEBUG_WINDOW, flags);
+    return process_heap ? 0 : -1;
+}
 
 struct heap *uheap(void)
 {
