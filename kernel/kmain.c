@@ -192,6 +192,7 @@ void kmain(uint32_t magic, uint32_t info_phys)
 
     if (!bootinfo_option(&boot_info, "nodemo", 0, 0))
         demo_run();
+    mm_print_summary();
 
     /* the monitor: `monitor=SCRIPT` runs commands first (';' between them, ',' for a space) */
     static char monitor_script[BOOT_CMDLINE_MAX];

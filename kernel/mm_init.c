@@ -13,9 +13,11 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/paging.h"
 #include "kernel/bufcache.h"
+#include "kernel/kmalloc.h"
 #include "kernel/log.h"
 #include "kernel/pagefault.h"
 #include "kernel/panic.h"
+#include "mm/heap.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
 
@@ -156,4 +158,46 @@ const void *mm_map_initrd(const struct boot_info *bi, size_t *size)
     }
     *size = m->end - m->start;
     return (const void *)(va + (m->start - first));
+}
+
+/* Cells of a `cells`-wide bar for part of total: a non-zero part shows as at least one. */
+static size_t bar_cells(size_t part, size_t total, unsigned cells)
+{
+    return part ? (part * cells + total - 1) / total : 0;
+}
+
+/* A bar of `cells` characters: used '#', reserved 'r', free '.', in proportion. */
+static void print_frame_bar(const struct pmm_stats *st, unsigned cells)
+{
+    size_t used = bar_cells(st->used, st->total, cells);
+    size_t reserved = bar_cells(st->reserved, st->total, cells);
+    for (unsigned i = 0; i < cells; i++)
+        kputc(i < used ? '#' : i < used + reserved ? 'r' : '.');
+}
+
+void mm_print_summary(void)
+{
+    struct pmm_stats ps;
+    struct vmm_stats vs;
+    struct vmm_space_stats ks;
+    struct heap_stats hs;
+    pmm_get_stats(&ps);
+    vmm_get_stats(&vs);
+    vmm_space_get_stats(vmm_kernel_space(), &ks);
+    heap_stats(kheap(), &hs);
+    kprintf("\n== memory at a glance (type `help` at the prompt for more)\n");
+    kprintf("  frames [");
+    print_frame_bar(&ps, 48);
+    kprintf("] # used %zu  r reserved %zu  . free %zu (of %zu, %zu MiB)\n", ps.used, ps.reserved,
+            ps.free, ps.total, ps.total >> 8);
+    kprintf("  pages  %zu committed in all spaces, %zu backed, %zu promised to future faults "
+            "(policy %s)\n",
+            vs.committed, vs.backed, vs.outstanding,
+            vs.policy == VMM_POLICY_STRICT ? "strict" : "overcommit");
+    kprintf("  kernel %zu regions, %zu pages reserved, %zu committed, %zu backed; %zu page tables\n",
+            ks.regions, ks.reserved, ks.committed, ks.backed, vs.kernel_page_tables);
+    kprintf("  kheap  %zu KiB live in %zu blocks, %zu KiB held (%zu KiB committed), "
+            "largest free block %zu KiB\n",
+            hs.bytes_in_use >> 10, hs.live_blocks, hs.bytes_held >> 10, hs.bytes_committed >> 10,
+            hs.largest_free >> 10);
 }

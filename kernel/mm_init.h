@@ -30,4 +30,10 @@ void mm_init_vmm(const struct boot_info *bi);
  */
 const void *mm_map_initrd(const struct boot_info *bi, size_t *size);
 
+/*
+ * The layer summary that ends the boot log: frames used/reserved/free as a
+ * bar, committed vs backed pages, the kernel space, the kernel heap.
+ */
+void mm_print_summary(void);
+
 #endif

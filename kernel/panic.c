@@ -130,6 +130,16 @@ void fault_report(const struct trap_frame *f, const char *why)
         backtrace_print(f->eip, f->ebp);
 }
 
+/* In a test run, what led up to a fault or panic: the tail of the kernel log. */
+static void replay_log_for_tests(void)
+{
+    if (!test_mode)
+        return;
+    kprintf("--- last kernel log lines ---\n");
+    log_replay_tail(12);
+    kprintf("-----------------------------\n");
+}
+
 static __attribute__((noreturn)) void stop(void)
 {
     if (test_mode) {
@@ -162,11 +172,7 @@ void fault_fatal(const struct trap_frame *f, const char *why)
         stop();
     }
     fault_report(f, why);
-    if (test_mode) {
-        kprintf("--- last kernel log lines ---\n");
-        log_replay_tail(12);
-        kprintf("-----------------------------\n");
-    }
+    replay_log_for_tests();
     stop();
 }
 
@@ -197,5 +203,6 @@ void panic(const char *fmt, ...)
     /* start at our caller: its return address, then the frame above ours */
     const uint32_t *frame = __builtin_frame_address(0);
     backtrace_print((uint32_t)(uintptr_t)__builtin_return_address(0), frame[0]);
+    replay_log_for_tests();
     stop();
 }

@@ -149,7 +149,8 @@ KTEST_FAULT(fault_invalid_opcode, "invalid opcode (#6)|<ktest_fn_fault_invalid_o
     __asm__ volatile("ud2");
 }
 
-KTEST_FAULT(fault_panic_backtrace, "PANIC: deliberate panic 42|backtrace:|<ktest_fn_fault_panic_backtrace+")
+KTEST_FAULT(fault_panic_backtrace,
+            "PANIC: deliberate panic 42|backtrace:|<ktest_fn_fault_panic_backtrace+|last kernel log lines")
 {
     panic("deliberate panic %d", 42);
 }
