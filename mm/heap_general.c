@@ -551,6 +551,31 @@ static struct block *arena_sentinel(const struct arena *a)
     return (struct block *)(a->end - WORD);
 }
 
+/*
+ * The header integrity check made before any operation trusts a used block
+ * b's size: the block that size points to must fit.  It must not say its
+ * predecessor is free, and it must be the arena's sentinel, a used block the
+ * start bitmap knows, or a free block whose boundary tag repeats its size.
+ * A header overwritten with a plausible size (aligned, inside the arena)
+ * fails this unless the overwrite happens to land exactly on another block
+ * - so corruption is reported at the next operation on the block instead of
+ * being followed.  One extra header read; no extra word per block.
+ */
+static bool next_agrees(const struct arena *a, const struct block *b)
+{
+    const struct block *next = block_next(b);
+    if (next->header & HDR_PREV_FREE)
+        return false;
+    if (next == arena_sentinel(a))
+        return true;
+    if (block_is_free(next)) {
+        size_t n = block_size(next);
+        return n >= MIN_BLOCK && n % GRAIN == 0 && n <= a->end - WORD - (uintptr_t)next &&
+               block_tag(next) == n;
+    }
+    return start_test(a, (uintptr_t)block_user(next));
+}
+
 /* What a pointer handed to size/free/resize turned out to be. */
 enum lookup {
     NOT_OURS,     /* not a live block of this heap (foreign, interior, freed) */
@@ -580,7 +605,7 @@ static enum lookup lookup(struct general_heap *h, uintptr_t p, struct segment **
     size_t size = block_size(b);
     if (block_is_free(b) || size < MIN_BLOCK || size % GRAIN || size > a->end - WORD - (uintptr_t)b)
         return CORRUPTED;
-    return ARENA_BLOCK;
+    return next_agrees(a, b) ? ARENA_BLOCK : CORRUPTED;
 }
 
 /* Report a pointer size/free/resize refused; the caller changes nothing. */

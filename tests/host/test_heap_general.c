@@ -871,3 +871,39 @@ TEST(every_operation_takes_the_source_lock_once)
     heap_general_destroy(h);
     source_linux_destroy(inner);
 }
+
+/*
+ * A header overwritten with a size that looks valid (aligned, inside the
+ * arena, "used") is caught at the next operation on the block: free and
+ * size report it and change nothing, and the heap goes on working once the
+ * header is repaired.
+ */
+TEST(plausible_corrupted_size_is_reported_not_followed)
+{
+    struct heap_source *src = source_linux_create(NULL);
+    struct heap *h = heap_general_create(src);
+    CHECK(h != NULL);
+    char *a = heap_alloc(h, 64, 0), *b = heap_alloc(h, 64, 0), *c = heap_alloc(h, 64, 0);
+    CHECK(a && b && c);
+    memset(b, 0x5B, 64);
+    uintptr_t *header = (uintptr_t *)(void *)a - 1;
+    uintptr_t saved = *header;
+    *header = saved + 32; /* two grains more: still aligned, still inside the arena */
+    mm_host_print_reports(0);
+    size_t reports = mm_host_report_count();
+    heap_free(h, a);
+    CHECK_EQ(mm_host_report_count(), reports + 1);
+    CHECK(strstr(mm_host_last_report(), "corrupted header") != NULL);
+    CHECK_EQ(heap_size(h, a), 0);
+    for (int i = 0; i < 64; i++) /* the neighbour was not touched */
+        CHECK_EQ((unsigned char)b[i], 0x5B);
+    *header = saved;
+    mm_host_print_reports(1);
+    CHECK(heap_size(h, a) >= 64);
+    heap_free(h, a);
+    heap_free(h, b);
+    heap_free(h, c);
+    CHECK_EQ(heap_check(h), 0);
+    heap_general_destroy(h);
+    source_linux_destroy(src);
+}
