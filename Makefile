@@ -170,6 +170,20 @@ FUZZ_SECONDS ?= 60
 fuzz: $(FUZZ_TARGETS)
 	scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# The allocators without their hardening (MM_HARDEN=0), only so that
+# `make bench` can show what the hardening costs (bench_heap_nohard).
+$(BUILD)/host/opt-nohard/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $< (-O2, MM_HARDEN=0)"
+	$(Q)$(HOSTCC) $(HOST_OPT_CFLAGS) -DMM_HARDEN=0 -c $< -o $@
+LIBMM_NOHARD := $(BUILD)/host/libmm-nohard.a
+$(LIBMM_NOHARD): $(patsubst %.c,$(BUILD)/host/opt-nohard/%.o,$(LIBMM_SRC))
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+$(BUILD)/host/bench/bench_heap_nohard: $(BUILD)/host/opt/tests/bench/bench_heap.o $(LIBMM_NOHARD) $(BUILD)/host/opt/lib/format.o $(BUILD)/host/opt/kernel/memmap.o
+	@mkdir -p $(dir $@)
+	$(Q)$(HOSTCC) -o $@ $^ -lm
+
 # Benchmarks: tests/bench/bench_NAME.c, optimised, no sanitizers.
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/host/bench/%,$(wildcard tests/bench/bench_*.c))
 $(BUILD)/host/bench/%: $(BUILD)/host/opt/tests/bench/%.o $(LIBMM) $(BUILD)/host/opt/lib/format.o $(BUILD)/host/opt/kernel/memmap.o
@@ -193,7 +207,7 @@ test: deps
 	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(FUZZ_TARGETS) libmm
 	@scripts/test.sh
 
-bench: deps all $(BENCH_BINS)
+bench: deps all $(BENCH_BINS) $(BUILD)/host/bench/bench_heap_nohard
 	scripts/bench.sh $(BENCH_BINS)
 
 format:

@@ -96,6 +96,15 @@
 #define HDR_DECOMMITTED ((uintptr_t)4) /* free block with a decommitted range */
 #define HDR_FLAGS (HDR_FREE | HDR_PREV_FREE | HDR_DECOMMITTED)
 
+/*
+ * Hardening (free-list link mangling, safe unlinking, the header integrity
+ * check) is on unless MM_HARDEN is defined 0; `make bench` builds an
+ * unhardened copy only to measure what it costs (docs/debugging.md).
+ */
+#ifndef MM_HARDEN
+#define MM_HARDEN 1
+#endif
+
 /* Magic words and junk bytes (named so that a dump tells what it is looking at). */
 #define HEAP_MAGIC ((uintptr_t)0x48454150u)  /* "HEAP", xor the control block address */
 #define ARENA_MAGIC ((uintptr_t)0x4152454Eu) /* "AREN", xor the arena address */
@@ -262,11 +271,15 @@ static struct block *block_prev(const struct block *b)
  */
 static struct block *link_decode(const struct general_heap *h, const void *word, uintptr_t stored)
 {
+    if (!MM_HARDEN)
+        return (struct block *)stored;
     return (struct block *)(stored ^ h->link_key ^ (uintptr_t)word);
 }
 
 static uintptr_t link_encode(const struct general_heap *h, const void *word, const struct block *p)
 {
+    if (!MM_HARDEN)
+        return (uintptr_t)p;
     return (uintptr_t)p ^ h->link_key ^ (uintptr_t)word;
 }
 
@@ -411,8 +424,8 @@ static void list_remove(struct general_heap *h, struct block *b)
     unsigned fl, sl;
     size_class(block_size(b), &fl, &sl);
     struct block *next = link_next(h, b), *prev = link_prev(h, b);
-    if (!link_plausible(h, next, b, true) ||
-        (prev ? !link_plausible(h, prev, b, false) : h->heads[fl][sl] != b)) {
+    if (MM_HARDEN && (!link_plausible(h, next, b, true) ||
+                      (prev ? !link_plausible(h, prev, b, false) : h->heads[fl][sl] != b))) {
         general_report(h, "free list %u/%u corrupted at block %p (links %p, %p): list dropped", fl,
                        sl, (void *)b, (void *)next, (void *)prev);
         list_drop(h, fl, sl);
@@ -605,7 +618,7 @@ static enum lookup lookup(struct general_heap *h, uintptr_t p, struct segment **
     size_t size = block_size(b);
     if (block_is_free(b) || size < MIN_BLOCK || size % GRAIN || size > a->end - WORD - (uintptr_t)b)
         return CORRUPTED;
-    return next_agrees(a, b) ? ARENA_BLOCK : CORRUPTED;
+    return (!MM_HARDEN || next_agrees(a, b)) ? ARENA_BLOCK : CORRUPTED;
 }
 
 /* Report a pointer size/free/resize refused; the caller changes nothing. */
