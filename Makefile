@@ -127,6 +127,21 @@ $(BUILD)/host/tests/%: $(BUILD)/host/san/tests/host/%.o $(HOST_SUPPORT) $(HOST_O
 	@echo "  LINK    $@"
 	$(Q)$(HOSTCC) $(HOST_SAN) -o $@ $^ -lm
 
+# The allocator tests again in the debug build (MM_DEBUG=1: full checks,
+# junk-filled memory), so that what MM_DEBUG promises is tested too.
+HOST_DEBUG_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/tests-debug/%,\
+    $(wildcard tests/host/test_heap*.c tests/host/test_slab.c tests/host/test_malloc.c tests/host/test_composite.c))
+HOST_DEBUG_OBJS := $(patsubst %.c,$(BUILD)/host/dbg/%.o,$(HOST_SRC))
+HOST_DEBUG_SUPPORT := $(patsubst %.c,$(BUILD)/host/dbg/%.o,$(filter-out tests/host/test_%.c,$(wildcard tests/host/*.c)))
+$(BUILD)/host/dbg/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $< (MM_DEBUG)"
+	$(Q)$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) -DMM_DEBUG=1 -c $< -o $@
+$(BUILD)/host/tests-debug/%: $(BUILD)/host/dbg/tests/host/%.o $(HOST_DEBUG_SUPPORT) $(HOST_DEBUG_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	$(Q)$(HOSTCC) $(HOST_SAN) -o $@ $^ -lm
+
 # Optimised, sanitizer-free objects for libmm.a and benchmarks.
 HOST_OPT_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 $(WARN) -I. -DMM_HOSTED=1 -MMD -MP
 $(BUILD)/host/opt/%.o: %.c
@@ -204,7 +219,7 @@ debug: deps all
 	scripts/qemu.sh debug $(ISO) $(KERNEL)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(FUZZ_TARGETS) libmm
+	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(HOST_DEBUG_TESTS) $(FUZZ_TARGETS) libmm
 	@scripts/test.sh
 
 bench: deps all $(BENCH_BINS) $(BUILD)/host/bench/bench_heap_nohard

@@ -48,11 +48,18 @@ section() { echo; echo "== $1"; }
 # ---------------------------------------------------------------- hosted
 run_hosted() {
     section "hosted unit tests (AddressSanitizer + UBSan)"
+    run_hosted_dir "$BUILD/host/tests" ""
+    section "allocator tests again in the debug build (MM_DEBUG=1)"
+    run_hosted_dir "$BUILD/host/tests-debug" "-debug"
+}
+
+# run_hosted_dir DIR SUFFIX: every test program in DIR.
+run_hosted_dir() {
     local t
-    for t in "$BUILD"/host/tests/test_*; do
+    for t in "$1"/test_*; do
         [ -x "$t" ] || continue
         local name log p f
-        name=$(basename "$t")
+        name=$(basename "$t")$2
         log=$LOGS/$name.log
         timeout 300 "$t" >"$log" 2>&1
         local rc=$?
@@ -62,7 +69,7 @@ run_hosted() {
         while read -r line; do
             fail "$name: ${line#not ok }"
         done < <(grep '^not ok ' "$log")
-        if ! grep -q "^# $name: " "$log"; then
+        if ! grep -q "^# $(basename "$t"): " "$log"; then
             fail "$name: ended without its summary (exit $rc; crash or sanitizer report?) - see $log"
         elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
             fail "$name: exit status $rc with no failing test - see $log"

@@ -907,3 +907,29 @@ TEST(plausible_corrupted_size_is_reported_not_followed)
     heap_general_destroy(h);
     source_linux_destroy(src);
 }
+
+#if MM_DEBUG
+/*
+ * The debug build fills fresh blocks with 0xA5 (uninitialised reads show a
+ * pattern) and freed ones with 0xDF (dangling reads show a pattern).
+ */
+TEST(debug_build_junk_fills_fresh_and_freed_blocks)
+{
+    struct heap_source *src = source_linux_create(NULL);
+    struct heap *h = heap_general_create(src);
+    CHECK(h != NULL);
+    unsigned char *keep = heap_alloc(h, 32, 0); /* pins the block after p, so p's bytes stay */
+    unsigned char *p = heap_alloc(h, 256, 0), *after = heap_alloc(h, 32, 0);
+    CHECK(keep && p && after);
+    for (int i = 0; i < 256; i++)
+        CHECK_EQ(p[i], 0xA5);
+    heap_free(h, p);
+    /* past the free-list links (two words) and short of the boundary tag (one word) */
+    for (size_t i = 2 * sizeof(void *); i < 256 - sizeof(void *); i++)
+        CHECK_EQ(p[i], 0xDF);
+    heap_free(h, keep);
+    heap_free(h, after);
+    heap_general_destroy(h);
+    source_linux_destroy(src);
+}
+#endif
