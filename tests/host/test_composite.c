@@ -9,6 +9,7 @@
  * shrinks the shared source, and a composite built from caller-made parts.
  */
 #include "harness.h"
+#include "heap_test_util.h"
 #include "lock_check.h"
 #include "heap_shadow.h"
 
@@ -38,30 +39,6 @@ static struct heap_source *linux_source(unsigned flags)
 {
     struct source_linux_config cfg = {.flags = flags};
     return source_linux_create(&cfg);
-}
-
-static struct heap_stats stats_of(struct heap *h)
-{
-    struct heap_stats st;
-    heap_stats(h, &st);
-    return st;
-}
-
-static size_t free_reports(struct heap *h, void *p)
-{
-    size_t before = mm_host_report_count();
-    mm_host_print_reports(0);
-    heap_free(h, p);
-    mm_host_print_reports(1);
-    return mm_host_report_count() - before;
-}
-
-static int quiet_check(struct heap *h)
-{
-    mm_host_print_reports(0);
-    int bad = heap_check(h);
-    mm_host_print_reports(1);
-    return bad;
 }
 
 /* Which part owns p (SMALL/MEDIUM/LARGE), -1 for none. */
@@ -107,25 +84,25 @@ static void stress_on(unsigned flags)
     struct heap_source *src = linux_source(flags);
     struct heap *h = heap_composite_create(src);
     CHECK(h != NULL && heap_is_composite(h));
-    size_t start = stats_of(h).bytes_committed;
-    size_t small_start = stats_of(heap_composite_part(h, SMALL)).bytes_committed;
+    size_t start = heap_stats_of(h).bytes_committed;
+    size_t small_start = heap_stats_of(heap_composite_part(h, SMALL)).bytes_committed;
     CHECK_EQ(stress(h, 256 * KIB, 60000), 0);
     heap_composite_shrink(h);
     if (!(flags & SOURCE_LINUX_NO_COMMIT)) /* the slab part returns exactly */
-        CHECK_EQ(stats_of(heap_composite_part(h, SMALL)).bytes_committed, small_start);
+        CHECK_EQ(heap_stats_of(heap_composite_part(h, SMALL)).bytes_committed, small_start);
     CHECK_EQ(heap_check(h), 0);
-    struct heap_stats st = stats_of(h);
+    struct heap_stats st = heap_stats_of(h);
     CHECK_EQ(st.live_blocks, 0);
     CHECK_EQ(st.bytes_in_use, 0);
     if (!(flags & SOURCE_LINUX_NO_COMMIT) && st.bytes_committed > start + GENERAL_KEEP_SLACK) {
         for (int k = SMALL; k <= LARGE; k++)
             printf("#   part %d: committed %zu held %zu\n", k,
-                   stats_of(heap_composite_part(h, k)).bytes_committed,
-                   stats_of(heap_composite_part(h, k)).bytes_held);
+                   heap_stats_of(heap_composite_part(h, k)).bytes_committed,
+                   heap_stats_of(heap_composite_part(h, k)).bytes_held);
         printf("#   start %zu now %zu\n", start, st.bytes_committed);
         CHECK(0);
     }
-    CHECK_EQ(stats_of(heap_composite_part(h, LARGE)).bytes_in_use, 0);
+    CHECK_EQ(heap_stats_of(heap_composite_part(h, LARGE)).bytes_in_use, 0);
     source_linux_destroy(src);
 }
 
@@ -222,7 +199,7 @@ TEST(alignments)
         for (int k = 0; k < 4; k++)
             heap_free(h, p[k]);
     }
-    CHECK_EQ(stats_of(h).live_blocks, 0);
+    CHECK_EQ(heap_stats_of(h).live_blocks, 0);
     source_linux_destroy(src);
 }
 
@@ -237,8 +214,8 @@ TEST(impossible_requests)
     CHECK(heap_alloc(h, 100, 48) == NULL);
     CHECK(heap_alloc(h, 100, (size_t)1 << (sizeof(size_t) * 8 - 2)) == NULL);
     CHECK(h->ops->alloc(h, HEAP_MAX_REQUEST / 2, 4096) == NULL); /* beyond the source */
-    CHECK(stats_of(h).failed_calls >= 1);
-    CHECK_EQ(stats_of(h).live_blocks, 0);
+    CHECK(heap_stats_of(h).failed_calls >= 1);
+    CHECK_EQ(heap_stats_of(h).live_blocks, 0);
     CHECK_EQ(heap_check(h), 0);
     void *p = heap_alloc(h, 0, 0);
     CHECK(p != NULL && heap_size(h, p) >= 1);
@@ -276,21 +253,21 @@ TEST(foreign_interior_double_free)
                    m,
                    (void *)h,
                    (void *)(uintptr_t)4096};
-    struct heap_stats before = stats_of(h);
+    struct heap_stats before = heap_stats_of(h);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_EQ(heap_size(h, bad[i]), 0);
-        if (free_reports(h, bad[i]) != 1) {
+        if (heap_free_reports(h, bad[i]) != 1) {
             printf("#   bad pointer %zu not reported exactly once\n", i);
             CHECK(0);
         }
     }
-    struct heap_stats after = stats_of(h);
+    struct heap_stats after = heap_stats_of(h);
     CHECK_EQ(after.live_blocks, before.live_blocks);
     CHECK_EQ(after.bytes_in_use, before.bytes_in_use);
     CHECK_EQ(heap_check(h), 0);
     for (int k = 0; k < 3; k++) {
         heap_free(h, mine[k]);
-        CHECK_EQ(free_reports(h, mine[k]), 1);          /* double free of each kind */
+        CHECK_EQ(heap_free_reports(h, mine[k]), 1);          /* double free of each kind */
         CHECK(heap_size(other, theirs[k]) >= sizes[k]); /* the other heap is untouched */
     }
     CHECK_EQ(heap_check(h), 0);
@@ -312,10 +289,10 @@ TEST(check_sees_sub_heap_corruption)
     CHECK(s && r);
     CHECK_EQ(heap_check(h), 0);
     s->inuse++;
-    CHECK(quiet_check(h) > 0);
+    CHECK(heap_check_quietly(h) > 0);
     s->inuse--;
     r->pages++;
-    CHECK(quiet_check(h) > 0);
+    CHECK(heap_check_quietly(h) > 0);
     r->pages--;
     CHECK_EQ(heap_check(h), 0);
     heap_free(h, small);
@@ -367,9 +344,9 @@ TEST(create_from_parts)
     struct heap *large = heap_pages_create(a);
     struct heap *h = heap_composite_create_from(small, medium, large);
     CHECK(h != NULL);
-    CHECK_EQ(stats_of(h).live_blocks, 0);
+    CHECK_EQ(heap_stats_of(h).live_blocks, 0);
     CHECK_EQ(heap_size(h, h), 0); /* the composite's own struct is not a user block */
-    CHECK_EQ(free_reports(h, h), 1);
+    CHECK_EQ(heap_free_reports(h, h), 1);
     CHECK_EQ(stress(h, 256 * KIB, 20000), 0);
     void *p = heap_alloc(h, 10, 0), *q = heap_alloc(h, 10000, 0), *r = heap_alloc(h, 1 << 20, 0);
     CHECK(heap_size(small, p) && heap_size(medium, q) && heap_size(large, r));
@@ -377,7 +354,7 @@ TEST(create_from_parts)
     heap_free(h, q);
     heap_free(h, r);
     heap_composite_destroy(h);
-    CHECK_EQ(stats_of(medium).live_blocks, 0);
+    CHECK_EQ(heap_stats_of(medium).live_blocks, 0);
     /* only a medium heap: everything goes there */
     h = heap_composite_create_from(NULL, medium, NULL);
     p = heap_alloc(h, 1 << 20, 4096);
@@ -423,7 +400,7 @@ TEST(speed_and_overhead)
             ring[i] = heap_alloc(h, size, 0);
             live_bytes += heap_size(h, ring[i]);
         }
-        struct heap_stats st = stats_of(h);
+        struct heap_stats st = heap_stats_of(h);
         if (st.bytes_committed * max_ratio_den > max_ratio_num * st.bytes_in_use) {
             max_ratio_num = st.bytes_committed;
             max_ratio_den = st.bytes_in_use;

@@ -9,6 +9,7 @@
  * damage) is checked by the exact kind named in the report.
  */
 #include "harness.h"
+#include "heap_test_util.h"
 
 #include "mm/heap.h"
 #include "mm/heap_debug.h"
@@ -73,15 +74,6 @@ static int last_report_is(const char *kind)
 }
 
 /* Reports caused by freeing p (quietly). */
-static size_t free_reports(struct heap *h, void *p)
-{
-    size_t before = mm_host_report_count();
-    mm_host_print_reports(0);
-    heap_free(h, p);
-    mm_host_print_reports(1);
-    return mm_host_report_count() - before;
-}
-
 static int explains(struct heap *h, const void *addr, unsigned access, const char *text)
 {
     char buf[192];
@@ -111,7 +103,7 @@ TEST(right_placement_overrun_traps_at_first_byte_past)
     CHECK(explains(h, p + 64, HEAP_DEBUG_ACCESS_WRITE, "out-of-bounds write 1 byte past block"));
     CHECK(explains(h, p + 70, HEAP_DEBUG_ACCESS_READ, "out-of-bounds read 7 bytes past block"));
     CHECK(!traps(p - 1, 1)); /* the left side is slack, not guard ... */
-    CHECK_EQ(free_reports(h, p), 1); /* ... and the damage is found at free */
+    CHECK_EQ(heap_free_reports(h, p), 1); /* ... and the damage is found at free */
     CHECK(last_report_is("signature corrupted (overrun into slack)"));
     heap_debug_destroy(h);
     source_linux_destroy(src);
@@ -129,7 +121,7 @@ TEST(left_placement_underrun_traps_at_first_byte_before)
     CHECK(traps(p - 1, 1));
     CHECK(explains(h, p - 1, HEAP_DEBUG_ACCESS_READ, "out-of-bounds read 1 byte before block"));
     CHECK(traps(p + PAGE, 1)); /* the page after the body is the other guard */
-    CHECK_EQ(free_reports(h, p), 0);
+    CHECK_EQ(heap_free_reports(h, p), 0);
     heap_debug_destroy(h);
     source_linux_destroy(src);
 }
@@ -146,13 +138,13 @@ TEST(odd_size_overrun_into_slack_is_caught_at_free)
     mm_host_print_reports(0);
     CHECK_EQ(heap_check(h), 1);
     mm_host_print_reports(1);
-    CHECK_EQ(free_reports(h, p), 1);
+    CHECK_EQ(heap_free_reports(h, p), 1);
     CHECK(last_report_is("signature corrupted (overrun into slack)"));
     CHECK(strstr(mm_host_last_report(), "+73 (73 bytes, allocated at 0x") != NULL);
     /* an intact odd-sized block frees silently */
     unsigned char *q = heap_alloc(h, 73, 0);
     memset(q, 0xFF, 73);
-    CHECK_EQ(free_reports(h, q), 0);
+    CHECK_EQ(heap_free_reports(h, q), 0);
     heap_debug_destroy(h);
     source_linux_destroy(src);
 }
@@ -164,7 +156,7 @@ TEST(left_placement_slack_after_block_is_checked)
     CHECK(h);
     unsigned char *p = heap_alloc(h, 10, 0);
     p[10] = 1;
-    CHECK_EQ(free_reports(h, p), 1);
+    CHECK_EQ(heap_free_reports(h, p), 1);
     CHECK(last_report_is("signature corrupted (overrun into slack)"));
     heap_debug_destroy(h);
     source_linux_destroy(src);
@@ -197,15 +189,15 @@ TEST(double_interior_and_foreign_frees_are_reported_by_kind)
     CHECK(h);
     unsigned char *p = heap_alloc(h, 48, 0);
     CHECK_EQ(heap_size(h, p + 1), 0);
-    CHECK_EQ(free_reports(h, p + 1), 1);
+    CHECK_EQ(heap_free_reports(h, p + 1), 1);
     CHECK(last_report_is("invalid free (interior pointer)"));
     static int not_heap;
     CHECK_EQ(heap_size(h, &not_heap), 0);
-    CHECK_EQ(free_reports(h, &not_heap), 1);
+    CHECK_EQ(heap_free_reports(h, &not_heap), 1);
     CHECK(last_report_is("invalid free (not from this heap)"));
     CHECK_EQ(heap_size(h, p), 48); /* the refused frees changed nothing */
-    CHECK_EQ(free_reports(h, p), 0);
-    CHECK_EQ(free_reports(h, p), 1);
+    CHECK_EQ(heap_free_reports(h, p), 0);
+    CHECK_EQ(heap_free_reports(h, p), 1);
     CHECK(last_report_is("double free"));
     CHECK(strstr(mm_host_last_report(), "freed at 0x") != NULL);
     struct heap_stats st;
@@ -315,7 +307,7 @@ TEST(alignments_and_sizes)
             CHECK_EQ((uintptr_t)p % align, 0);
             CHECK_EQ(heap_size(h, p), size);
             memset(p, 0xAB, size);
-            CHECK_EQ(free_reports(h, p), 0);
+            CHECK_EQ(heap_free_reports(h, p), 0);
         }
     }
     CHECK(heap_alloc(h, WINDOW, 0) == NULL); /* bigger than the window */
@@ -373,9 +365,9 @@ TEST(the_ring_remembers_the_last_256_frees)
     CHECK(heap_debug_explain(h, (uintptr_t)p[44], buf, sizeof buf));  /* the oldest kept */
     CHECK(heap_debug_explain(h, (uintptr_t)p[299], buf, sizeof buf));
     CHECK(traps(p[43], 0)); /* forgotten, still inaccessible */
-    CHECK_EQ(free_reports(h, p[43]), 1);
+    CHECK_EQ(heap_free_reports(h, p[43]), 1);
     CHECK(last_report_is("invalid free (not from this heap)"));
-    CHECK_EQ(free_reports(h, p[299]), 1);
+    CHECK_EQ(heap_free_reports(h, p[299]), 1);
     CHECK(last_report_is("double free"));
     heap_debug_destroy(h);
     source_linux_destroy(src);

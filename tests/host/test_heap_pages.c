@@ -10,6 +10,7 @@
  * source callback runs under the source lock and that the lock never nests.
  */
 #include "harness.h"
+#include "heap_test_util.h"
 #include "lock_check.h"
 #include "heap_shadow.h"
 
@@ -63,24 +64,7 @@ static size_t committed(struct heap *h)
 }
 
 /* Number of mm_report calls made by one heap_free. */
-static size_t free_reports(struct heap *h, void *p)
-{
-    size_t before = mm_host_report_count();
-    mm_host_print_reports(0);
-    heap_free(h, p);
-    mm_host_print_reports(1);
-    return mm_host_report_count() - before;
-}
-
 /* heap_check with reports silenced (for tests that corrupt things on purpose). */
-static int quiet_check(struct heap *h)
-{
-    mm_host_print_reports(0);
-    int bad = heap_check(h);
-    mm_host_print_reports(1);
-    return bad;
-}
-
 /* Run the shadow stress; slack is what bytes_held may keep (grown memory stays). */
 static unsigned long stress(struct heap *h, size_t max_size, size_t max_align, size_t slack,
                             unsigned long ops)
@@ -299,17 +283,17 @@ TEST(foreign_interior_double_free)
     void *bad[] = {p + 1, p + 4096, p + 2 * 4096, q, local, global_probe, m, (void *)4096};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_EQ(heap_size(h, bad[i]), 0);
-        CHECK_EQ(free_reports(h, bad[i]), 1);
+        CHECK_EQ(heap_free_reports(h, bad[i]), 1);
     }
     CHECK_EQ(heap_size(h, NULL), 0);
-    CHECK_EQ(free_reports(h, NULL), 0);
+    CHECK_EQ(heap_free_reports(h, NULL), 0);
     heap_stats(h, &after);
     CHECK_EQ(after.live_blocks, before.live_blocks);
     CHECK_EQ(after.bytes_in_use, before.bytes_in_use);
     CHECK_EQ(heap_size(h, p), 3 * 4096);
     CHECK_EQ(heap_check(h), 0);
     heap_free(h, p);
-    CHECK_EQ(free_reports(h, p), 1); /* double free */
+    CHECK_EQ(heap_free_reports(h, p), 1); /* double free */
     CHECK(strstr(mm_host_last_report(), "double free") || strstr(mm_host_last_report(), "freed"));
     CHECK_EQ(heap_check(h), 0);
     CHECK_EQ(heap_size(other, q), 4096);
@@ -325,7 +309,7 @@ TEST(double_free_mapped)
     void *p = heap_alloc(h, 8192, 0);
     CHECK(p != NULL);
     heap_free(h, p);
-    CHECK_EQ(free_reports(h, p), 1);
+    CHECK_EQ(heap_free_reports(h, p), 1);
     CHECK_EQ(heap_size(h, p), 0);
     CHECK_EQ(heap_check(h), 0);
     source_linux_destroy(src);
@@ -410,7 +394,7 @@ static int detects_flip(struct heap *h, void *word, size_t bytes, unsigned bit)
 {
     unsigned char *b = word;
     b[bit / 8 % bytes] ^= (unsigned char)(1u << bit % 8);
-    int bad = quiet_check(h);
+    int bad = heap_check_quietly(h);
     b[bit / 8 % bytes] ^= (unsigned char)(1u << bit % 8);
     return bad > 0 && heap_check(h) == 0;
 }
@@ -444,7 +428,7 @@ TEST(check_detects_corrupted_fields)
     CHECK(FLIP(h, f->state, 0));
     /* a double free found by lookups is refused while the record is corrupted */
     r->pages ^= 1;
-    CHECK_EQ(free_reports(h, live), 1);
+    CHECK_EQ(heap_free_reports(h, live), 1);
     r->pages ^= 1;
     CHECK_EQ(heap_check(h), 0);
     heap_free(h, live);

@@ -9,6 +9,7 @@
  * checker self-tests that corrupt one thing at a time.
  */
 #include "harness.h"
+#include "heap_test_util.h"
 #include "lock_check.h"
 #include "heap_shadow.h"
 
@@ -43,30 +44,6 @@ static size_t source_committed(struct heap_source *src)
     return st.committed + st.mapped;
 }
 
-static struct heap_stats stats_of(struct heap *h)
-{
-    struct heap_stats st;
-    heap_stats(h, &st);
-    return st;
-}
-
-static size_t free_reports(struct heap *h, void *p)
-{
-    size_t before = mm_host_report_count();
-    mm_host_print_reports(0);
-    heap_free(h, p);
-    mm_host_print_reports(1);
-    return mm_host_report_count() - before;
-}
-
-static int quiet_check(struct heap *h)
-{
-    mm_host_print_reports(0);
-    int bad = heap_check(h);
-    mm_host_print_reports(1);
-    return bad;
-}
-
 /* The shadow stress; the footprint is checked by the caller after shrinking. */
 static unsigned long stress(struct heap *h, size_t min_size, size_t max_size, size_t max_align,
                             unsigned long ops)
@@ -95,12 +72,12 @@ static void set_stress_on(unsigned flags)
     struct heap_source *src = linux_source(flags);
     struct heap *h = heap_slab_create(src);
     CHECK(h != NULL && heap_is_slab(h));
-    size_t start = stats_of(h).bytes_committed, src_start = source_committed(src);
+    size_t start = heap_stats_of(h).bytes_committed, src_start = source_committed(src);
     CHECK_EQ(stress(h, 1, HEAP_SLAB_MAX, HEAP_SLAB_MAX, 150000), 0);
     heap_slab_shrink(h);
     CHECK_EQ(heap_check(h), 0);
     if (!(flags & SOURCE_LINUX_NO_COMMIT)) {
-        CHECK_EQ(stats_of(h).bytes_committed, start);
+        CHECK_EQ(heap_stats_of(h).bytes_committed, start);
         CHECK_EQ(source_committed(src), src_start);
     }
     source_linux_destroy(src);
@@ -250,8 +227,8 @@ TEST(impossible_requests)
     CHECK(heap_alloc(h, 10, 3) == NULL);
     CHECK(heap_alloc(h, 10, 4096) == NULL);
     CHECK(h->ops->alloc(h, 10, 4096) == NULL);
-    CHECK_EQ(stats_of(h).live_blocks, 0);
-    CHECK(stats_of(h).failed_calls >= 3); /* those that reached the set */
+    CHECK_EQ(heap_stats_of(h).live_blocks, 0);
+    CHECK(heap_stats_of(h).failed_calls >= 3); /* those that reached the set */
     CHECK_EQ(heap_check(h), 0);
     source_linux_destroy(src);
 }
@@ -282,22 +259,22 @@ TEST(empty_slabs_return_beyond_reserve)
     struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP | SOURCE_LINUX_STRICT);
     struct slab_cache *c = slab_cache_create(src, "reserve", 256, 0, NULL);
     struct heap *h = slab_cache_heap(c);
-    size_t start = stats_of(h).bytes_committed;
+    size_t start = heap_stats_of(h).bytes_committed;
     void *first = slab_cache_alloc(c);
-    size_t slab = stats_of(h).bytes_committed - start; /* one slab */
+    size_t slab = heap_stats_of(h).bytes_committed - start; /* one slab */
     CHECK(slab >= 4096);
     static void *objs[400];
     for (int i = 0; i < 400; i++)
         CHECK((objs[i] = slab_cache_alloc(c)) != NULL);
-    CHECK(stats_of(h).bytes_committed >= start + 4 * slab);
+    CHECK(heap_stats_of(h).bytes_committed >= start + 4 * slab);
     for (int i = 0; i < 400; i++)
         slab_cache_free(c, objs[i]);
     slab_cache_free(c, first);
     /* everything free: only the reserve is kept */
-    CHECK_EQ(stats_of(h).bytes_committed, start + SLAB_EMPTY_RESERVE * slab);
+    CHECK_EQ(heap_stats_of(h).bytes_committed, start + SLAB_EMPTY_RESERVE * slab);
     CHECK_EQ(heap_check(h), 0);
     slab_cache_shrink(c);
-    CHECK_EQ(stats_of(h).bytes_committed, start);
+    CHECK_EQ(heap_stats_of(h).bytes_committed, start);
     CHECK_EQ(slab_cache_destroy(c), 0);
     source_linux_destroy(src);
 }
@@ -382,7 +359,7 @@ TEST(set_foreign_interior_double_free)
     void *q = heap_alloc(other, 64, 0), *co = slab_cache_alloc(c), *pg = heap_alloc(pages, 100, 0);
     void *m = malloc(32);
     CHECK(p && small && big && q && co && pg && m);
-    struct heap_stats before = stats_of(h);
+    struct heap_stats before = heap_stats_of(h);
     struct slab *s = slab_debug_slab_of(h, p);
     CHECK(s != NULL);
     void *bad[] = {p + 1,
@@ -401,24 +378,24 @@ TEST(set_foreign_interior_double_free)
                    (void *)(uintptr_t)4096};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK_EQ(heap_size(h, bad[i]), 0);
-        if (free_reports(h, bad[i]) != 1) {
+        if (heap_free_reports(h, bad[i]) != 1) {
             printf("#   bad pointer %zu not reported once\n", i);
             CHECK(0);
         }
     }
-    struct heap_stats after = stats_of(h);
+    struct heap_stats after = heap_stats_of(h);
     CHECK_EQ(after.live_blocks, before.live_blocks);
     CHECK_EQ(after.bytes_in_use, before.bytes_in_use);
     CHECK_EQ(heap_check(h), 0);
     heap_free(h, p);
-    CHECK_EQ(free_reports(h, p), 1);
+    CHECK_EQ(heap_free_reports(h, p), 1);
     CHECK(strstr(mm_host_last_report(), "double free") != NULL);
     CHECK_EQ(heap_size(h, p), 0);
     CHECK_EQ(heap_check(h), 0);
     /* the standalone cache refuses the set's objects and its own freed ones */
-    CHECK_EQ(free_reports(slab_cache_heap(c), small), 1);
+    CHECK_EQ(heap_free_reports(slab_cache_heap(c), small), 1);
     slab_cache_free(c, co);
-    CHECK_EQ(free_reports(slab_cache_heap(c), co), 1);
+    CHECK_EQ(heap_free_reports(slab_cache_heap(c), co), 1);
     CHECK_EQ(heap_check(slab_cache_heap(c)), 0);
     free(m);
     source_linux_destroy(src);
@@ -471,7 +448,7 @@ static int detected(struct heap *h, void *p, size_t bytes, uint32_t mask)
     unsigned char *b = p;
     for (size_t i = 0; i < bytes; i++)
         b[i] ^= (unsigned char)(mask >> (8 * (i % 4)));
-    int bad = quiet_check(h);
+    int bad = heap_check_quietly(h);
     for (size_t i = 0; i < bytes; i++)
         b[i] ^= (unsigned char)(mask >> (8 * (i % 4)));
     return bad > 0 && heap_check(h) == 0;
@@ -533,7 +510,7 @@ TEST(corrupted_free_list_is_not_followed)
     CHECK(mm_host_report_count() == before + 1);
     slab_cache_free(f.c, f.obj[0]); /* frees into a set-aside slab are accepted, nothing reused */
     CHECK(slab_cache_alloc(f.c) != f.obj[0]);
-    CHECK(quiet_check(f.h) > 0); /* the slab stays visible as damage */
+    CHECK(heap_check_quietly(f.h) > 0); /* the slab stays visible as damage */
     source_linux_destroy(f.src);
 }
 
@@ -592,7 +569,7 @@ TEST(debug_junk_catches_write_after_free)
     slab_cache_free(c, a);
     CHECK_EQ(heap_check(slab_cache_heap(c)), 0);
     a[40] = 1; /* dangling write */
-    CHECK(quiet_check(slab_cache_heap(c)) > 0);
+    CHECK(heap_check_quietly(slab_cache_heap(c)) > 0);
     size_t before = mm_host_report_count();
     mm_host_print_reports(0);
     CHECK(slab_cache_alloc(c) == a);
