@@ -36,16 +36,6 @@ _Static_assert(VMM_USER_START == USER_START && VMM_USER_END == USER_END, "user s
 #define PDE_PRESENT_WRITABLE 0x3u
 
 static struct pmm_range usable[MEMMAP_MAX];
-
-/* True if `needle` occurs in `hay`. */
-static int strstr_simple(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (; *hay; hay++)
-        if (strncmp(hay, needle, n) == 0)
-            return 1;
-    return 0;
-}
 static struct pmm_range reserved[MAX_RESERVED];
 
 static size_t collect_usable(const struct boot_info *bi)
@@ -143,7 +133,7 @@ const void *mm_map_initrd(const struct boot_info *bi, size_t *size)
 {
     const struct boot_module *m = 0;
     for (unsigned i = 0; i < bi->module_count && !m; i++)
-        if (strstr_simple(bi->module[i].name, "initrd"))
+        if (strstr(bi->module[i].name, "initrd"))
             m = &bi->module[i];
     if (!m && bi->module_count)
         m = &bi->module[0]; /* qemu -initrd gives the module no name */

@@ -86,7 +86,7 @@ static int page_fault(struct trap_frame *f)
         fmt_snprintf(why, sizeof why, "%s: %s", reason, what);
     else
         fmt_snprintf(why, sizeof why, "%s", reason);
-    if ((f->cs & 3) && user_fault_hook && user_fault_hook(f, addr, why))
+    if ((f->cs & 3) && user_fault_hook && user_fault_hook(f, addr, r, why))
         return 1; /* the offending process is gone; f now resumes something else */
     fault_fatal(f, why);
 }

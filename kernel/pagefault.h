@@ -11,10 +11,12 @@
 void pagefault_init(void);
 
 /*
- * Called for a ring-3 fault the VMM could not resolve, with the reason;
- * returns 1 if it dealt with it (killed the process and switched away).
+ * Called for a ring-3 fault the VMM could not resolve, with the VMM's result
+ * (a VMM_FAULT_* code) and the report text; returns 1 if it dealt with it
+ * (killed the process and switched away).
  */
-typedef int (*pagefault_user_fn)(struct trap_frame *f, uint32_t addr, const char *why);
+typedef int (*pagefault_user_fn)(struct trap_frame *f, uint32_t addr, int vmm_code,
+                                 const char *why);
 void pagefault_set_user_hook(pagefault_user_fn fn);
 
 /*

@@ -486,12 +486,11 @@ int process_kill_pid(int pid)
 
 /* ---------------------------------------------------------------- faults */
 
-static int user_page_fault(struct trap_frame *f, uint32_t addr, const char *why)
+static int user_page_fault(struct trap_frame *f, uint32_t addr, int vmm_code, const char *why)
 {
     if (!current)
         return 0;
-    int cause = strcmp(why, vmm_fault_reason(VMM_FAULT_NOMEM)) == 0 ? SYS_KILL_NO_MEMORY
-                                                                   : SYS_KILL_PAGE_FAULT;
+    int cause = vmm_code == VMM_FAULT_NOMEM ? SYS_KILL_NO_MEMORY : SYS_KILL_PAGE_FAULT;
     process_kill(f, cause, addr, why);
 }
 

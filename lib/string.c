@@ -143,6 +143,15 @@ char *NAME(strrchr)(const char *s, int c)
     }
 }
 
+char *NAME(strstr)(const char *hay, const char *needle)
+{
+    size_t n = NAME(strlen)(needle);
+    for (; *hay; hay++)
+        if (NAME(strncmp)(hay, needle, n) == 0)
+            return (char *)hay;
+    return n == 0 ? (char *)hay : NULL;
+}
+
 char *NAME(strncpy)(char *restrict dst, const char *restrict src, size_t n)
 {
     size_t i = 0;

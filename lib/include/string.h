@@ -19,6 +19,8 @@ int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
 char *strrchr(const char *s, int c);
+/* The first occurrence of needle in hay, or NULL; an empty needle matches at hay. */
+char *strstr(const char *hay, const char *needle);
 char *strncpy(char *restrict dst, const char *restrict src, size_t n);
 /* Copies at most size-1 characters and always terminates (when size > 0); returns strlen(src). */
 size_t strlcpy(char *restrict dst, const char *restrict src, size_t size);

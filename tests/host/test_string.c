@@ -60,6 +60,10 @@ TEST(compare_and_search)
     CHECK(lib_strchr(s, 0) == s + 11);
     CHECK(lib_strchr(s, 'z') == NULL);
     CHECK(lib_memchr(s, 'w', 11) == s + 6);
+    CHECK(lib_strstr(s, "o w") == s + 4);
+    CHECK(lib_strstr(s, "world") == s + 6);
+    CHECK(lib_strstr(s, "worlds") == NULL);
+    CHECK(lib_strstr(s, "") == s);
     CHECK(lib_memchr(s, 'w', 6) == NULL);
     CHECK_EQ(lib_strlen(s), 11);
     CHECK_EQ(lib_strnlen(s, 5), 5);
