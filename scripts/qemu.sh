@@ -39,6 +39,7 @@ run_scripted() {
     tmp=$(mktemp -d)
     fifo=$tmp/serial-in out=$tmp/serial-out
     mkfifo "$fifo"
+    : >"$out" # exists before tail starts: QEMU's own redirection happens after the FIFO opens
     IFS=';' read -ra cmds <<<"$CMD"
     timeout "${RUN_TIMEOUT:-120}" qemu-system-i386 "${common[@]}" -display none -serial stdio \
         ${QEMU_EXTRA:-} <"$fifo" >"$out" 2>&1 &
