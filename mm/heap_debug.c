@@ -38,9 +38,9 @@
  */
 #include "mm/heap_debug.h"
 
+#include <stdbool.h>
 #include <string.h>
 
-#include "lib/format.h"
 #include "mm/port.h"
 
 #define DEFAULT_WINDOW ((size_t)16 << 20)
@@ -306,12 +306,16 @@ static void report_bad_free(struct heap_debug *d, const char *kind, const void *
                   (unsigned long)caller);
         return;
     }
-    char freed[32] = "";
     if (r->state == REC_FREED)
-        fmt_snprintf(freed, sizeof freed, ", freed at 0x%lx", (unsigned long)r->free_trace[0]);
-    mm_report("heap_debug: %s of %p at 0x%lx: block 0x%lx (%lu bytes, allocated at 0x%lx%s)", kind,
-              ptr, (unsigned long)caller, (unsigned long)r->user, (unsigned long)r->size,
-              (unsigned long)r->alloc_trace[0], freed);
+        mm_report("heap_debug: %s of %p at 0x%lx: block 0x%lx (%lu bytes, allocated at 0x%lx, "
+                  "freed at 0x%lx)",
+                  kind, ptr, (unsigned long)caller, (unsigned long)r->user,
+                  (unsigned long)r->size, (unsigned long)r->alloc_trace[0],
+                  (unsigned long)r->free_trace[0]);
+    else
+        mm_report("heap_debug: %s of %p at 0x%lx: block 0x%lx (%lu bytes, allocated at 0x%lx)",
+                  kind, ptr, (unsigned long)caller, (unsigned long)r->user,
+                  (unsigned long)r->size, (unsigned long)r->alloc_trace[0]);
 }
 
 static void debug_free(struct heap *h, void *ptr)
@@ -442,34 +446,82 @@ static const char *access_name(unsigned access)
                                               : "access";
 }
 
+/*
+ * A bounded text builder for the explanation, so that mm/ needs no printf
+ * of its host: appends are cut at the buffer's end, always NUL-terminated.
+ */
+struct text {
+    char *buf;
+    size_t cap, len;
+};
+
+static void text_str(struct text *t, const char *s)
+{
+    for (; *s; s++) {
+        if (t->len + 1 < t->cap)
+            t->buf[t->len] = *s;
+        t->len++;
+    }
+    if (t->cap)
+        t->buf[t->len < t->cap ? t->len : t->cap - 1] = '\0';
+}
+
+/* v in decimal (base 10) or as 0x-prefixed hex (base 16). */
+static void text_num(struct text *t, uintptr_t v, unsigned base)
+{
+    char digits[2 + 2 * sizeof v + 1], *p = digits + sizeof digits;
+    *--p = '\0';
+    do {
+        *--p = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    if (base == 16) {
+        *--p = 'x';
+        *--p = '0';
+    }
+    text_str(t, p);
+}
+
+/* "<n> byte(s)" */
+static void text_bytes(struct text *t, uintptr_t n)
+{
+    text_num(t, n, 10);
+    text_str(t, n == 1 ? " byte" : " bytes");
+}
+
 int heap_debug_explain_access(struct heap *h, uintptr_t addr, unsigned access, char *buf,
                               size_t n)
 {
     const struct debug_record *r = record_at(to_debug(h), addr);
     if (!r)
         return 0;
-    char what[64];
-    if (addr >= r->user + r->size) {
-        unsigned long past = (unsigned long)(addr - r->user - r->size + 1);
-        fmt_snprintf(what, sizeof what, "out-of-bounds %s %lu byte%s past", access_name(access),
-                     past, past == 1 ? "" : "s");
-    } else if (addr < r->user) {
-        unsigned long before = (unsigned long)(r->user - addr);
-        fmt_snprintf(what, sizeof what, "out-of-bounds %s %lu byte%s before", access_name(access),
-                     before, before == 1 ? "" : "s");
+    struct text t = {buf, n, 0};
+    if (r->state != REC_LIVE)
+        text_str(&t, "use-after-free ");
+    if (addr >= r->user + r->size || addr < r->user) {
+        bool past = addr >= r->user;
+        text_str(&t, "out-of-bounds ");
+        text_str(&t, access_name(access));
+        text_str(&t, " ");
+        text_bytes(&t, past ? addr - r->user - r->size + 1 : r->user - addr);
+        text_str(&t, past ? " past " : " before ");
     } else {
-        fmt_snprintf(what, sizeof what, "%s at offset %lu of", access_name(access),
-                     (unsigned long)(addr - r->user));
+        text_str(&t, access_name(access));
+        text_str(&t, " at offset ");
+        text_num(&t, addr - r->user, 10);
+        text_str(&t, " of ");
     }
-    if (r->state == REC_LIVE)
-        fmt_snprintf(buf, n, "%s block 0x%lx (%lu bytes, allocated at 0x%lx)", what,
-                     (unsigned long)r->user, (unsigned long)r->size,
-                     (unsigned long)r->alloc_trace[0]);
-    else
-        fmt_snprintf(buf, n, "use-after-free %s freed block 0x%lx (%lu bytes, allocated at 0x%lx, "
-                     "freed at 0x%lx)",
-                     what, (unsigned long)r->user, (unsigned long)r->size,
-                     (unsigned long)r->alloc_trace[0], (unsigned long)r->free_trace[0]);
+    text_str(&t, r->state == REC_LIVE ? "block " : "freed block ");
+    text_num(&t, r->user, 16);
+    text_str(&t, " (");
+    text_bytes(&t, r->size);
+    text_str(&t, ", allocated at ");
+    text_num(&t, r->alloc_trace[0], 16);
+    if (r->state != REC_LIVE) {
+        text_str(&t, ", freed at ");
+        text_num(&t, r->free_trace[0], 16);
+    }
+    text_str(&t, ")");
     return 1;
 }
 

@@ -64,10 +64,10 @@
  */
 #include "mm/heap_general.h"
 
-#include <limits.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "mm/bits.h"
 #include "mm/port.h"
 
 /* ---------------------------------------------------------------- geometry */
@@ -76,8 +76,8 @@
 #define GRAIN ((size_t)HEAP_DEFAULT_ALIGN) /* user pointer alignment, = 2 words */
 #define MIN_BLOCK (2 * GRAIN)              /* header + 2 links + tag */
 #define FREE_META (5 * WORD)               /* header, links, dc range: never decommitted */
-#define WORD_BITS (sizeof(uintptr_t) * CHAR_BIT)
-#define SIZE_BITS (sizeof(size_t) * CHAR_BIT)
+#define WORD_BITS (sizeof(uintptr_t) * 8u)
+#define SIZE_BITS (sizeof(size_t) * 8u)
 
 #define SL_LOG2 4u /* 16 lists per power of two */
 #define SL_COUNT (1u << SL_LOG2)
@@ -1269,21 +1269,12 @@ static bool check_block(struct general_heap *h, struct arena *a, struct block *b
     return true;
 }
 
-/* Bits set in x (by hand: __builtin_popcount would need libgcc on i386). */
-static size_t bits_set(uintptr_t x)
-{
-    size_t n = 0;
-    for (; x; x &= x - 1)
-        n++;
-    return n;
-}
-
 /* Live blocks the start bitmap of arena a claims. */
 static size_t bitmap_count(const struct arena *a)
 {
     size_t n = 0, words = bitmap_words(a->limit - a->base);
     for (size_t i = 0; i < words; i++)
-        n += bits_set(a->starts[i]);
+        n += mm_bits_set(a->starts[i]);
     return n;
 }
 

@@ -4,8 +4,11 @@
  * mm/ is compiled three times: into the kernel (i686, freestanding), into
  * ring-3 programs (i686) and into hosted Linux builds (x86-64, tests,
  * benchmarks, libmm.a).  It reaches its host ONLY through the functions
- * declared here.  To copy mm/ into another kernel, implement these (see
- * docs/porting.md); nothing else in mm/ names the host.
+ * declared here, plus memcpy/memmove/memset/memcmp from <string.h>.  To
+ * copy mm/ into another kernel, implement these (see docs/porting.md;
+ * tests/mm_alone/port_min.c is the smallest complete port); nothing else in
+ * mm/ names the host, and `make test` proves it by building a copy of mm/
+ * alone (scripts/mm_alone.sh).
  *
  * Implementations: kernel/mm_port.c (kernel), user/lib/mm_port.c (ring 3),
  * mm/host/port_linux.c (hosted).
@@ -42,9 +45,6 @@ __attribute__((format(printf, 1, 2))) void mm_log(const char *fmt, ...);
  * count it for a test, kill a user process...).  Must return.
  */
 __attribute__((format(printf, 1, 2))) void mm_report(const char *fmt, ...);
-
-/* Address of the caller of the function that calls this, or 0 when unknown. */
-#define MM_RETURN_ADDRESS() ((uintptr_t)__builtin_return_address(0))
 
 /* ------------------------------------------------------------------ PMM */
 /*

@@ -63,6 +63,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mm/bits.h"
 #include "mm/heap.h"
 #include "mm/heap_pages.h"
 #include "mm/port.h"
@@ -633,7 +634,7 @@ static int check_slab_objects(const struct slab_cache *c, const struct slab *s)
 {
     uint32_t free_bits = 0, listed = 0;
     for (uint32_t w = 0; w < (c->objects + 31) / 32; w++)
-        free_bits += (uint32_t)__builtin_popcount(s->free_map[w]);
+        free_bits += (uint32_t)mm_bits_set(s->free_map[w]);
     if (c->objects % 32 && s->free_map[c->objects / 32] >> (c->objects % 32))
         return violation(c, s, "bitmap has bits beyond the last object");
     if (s->inuse != c->objects - free_bits)

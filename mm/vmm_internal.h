@@ -15,7 +15,7 @@
 #ifndef MM_VMM_INTERNAL_H
 #define MM_VMM_INTERNAL_H
 
-#include "arch/x86/pte.h"
+#include "mm/pte.h"
 #include "mm/port.h"
 #include "mm/vmm.h"
 

@@ -16,7 +16,7 @@
  * vmm_g.kernel_pt, so a kernel-half walk needs no directory access.  User
  * page tables are created on demand and freed when they become empty.
  *
- * A page's state lives in its entry (arch/x86/pte.h): a lazy marker for a
+ * A page's state lives in its entry (mm/pte.h): a lazy marker for a
  * committed-not-backed page carries the very bits the page will get, so the
  * fault path is: read the entry, allocate a frame, zero it, write the entry.
  * A missing user page table (commits under OVERCOMMIT create none) sends the

@@ -18,7 +18,7 @@
  * The invariant vmm_check verifies: pieces never overlap, two adjacent
  * pieces of one reservation always differ in something, a guard piece always
  * borders a non-guard piece of its reservation, and page-table entries agree
- * with their piece (arch/x86/pte.h lists the encodings).
+ * with their piece (mm/pte.h lists the encodings).
  *
  * Records come from a static pool (so vmm_init needs no allocator) and, when
  * it runs dry, from pages the VMM maps itself in the first VMM_META_SIZE

@@ -27,8 +27,6 @@
 #define USER_START          0x00001000u
 #define USER_END            0xC0000000u
 
-#define BOOT_STACK_SIZE     16384u
-
 #ifndef __ASSEMBLER__
 #include <stdint.h>
 /* Physical address of a kernel virtual address inside the low linear map. */

@@ -8,7 +8,7 @@
 #include "harness.h"
 #include "vmm_sim.h"
 
-#include "arch/x86/pte.h"
+#include "mm/pte.h"
 #include "mm/host/port_linux.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"

@@ -9,7 +9,7 @@
  * order, a nested mm_lock_vmm, mm_kva_ptr of an unmapped kernel page.
  */
 #include "tests/host/vmm_sim.h"
-#include "arch/x86/pte.h"
+#include "mm/pte.h"
 #include "mm/pmm.h"
 #include "mm/port.h"
 #include "mm/vmm_internal.h" /* vmm_g.ready: a new boot may call vmm_init again */

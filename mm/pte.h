@@ -1,5 +1,6 @@
 /*
- * arch/x86/pte.h - i386 two-level paging entries (4 KiB pages, no PAE).
+ * mm/pte.h - i386 two-level paging entries (4 KiB pages, no PAE): the paging
+ * format the VMM reads.  It lives in mm/ so that mm/ travels alone.
  *
  * A page directory (PD) holds 1024 entries (PDEs), each naming a page table
  * (PT) of 1024 entries (PTEs), each naming one 4 KiB frame: a virtual address
@@ -28,8 +29,8 @@
  * instruction is executed here (CR3/invlpg live in arch/x86/cpu.h and reach
  * mm/ through mm/port.h).
  */
-#ifndef ARCH_X86_PTE_H
-#define ARCH_X86_PTE_H
+#ifndef MM_PTE_H
+#define MM_PTE_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -128,4 +129,4 @@ static inline bool pte_allows(pte_t e, bool write, bool user)
     return !user || (e & PTE_USER);
 }
 
-#endif /* ARCH_X86_PTE_H */
+#endif /* MM_PTE_H */
