@@ -27,13 +27,20 @@ KNM     := $(CROSS)nm
 KOBJCOPY:= $(CROSS)objcopy
 NASM    := nasm
 LIBGCC   = $(shell $(KCC) -print-libgcc-file-name 2>/dev/null)
+# Freestanding code reads no header outside this tree but the compiler's own
+# (stddef.h, stdint.h, stdarg.h, stdbool.h): -nostdinc drops the host's
+# /usr/include, which Debian's cross compiler would otherwise search.  The
+# tree supplies the rest (lib/include/string.h).  Recursive (=), so that it
+# is asked of the compiler only when a rule runs, after deps.sh installed it.
+KCC_INCLUDE = $(shell $(KCC) -print-file-name=include 2>/dev/null)
+FREESTANDING_INC = -nostdinc -isystem lib/include -isystem $(KCC_INCLUDE)
 
 WARN := -Wall -Wextra -Werror
-KCFLAGS := -std=c11 -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -nostdlib -fno-builtin \
+KCFLAGS = -std=c11 -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -nostdlib -fno-builtin \
            -O2 -g -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
            -mgeneral-regs-only -fno-strict-aliasing \
            -fstack-protector-strong -mstack-protector-guard=global \
-           $(WARN) -I. -isystem lib/include -DMM_KERNEL=1 -MMD -MP
+           $(WARN) -I. $(FREESTANDING_INC) -MD -MP
 KASFLAGS := -f elf32 -g -F dwarf
 KLDFLAGS := -m elf_i386 -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
 
@@ -110,7 +117,7 @@ $(BUILD)/test-memcheck.iso: $(KERNEL) $(BUILD)/initrd.img scripts/mkiso.sh
 HOSTCC := cc
 HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(WARN) -I. -Itests/host \
-               -DMM_HOSTED=1 -MMD -MP
+               -MMD -MP
 HOST_SRC := $(wildcard mm/*.c mm/host/*.c) lib/format.c kernel/memmap.c kernel/bootinfo.c kernel/elf.c kernel/initrd.c
 HOST_OBJS := $(patsubst %.c,$(BUILD)/host/san/%.o,$(HOST_SRC))
 HOST_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/tests/%,$(wildcard tests/host/test_*.c))
@@ -143,7 +150,9 @@ $(BUILD)/host/tests-debug/%: $(BUILD)/host/dbg/tests/host/%.o $(HOST_DEBUG_SUPPO
 	$(Q)$(HOSTCC) $(HOST_SAN) -o $@ $^ -lm
 
 # Optimised, sanitizer-free objects for libmm.a and benchmarks.
-HOST_OPT_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 $(WARN) -I. -DMM_HOSTED=1 -MMD -MP
+# Frame pointers kept: the debug allocator's reports name call sites by
+# walking them (mm/heap_debug.h), in libmm.a as in the kernel.
+HOST_OPT_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -fno-omit-frame-pointer $(WARN) -I. -MMD -MP
 $(BUILD)/host/opt/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $< (-O2)"
@@ -151,7 +160,11 @@ $(BUILD)/host/opt/%.o: %.c
 
 LIBMM_SRC := $(wildcard mm/*.c mm/host/*.c)
 LIBMM := $(BUILD)/host/libmm.a
-LIBMM_HEADERS := $(wildcard mm/*.h mm/host/*.h)
+# The public headers: mm/'s internal ones (the VMM's, bit helpers, page-table
+# entries) are not installed, nor the VMM's API, which needs a machine's page
+# tables behind mm/port.h (tests/host/vmm_sim.c is a simulated one).
+LIBMM_PRIVATE_HEADERS := mm/bits.h mm/pte.h $(wildcard mm/vmm*.h mm/*_internal.h)
+LIBMM_HEADERS := $(filter-out $(LIBMM_PRIVATE_HEADERS),$(wildcard mm/*.h mm/host/*.h))
 # `make libmm`: the archive plus its public headers under build/host/include
 # (use -Ibuild/host/include and #include "mm/heap.h").
 libmm: $(LIBMM) $(patsubst %,$(BUILD)/host/include/%,$(LIBMM_HEADERS))
@@ -166,7 +179,7 @@ $(LIBMM): $(patsubst %.c,$(BUILD)/host/opt/%.o,$(LIBMM_SRC))
 # The sources they test are instrumented and archived, so each target links
 # only the objects it uses.
 FUZZCC := clang
-FUZZ_BASE := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -I. -Itests/host -DMM_HOSTED=1 \
+FUZZ_BASE := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -I. -Itests/host \
              -fno-sanitize-recover=all
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/host/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB := $(BUILD)/host/libmm-fuzz.a
@@ -209,20 +222,27 @@ $(BUILD)/host/bench/%: $(BUILD)/host/opt/tests/bench/%.o $(LIBMM) $(BUILD)/host/
 deps:
 	@scripts/deps.sh
 
-run: deps all
+# Each command installs what is missing first, then builds in a second make,
+# so that nothing of the toolchain is looked up before it is there.
+run: deps
+	@$(MAKE) --no-print-directory all
 	scripts/qemu.sh run $(ISO)
 
-run-gui: deps all
+run-gui:
+	@scripts/deps.sh gui
+	@$(MAKE) --no-print-directory all
 	scripts/qemu.sh gui $(ISO)
 
-debug: deps all
+debug: deps
+	@$(MAKE) --no-print-directory all
 	scripts/qemu.sh debug $(ISO) $(KERNEL)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(HOST_DEBUG_TESTS) $(FUZZ_TARGETS) libmm
-	@scripts/test.sh
+	@KCC=$(KCC) scripts/test.sh
 
-bench: deps all $(BENCH_BINS) $(BUILD)/host/bench/bench_heap_nohard
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BUILD)/host/bench/bench_heap_nohard
 	scripts/bench.sh $(BENCH_BINS)
 
 format:

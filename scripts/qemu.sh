@@ -82,7 +82,14 @@ run)
     run_qemu "${common[@]}" -display none -serial mon:stdio ${QEMU_EXTRA:-}
     ;;
 gui)
-    run_qemu "${common[@]}" -serial mon:stdio ${QEMU_EXTRA:-}
+    # Ask for the window explicitly: left to itself QEMU falls back to a VNC
+    # server without a word when it has no window to open.
+    if [ -z "${QEMU_DISPLAY:-}" ] && [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+        echo "qemu: make run-gui needs a graphical session (DISPLAY is not set)." >&2
+        echo "qemu: use make run for the serial console, or QEMU_DISPLAY=vnc=:0 make run-gui" >&2
+        exit 2
+    fi
+    run_qemu "${common[@]}" -display "${QEMU_DISPLAY:-gtk}" -serial mon:stdio ${QEMU_EXTRA:-}
     ;;
 debug)
     kernel=$3

@@ -22,7 +22,7 @@
 # status is non-zero if anything failed.
 #
 # Environment: TEST_ONLY=hosted|fuzz|kernel|faults|memory (comma list) to run
-# a subset (also: selfcheck, monitor, gdb, libmm); KTEST_TIMEOUT (seconds per suite boot, default 180).
+# a subset (also: selfcheck, monitor, gdb, libmm, hygiene); KTEST_TIMEOUT (seconds per suite boot, default 180).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -123,6 +123,94 @@ run_libmm_example() {
         printf "  %-40s ok (%s)\n" "docs/porting.md example" "$(grep -m1 'hello from libmm' "$log")"
     fi
     rm -rf "$dir"
+}
+
+# ---------------------------------------------------------------- build hygiene
+# The freestanding builds (kernel, ring 3) read no header outside this tree
+# and the cross compiler's own include directory.  They are compiled with
+# -MD, so their dependency files list every header read, system ones too.
+run_hermetic_check() {
+    section "build hygiene: freestanding objects read only the tree and the compiler's headers"
+    local kcc=${KCC:-i686-linux-gnu-gcc} inc dfiles bad log=$LOGS/hermetic.log
+    inc=$($kcc -print-file-name=include)
+    dfiles=$(find "$BUILD/k" "$BUILD/user" -name '*.d' 2>/dev/null | sort)
+    if [ -z "$dfiles" ]; then
+        fail "hermetic: no dependency files under $BUILD/k and $BUILD/user"
+        return
+    fi
+    # Every absolute path named by a dependency file, with the file naming it.
+    echo "$dfiles" | xargs awk '{for (i = 1; i <= NF; i++) if ($i ~ /^\//) {sub(/:$/, "", $i); print FILENAME ": " $i}}' \
+        >"$log"
+    bad=$(grep -v ": $inc/" "$log" | head -5)
+    if [ -n "$bad" ]; then
+        fail "hermetic: headers from outside the tree and $inc: $bad"
+    elif ! grep -q ": $inc/" "$log"; then
+        fail "hermetic: no object names the compiler's headers (are the dependency files complete, -MD?)"
+    else
+        pass
+        printf "  %-40s ok (%d objects, headers only from the tree and %s)\n" "hermetic kernel and ring-3 build" \
+            "$(echo "$dfiles" | wc -l)" "$inc"
+    fi
+}
+
+# mm/ copied alone into an empty directory builds and runs (scripts/mm_alone.sh).
+run_mm_alone() {
+    section "mm/ alone: copied into an empty directory, built and run with a minimal port"
+    local line
+    while read -r line; do
+        case $line in
+            ok\ *) pass; echo "  $line" ;;
+            *) fail "${line#FAIL }" ;;
+        esac
+    done < <(scripts/mm_alone.sh "${KCC:-i686-linux-gnu-gcc}")
+}
+
+# libmm.a is whole: for every installed header but the port's, the program
+# tests/libmm/use_NAME.c (NAME: the header's path under mm/, / as _) builds
+# against only the installed headers and libmm.a, and runs.  use_heap_debug
+# also proves that reports name real call sites (frame pointers in libmm.a).
+run_libmm_headers() {
+    section "libmm: one program per installed header, linked with libmm.a alone"
+    local inc=$BUILD/host/include work hdr name src log
+    work=$(mktemp -d)
+    for hdr in $(cd "$inc" && find mm -name '*.h' | sort); do
+        [ "$hdr" = mm/port.h ] && continue
+        name=${hdr#mm/}
+        name=use_${name//\//_}
+        name=${name%.h}
+        src=tests/libmm/$name.c
+        log=$LOGS/libmm-$name.log
+        if [ ! -f "$src" ]; then
+            fail "libmm: installed header $hdr has no program $src"
+            continue
+        fi
+        if ! cc -std=c11 -Wall -Wextra -Werror -g -O1 -no-pie -I"$inc" "$src" "$BUILD/host/libmm.a" \
+                -o "$work/$name" >"$log" 2>&1; then
+            fail "libmm: $src does not build against the installed headers and libmm.a - see $log"
+        elif ! "$work/$name" >>"$log" 2>&1 || ! grep -q "^ok $hdr\$" "$log"; then
+            fail "libmm: $name fails - see $log"
+        elif [ "$name" = use_heap_debug ] && ! libmm_call_sites_named "$work/$name" "$log"; then
+            fail "libmm: debug allocator reports do not name the allocating and freeing functions - see $log"
+        else
+            pass
+            printf "  %-40s ok\n" "$hdr"
+        fi
+    done
+    rm -rf "$work"
+}
+
+# libmm_call_sites_named PROGRAM LOG: the call sites it printed are in allocate_here and free_here.
+libmm_call_sites_named() {
+    local at fn ok=0
+    at=$(sed -n 's/^allocated at //p' "$2")
+    fn=$(addr2line -f -e "$1" "$at" | head -1)
+    echo "allocation site $at is in $fn" >>"$2"
+    [ "$fn" = allocate_here ] || ok=1
+    at=$(sed -n 's/^freed at //p' "$2")
+    fn=$(addr2line -f -e "$1" "$at" | head -1)
+    echo "free site $at is in $fn" >>"$2"
+    [ "$fn" = free_here ] || ok=1
+    return $ok
 }
 
 # ---------------------------------------------------------------- kernel boots
@@ -474,6 +562,9 @@ run_gdb_tests() {
 want hosted && run_hosted
 want fuzz && run_fuzz
 want libmm && run_libmm_example
+want libmm && run_libmm_headers
+want hygiene && run_hermetic_check
+want hygiene && run_mm_alone
 want kernel && run_kernel_suites
 want selfcheck && run_driver_selfchecks
 want faults && run_fault_tests
