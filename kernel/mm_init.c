@@ -123,9 +123,10 @@ void mm_init_vmm(const struct boot_info *bi)
     vmm_get_stats(&st);
     kprintf("VMM: kernel half shared by every address space (%zu page tables), commit policy %s\n",
             st.kernel_page_tables, overcommit ? "overcommit" : "strict");
-    kprintf("CPU: %s; write protection on; global pages %s; SMEP %s; SMAP %s\n",
+    kprintf("CPU: %s; write protection on; global pages %s; SMEP %s; SMAP %s; UMIP %s\n",
             cpu_features.vendor, cpu_features.pge ? "on" : "absent",
-            cpu_features.smep ? "on" : "absent", cpu_features.smap ? "on" : "absent");
+            cpu_features.smep ? "on" : "absent", cpu_features.smap ? "on" : "absent",
+            cpu_features.umip ? "on" : "absent");
 }
 
 /* The initrd module mapped read-only into the kernel half; NULL when there is none. */

@@ -331,7 +331,7 @@ static const syscall_fn calls[SYS_COUNT] = {
 static int syscall_trap(struct trap_frame *f)
 {
     struct process *p = process_current();
-    if (!p || !(f->cs & 3))
+    if (!p || !trap_from_user(f))
         return 0; /* int 0x80 from the kernel: not a system call, report it */
     const uint32_t args[5] = {f->ebx, f->ecx, f->edx, f->esi, f->edi};
     syscall_fn fn = f->eax < SYS_COUNT ? calls[f->eax] : 0;
