@@ -99,19 +99,45 @@ static int32_t sys_exit(struct process *p, const uint32_t *a)
     process_exit((int)a[0]);
 }
 
+/*
+ * Is every page of [buf, buf + len) readable?  One byte per page is
+ * enough (protection is per page); reading it also backs a committed page
+ * that has no frame yet, so the copy that follows cannot fail half-way.
+ */
+static int user_pages_readable(uint32_t buf, uint32_t len)
+{
+    char byte;
+    for (uint32_t a = buf; a - buf < len; a = (a & ~(PAGE - 1)) + PAGE)
+        if (copy_from_user(&byte, a, 1))
+            return 0;
+    return 1;
+}
+
+/*
+ * All or nothing: the whole range [buf, buf + len) must be in user space
+ * (before the length is cut to SYS_WRITE_MAX, so a range that wraps or
+ * reaches the kernel half is refused whatever its length), and every page
+ * of the part to be written must be readable before the first byte goes
+ * out.  So -EFAULT means nothing was printed, and a success is the whole
+ * (cut) length.
+ */
 static int32_t sys_write(struct process *p, const uint32_t *a)
 {
     char chunk[256];
-    uint32_t fd = a[0], buf = a[1], len = a[2] > SYS_WRITE_MAX ? SYS_WRITE_MAX : a[2];
+    uint32_t fd = a[0], buf = a[1], len = a[2];
     (void)p;
     if (fd != SYS_FD_STDOUT && fd != SYS_FD_STDERR)
         return -EBADF;
     if (!user_range_ok(buf, len))
         return -EFAULT;
+    if (len > SYS_WRITE_MAX)
+        len = SYS_WRITE_MAX;
+    if (!user_pages_readable(buf, len))
+        return -EFAULT;
     for (uint32_t done = 0; done < len;) {
         uint32_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
         if (copy_from_user(chunk, buf + done, n))
-            return done ? (int32_t)done : -EFAULT;
+            return -EFAULT; /* not reached: every page was just read */
         for (uint32_t i = 0; i < n; i++)
             kputc(chunk[i]);
         done += n;
