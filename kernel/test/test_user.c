@@ -12,6 +12,8 @@
 #include "kernel/ktest.h"
 #include "kernel/log.h"
 #include "kernel/process.h"
+#include "mm/pmm.h"
+#include "mm/vmm.h"
 
 #include <string.h>
 
@@ -47,6 +49,7 @@ static const struct expectation programs[] = {
     EXITS(debug_malloc, 0),
     HELPER(child_exit),
     HELPER(oom_hog),
+    HELPER(orphan_parent), /* run by user_orphans_are_reaped: its children outlive it */
     KILLED(kill_null, SYS_KILL_PAGE_FAULT, "page fault at 0x00000000"),
     KILLED(kill_kernel_read, SYS_KILL_PAGE_FAULT, "page fault at 0xc0100000"),
     KILLED(kill_kernel_write, SYS_KILL_PAGE_FAULT, "page fault at 0xc0100000"),
@@ -163,4 +166,72 @@ KTEST(user_every_program_has_an_expectation)
 KTEST(user_spawn_refuses_bad_programs)
 {
     KT_EQ(process_spawn("no_such_program", 0, 0), -ENOENT);
+}
+
+/* ---------------------------------------------------------------- orphans */
+
+/* What a process can hold on to: frames, commit charge, slots. */
+struct machine {
+    size_t frames;  /* free frames, counting the VMM's record pages as free */
+    size_t charge;  /* pages committed in all spaces */
+    unsigned procs; /* process slots in use */
+};
+
+static struct machine machine_now(void)
+{
+    struct vmm_stats vs;
+    vmm_get_stats(&vs);
+    return (struct machine){pmm_free_frames() + vs.meta_pages, vs.committed, process_count()};
+}
+
+/* Idle until every process is gone (orphans included), at most `ms`: 1 if so. */
+static int wait_until_no_process(unsigned ms)
+{
+    uint64_t deadline = pit_ticks() + (uint64_t)ms * pit_hz() / 1000 + 1;
+    uint32_t flags = irq_save();
+    while (process_count() && pit_ticks() < deadline) {
+        cpu_sti(); /* sti's one-instruction shadow: no tick is lost before hlt */
+        cpu_hlt(); /* the timer runs them, and reaps the orphans among them */
+        cpu_cli();
+    }
+    irq_restore(flags);
+    return process_count() == 0;
+}
+
+static void check_machine(const char *when, struct machine before)
+{
+    struct machine after = machine_now();
+    if (after.frames != before.frames || after.charge != before.charge ||
+        after.procs != before.procs)
+        ktest_fail(__FILE__, __LINE__,
+                   "%s: free frames %zu -> %zu, commit charge %zu -> %zu, processes %u -> %u",
+                   when, before.frames, after.frames, before.charge, after.charge, before.procs,
+                   after.procs);
+}
+
+/* One orphan_parent: it must exit 0 (all its spawns worked); its children are left running. */
+static void run_orphan_parent(void)
+{
+    int status = -1, pid = process_spawn("orphan_parent", 0, 0);
+    KT_ASSERT(pid > 0);
+    KT_EQ(process_wait(pid, &status), pid);
+    KT_EQ(status, 0);
+}
+
+/*
+ * Children outliving their parent are adopted and reaped by the kernel:
+ * more orphans than the table has slots live and die in turn, and every
+ * frame, page of commit charge and slot comes back.  The first round warms
+ * up what stays allocated for good (kernel page tables for stacks).
+ */
+KTEST(user_orphans_are_reaped)
+{
+    run_orphan_parent();
+    KT_ASSERT(wait_until_no_process(5000));
+    struct machine before = machine_now();
+    for (unsigned round = 0; round * 5 <= 2 * PROCESS_MAX && !ktest_failures(); round++) {
+        run_orphan_parent();
+        KT_ASSERT(wait_until_no_process(5000));
+        check_machine("after a round of orphans", before);
+    }
 }
