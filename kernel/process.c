@@ -34,6 +34,9 @@
 
 #define PAGE 4096u
 
+_Static_assert(USER_STACK_GAP == VMM_STACK_GAP, "the ABI's stack gap is the VMM's");
+_Static_assert(USER_INFO_ADDR + 2 * PAGE == USER_END, "the info page's guard is the last user page");
+
 void context_switch(uint32_t *save_esp, uint32_t load_esp);
 extern char trap_return[];
 
@@ -216,8 +219,9 @@ static int reserve_at(struct process *p, uint32_t addr, uint32_t size, unsigned 
 /* The info page: a frame of our own, mapped read-only at USER_INFO_ADDR. */
 static int make_info_page(struct process *p, uint32_t arg)
 {
+    /* its high guard is the page below the kernel half, which is never mapped */
     int r = reserve_at(p, USER_INFO_ADDR, PAGE, VMM_PROT_READ,
-                       VMM_RESERVE_MAPPED | VMM_RESERVE_PERMANENT);
+                       VMM_RESERVE_MAPPED | VMM_RESERVE_PERMANENT | VMM_RESERVE_GUARD_HIGH);
     if (r)
         return r;
     p->info_frame = pmm_alloc(0);
@@ -254,8 +258,9 @@ static int make_layout(struct process *p, const struct elf_image *img, uint32_t 
         return r;
     if ((r = reserve_at(p, p->brk_start, USER_BRK_MAX, VMM_PROT_RW, 0)))
         return r;
+    /* below the stack a gap of guard pages, not one: see VMM_STACK_GAP */
     if ((r = reserve_at(p, USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_SIZE, VMM_PROT_RW,
-                        VMM_RESERVE_COMMIT | VMM_RESERVE_GUARD_LOW | VMM_RESERVE_GUARD_HIGH |
+                        VMM_RESERVE_COMMIT | VMM_RESERVE_STACK_GAP | VMM_RESERVE_GUARD_HIGH |
                             VMM_RESERVE_PERMANENT)))
         return r;
     return make_info_page(p, arg);

@@ -301,10 +301,10 @@ static int32_t sys_release(struct process *p, const uint32_t *a)
 
 static uint32_t area_of(const struct process *p, uint32_t addr)
 {
-    if (addr >= USER_INFO_ADDR && addr < USER_INFO_ADDR + PAGE)
-        return SYS_AREA_INFO;
-    if (addr >= USER_STACK_TOP - USER_STACK_SIZE - PAGE && addr < USER_STACK_TOP + PAGE)
-        return SYS_AREA_STACK; /* the stack and its guard pages */
+    if (addr >= USER_INFO_ADDR && addr < USER_END)
+        return SYS_AREA_INFO; /* and its guard page, the last below the kernel */
+    if (addr >= USER_STACK_TOP - USER_STACK_SIZE - USER_STACK_GAP && addr < USER_STACK_TOP + PAGE)
+        return SYS_AREA_STACK; /* the stack, its guard gap and its guard page */
     if (addr >= p->brk_start && addr < p->brk_limit)
         return SYS_AREA_BREAK;
     if (addr >= p->image_start && addr < p->image_end)

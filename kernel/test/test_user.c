@@ -47,6 +47,7 @@ static const struct expectation programs[] = {
     EXITS(spawn_wait, 0),
     EXITS(oom_parent, 0),
     EXITS(debug_malloc, 0),
+    EXITS(layout_corners, 0),
     HELPER(child_exit),
     HELPER(oom_hog),
     HELPER(orphan_parent), /* run by user_orphans_are_reaped: its children outlive it */
@@ -57,6 +58,7 @@ static const struct expectation programs[] = {
     KILLED(kill_text_write, SYS_KILL_PAGE_FAULT, "write access: access not allowed"),
     KILLED(kill_info_write, SYS_KILL_PAGE_FAULT, "write access: access not allowed"),
     KILLED(kill_stack_overflow, SYS_KILL_PAGE_FAULT, "guard page"),
+    KILLED(kill_stack_clash, SYS_KILL_PAGE_FAULT, "guard page"),
     KILLED(kill_above_break, SYS_KILL_PAGE_FAULT, "reserved but not committed"),
     KILLED(kill_decommitted, SYS_KILL_PAGE_FAULT, "reserved but not committed"),
     KILLED(kill_debug_overrun, SYS_KILL_PAGE_FAULT, "reserved but not committed"),
@@ -124,6 +126,8 @@ USER_TEST(isolation)
 USER_TEST(spawn_wait)
 USER_TEST(oom_parent)
 USER_TEST(debug_malloc)
+USER_TEST(layout_corners)
+USER_TEST(kill_stack_clash)
 USER_TEST(kill_debug_overrun)
 USER_TEST(kill_debug_use_after_free)
 USER_TEST(kill_null)
