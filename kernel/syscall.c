@@ -205,9 +205,22 @@ static uint32_t page_up(uint32_t a)
 }
 
 /*
+ * Pages that come into use by the break: fresh, as if never used - default
+ * protection (a page made read-only before the break last shrank over it
+ * must not stay so), then committed lazily.  A failed commit leaves only
+ * reserved pages' protection changed, which nothing can see but query.
+ */
+static int grow_brk_pages(struct process *p, uint32_t from, uint32_t to)
+{
+    int r = vmm_protect(&p->space, from, to - from, VMM_PROT_RW);
+    return r ? r : vmm_commit(&p->space, from, to - from, 0);
+}
+
+/*
  * Move the break to `want` (inside [brk_start, brk_limit]): pages that come
- * into use are committed (lazily: frames on first touch), pages that leave
- * it are decommitted (their frames go back; a later re-grow reads zeros).
+ * into use are committed (lazily: frames on first touch) with the default
+ * protection, pages that leave it are decommitted (their frames go back; a
+ * later re-grow reads zeros).
  */
 static int32_t set_brk(struct process *p, uint32_t want)
 {
@@ -216,7 +229,7 @@ static int32_t set_brk(struct process *p, uint32_t want)
     uint32_t old_top = page_up(p->brk), new_top = page_up(want);
     int r = 0;
     if (new_top > old_top)
-        r = vmm_commit(&p->space, old_top, new_top - old_top, 0);
+        r = grow_brk_pages(p, old_top, new_top);
     else if (new_top < old_top)
         r = vmm_decommit(&p->space, new_top, old_top - new_top, 0);
     if (r)

@@ -38,6 +38,7 @@ static const struct expectation programs[] = {
     EXITS(sbrk_big, 0),
     EXITS(sbrk_shrink, 0),
     EXITS(sbrk_bad, 0),
+    EXITS(sbrk_reprotect, 0),
     EXITS(lazy_commit, 0),
     EXITS(decommit_zero, 0),
     EXITS(malloc_stress, 0),
@@ -117,6 +118,7 @@ USER_TEST(sbrk_contig)
 USER_TEST(sbrk_big)
 USER_TEST(sbrk_shrink)
 USER_TEST(sbrk_bad)
+USER_TEST(sbrk_reprotect)
 USER_TEST(lazy_commit)
 USER_TEST(decommit_zero)
 USER_TEST(malloc_stress)
