@@ -50,7 +50,8 @@ static const struct ktest *find(const char *name)
 static void list_tests(void)
 {
     for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
-        kprintf("ktest: has %s %s%s%s\n", t->expect_fault ? "fault" : "test", t->name,
+        kprintf("ktest: has %s %s%s%s\n",
+                t->expect_fault ? "fault" : t->long_run ? "long" : "test", t->name,
                 t->cpu ? " cpu=" : "", t->cpu ? t->cpu : "");
 }
 
@@ -120,7 +121,7 @@ static int run_one(const struct ktest *t)
 }
 
 /*
- * Run all ordinary tests (only NULL or "") or the one named, printing the
+ * Run all ordinary tests but the long ones (only NULL or "") or the one named, printing the
  * protocol lines; *planned and *passed receive the counts.  A fault test
  * runs only when allow_fault is set (it is expected not to return; if it
  * does, that is a failure).  Returns 0, or -1 when `only` names no test
@@ -146,10 +147,10 @@ static int run_suite(const char *only, int allow_fault, unsigned *planned, unsig
         *planned = 1;
     } else {
         for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
-            *planned += !t->expect_fault;
+            *planned += !t->expect_fault && !t->long_run;
         kprintf("ktest: plan %u\n", *planned);
         for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
-            if (!t->expect_fault)
+            if (!t->expect_fault && !t->long_run)
                 *passed += run_one(t);
     }
     kprintf("ktest: done %u passed, %u failed\n", *passed, *planned - *passed);

@@ -32,19 +32,26 @@ struct ktest {
     const char *expect_fault; /* NULL for an ordinary test */
     const char *cpu;          /* QEMU -cpu model the test needs, NULL for the default */
     const char *file;
+    int long_run; /* KTEST_LONG: only when named (`test=NAME`), in a boot of its own */
 };
 
-#define KTEST_DEFINE_(name, expect, cpu)                                                           \
+#define KTEST_DEFINE_(name, expect, cpu, long_run)                                                 \
     static void ktest_fn_##name(void);                                                             \
     __attribute__((used, section(".ktests"), aligned(4))) static const struct ktest                \
-        ktest_rec_##name = {#name, ktest_fn_##name, expect, cpu, __FILE__};                        \
+        ktest_rec_##name = {#name, ktest_fn_##name, expect, cpu, __FILE__, long_run};              \
     static void ktest_fn_##name(void)
 
-#define KTEST(name) KTEST_DEFINE_(name, 0, 0)
+#define KTEST(name) KTEST_DEFINE_(name, 0, 0, 0)
+/*
+ * A long-running ordinary test (a soak): left out of the `test` run, which
+ * every suite boot repeats; the host driver boots it alone with `test=NAME`
+ * (it learns of it from "ktest: has long NAME").
+ */
+#define KTEST_LONG(name) KTEST_DEFINE_(name, 0, 0, 1)
 /* expected_report: pieces of text separated by '|', all of which must appear. */
-#define KTEST_FAULT(name, expected_report) KTEST_DEFINE_(name, expected_report, 0)
+#define KTEST_FAULT(name, expected_report) KTEST_DEFINE_(name, expected_report, 0, 0)
 /* A fault test that needs a CPU feature: the driver boots it with -cpu `cpu` (e.g. "max"). */
-#define KTEST_FAULT_ON(name, cpu, expected_report) KTEST_DEFINE_(name, expected_report, cpu)
+#define KTEST_FAULT_ON(name, cpu, expected_report) KTEST_DEFINE_(name, expected_report, cpu, 0)
 
 /* Record a failure of the running test (the test goes on; the first message is printed). */
 void ktest_fail(const char *file, int line, const char *fmt, ...)

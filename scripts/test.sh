@@ -6,13 +6,14 @@
 #   2. fuzz targets: replay the corpus, then a bounded run with a fixed seed
 #   3. the kernel in QEMU with `test`: directly (-kernel, Multiboot 1) and
 #      through GRUB ISOs (Multiboot 2 and 1); one result per in-kernel test
-#   4. fault tests, one per boot (`test=NAME`): pass when the fault report
+#   4. long tests (KTEST_LONG: the soak of the ring-3 programs), one per boot
+#   5. fault tests, one per boot (`test=NAME`): pass when the fault report
 #      contains every expected piece of text and QEMU left with the fault code
-#   5. memory sizes on the pc and q35 machines (`memcheck`): the usable RAM
+#   6. memory sizes on the pc and q35 machines (`memcheck`): the usable RAM
 #      the kernel parsed must match what QEMU was given, less its holes
-#   6. the monitor: commands typed into the serial port after its prompt
+#   7. the monitor: commands typed into the serial port after its prompt
 #      (as `make run CMD=...` does), `monitor=SCRIPT`, halt and reboot
-#   7. the gdb helpers (scripts/gdb/memkernel.gdb) in batch mode against a
+#   8. the gdb helpers (scripts/gdb/memkernel.gdb) in batch mode against a
 #      stopped kernel, checked against what the kernel printed itself
 #
 # The kernel is judged from its output and QEMU's exit status together: a
@@ -307,6 +308,25 @@ run_kernel_suites() {
     judge_suite "kernel[GRUB ISO, Multiboot 1, qemu32]" "$LOGS/kernel-grub-mb1.log"
 }
 
+# ---------------------------------------------------------------- long tests
+# KTEST_LONG tests (the soak) are not in the suite every boot repeats: each
+# is booted alone with test=NAME and judged like a suite of one.
+run_long_tests() {
+    section "long tests (one per boot)"
+    local list=$LOGS/kernel-direct.log
+    [ -f "$list" ] || boot "$list" "$suite_timeout" -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" -append test -m 128M
+    local names name
+    names=$(grep -a '^ktest: has long ' "$list" | tr -d '\r' | awk '{print $4}')
+    [ -n "$names" ] || { fail "long tests: the kernel listed none - see $list"; return; }
+    for name in $names; do
+        local log=$LOGS/long-$name.log
+        boot "$log" "${LONG_TIMEOUT:-420}" -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" \
+             -append "test=$name" -m 128M
+        judge_suite "long test $name" "$log"
+        grep -a '^soak: ' "$log" | tr -d '\r' | sed 's/^/    /'
+    done
+}
+
 # ---------------------------------------------------------------- fault tests
 run_fault_tests() {
     section "fault tests (one per boot)"
@@ -566,6 +586,7 @@ want libmm && run_libmm_headers
 want hygiene && run_hermetic_check
 want hygiene && run_mm_alone
 want kernel && run_kernel_suites
+want long && run_long_tests
 want selfcheck && run_driver_selfchecks
 want faults && run_fault_tests
 want memory && run_memory_tests

@@ -12,6 +12,7 @@
 #include "kernel/ktest.h"
 #include "kernel/log.h"
 #include "kernel/process.h"
+#include "lib/format.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
 
@@ -82,14 +83,14 @@ static const struct expectation *expectation_for(const char *name)
     return 0;
 }
 
-/* Run one program and compare how it ended with its expectation. */
-static void check_program(const char *name)
+/* Run one program with `arg` and compare how it ended with its expectation. */
+static void check_program_arg(const char *name, uint32_t arg)
 {
     const struct expectation *e = expectation_for(name);
     int status = -1;
     KT_ASSERT(process_have_initrd());
     KT_ASSERT(e != 0);
-    int pid = process_spawn(e->program, e->arg, 0);
+    int pid = process_spawn(e->program, arg, 0);
     if (pid < 0) {
         ktest_fail(__FILE__, __LINE__, "spawn %s: error %d", name, pid);
         return;
@@ -105,6 +106,14 @@ static void check_program(const char *name)
         ktest_fail(__FILE__, __LINE__, "%s: the kill report lacks \"%s\": %s", name, e->report,
                    process_last_kill());
     KT_EQ(process_count(), 0);
+}
+
+/* Run one program as its expectation says. */
+static void check_program(const char *name)
+{
+    const struct expectation *e = expectation_for(name);
+    KT_ASSERT(e != 0);
+    check_program_arg(name, e->arg);
 }
 
 #define USER_TEST(prog)                                                                            \
@@ -240,4 +249,71 @@ KTEST(user_orphans_are_reaped)
         KT_ASSERT(wait_until_no_process(5000));
         check_machine("after a round of orphans", before);
     }
+}
+
+/* ---------------------------------------------------------------- soak */
+
+#define SOAK_ROUNDS 10 /* per commit policy */
+
+/*
+ * The arg a program gets in the soak: its usual one, but malloc_stress does
+ * 2000 operations instead of 20000 (it is nine tenths of a round's time
+ * otherwise; its own test runs the full count).
+ */
+static uint32_t soak_arg(const struct expectation *e)
+{
+    return strcmp(e->program, "malloc_stress") == 0 ? 2000 : e->arg;
+}
+
+/* Every program that runs alone, once, checked as its own test checks it; then orphans. */
+static void soak_round(void)
+{
+    for (unsigned i = 0; i < sizeof programs / sizeof programs[0] && !ktest_failures(); i++)
+        if (programs[i].status != -1)
+            check_program_arg(programs[i].program, soak_arg(&programs[i]));
+    if (!ktest_failures())
+        run_orphan_parent();
+    KT_ASSERT(wait_until_no_process(5000));
+}
+
+/* How many programs a round runs alone (the helpers are left out). */
+static unsigned soak_programs(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < sizeof programs / sizeof programs[0]; i++)
+        n += programs[i].status != -1;
+    return n;
+}
+
+static void soak_policy(enum vmm_policy policy, const char *name)
+{
+    KT_EQ(vmm_set_policy(policy), 0);
+    soak_round(); /* warm-up: what stays allocated for good is allocated now */
+    struct machine before = machine_now();
+    for (unsigned round = 1; round <= SOAK_ROUNDS && !ktest_failures(); round++) {
+        soak_round();
+        char when[48];
+        fmt_snprintf(when, sizeof when, "%s, after round %u", name, round);
+        check_machine(when, before);
+    }
+    kprintf("soak: %s: %u rounds of %u programs and an orphan_parent; free frames %zu, "
+            "commit charge %zu, processes %u after each\n",
+            name, SOAK_ROUNDS + 1, soak_programs(), before.frames, before.charge, before.procs);
+}
+
+/*
+ * Long runs: the whole set of ring-3 programs, round after round, under
+ * both commit policies; after every round the free frames, the commit
+ * charge and the process table must be where they were.  Booted alone
+ * (KTEST_LONG) by the host driver.
+ */
+KTEST_LONG(user_soak)
+{
+    enum vmm_policy boot_policy = vmm_get_policy();
+    uint64_t start = pit_ticks();
+    soak_policy(VMM_POLICY_STRICT, "strict");
+    if (!ktest_failures())
+        soak_policy(VMM_POLICY_OVERCOMMIT, "overcommit");
+    KT_EQ(vmm_set_policy(boot_policy), 0);
+    kprintf("soak: %u ticks at %u Hz\n", (unsigned)(pit_ticks() - start), pit_hz());
 }

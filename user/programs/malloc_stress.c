@@ -1,7 +1,8 @@
 /*
  * user/programs/malloc_stress.c - the malloc family at ring 3, checked.
  *
- * Expects: exit status 0.  20000 random operations (malloc, calloc,
+ * Expects: exit status 0.  20000 random operations (or `arg` of them, when
+ * spawned with a non-zero arg: the kernel's soak test runs fewer) (malloc, calloc,
  * memalign, realloc, free) over 256 slots, sizes from 1 byte to 1 MiB so
  * that all three sub-heaps of the composite serve requests (and large
  * blocks come from reserve/release).  Every block carries a pattern derived
@@ -119,9 +120,9 @@ static void release(struct slot *s)
     s->p = NULL;
 }
 
-static void stress(void)
+static void stress(unsigned rounds)
 {
-    for (unsigned round = 1; round <= ROUNDS; round++) {
+    for (unsigned round = 1; round <= rounds; round++) {
         struct slot *s = &slots[rng() % SLOTS];
         if (!s->p)
             allocate(s);
@@ -164,8 +165,9 @@ int main(void)
     struct heap_stats hs;
     struct uheap_source_stats ss;
     struct sys_memstat ms;
-    ut_log("%u random operations over %u slots, 1 byte to 1 MiB", ROUNDS, SLOTS);
-    stress();
+    unsigned rounds = user_info()->arg ? user_info()->arg : ROUNDS;
+    ut_log("%u random operations over %u slots, 1 byte to 1 MiB", rounds, SLOTS);
+    stress(rounds);
     heap_stats(uheap(), &hs);
     uheap_source_stats(&ss);
     ut_log("%zu allocations, %zu frees; source: %zu grows, %zu maps, %zu unmaps, %zu decommits",
