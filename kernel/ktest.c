@@ -60,7 +60,7 @@ static void list_tests(void)
  * (a forgotten kfree).  Two layers keep frames on purpose and are counted
  * as if free: the kernel heap (its caches - empty slabs, the general heap's
  * hysteresis - live in its region and in page-allocator blocks) and the
- * VMM's region-record pages (never returned, docs/vmm.md).  So a test's
+ * VMM's region-record pages (one empty page is kept, docs/vmm.md).  So a test's
  * own page-allocator blocks are not covered here: such tests check their
  * frames themselves.
  */

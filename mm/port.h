@@ -82,7 +82,9 @@ void mm_kunmap(void *ptr);
 /*
  * A pointer through which mm/ reaches kernel virtual address `va`, a page the
  * VMM mapped in the kernel half itself (its region-record pages); valid for
- * accesses inside that page.  Kernel: (void *)va.
+ * accesses inside that page.  A page-aligned va must give a page-aligned
+ * pointer (the record cache finds a record's page header by rounding down).
+ * Kernel: (void *)va.
  */
 void *mm_kva_ptr(uintptr_t va);
 

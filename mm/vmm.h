@@ -54,6 +54,15 @@
 #define VMM_WINDOW_END 0xFF400000u
 #define VMM_KERNEL_END 0xFFFFF000u /* the last page is never used (no wrap to 0) */
 #define VMM_META_SIZE 0x00400000u  /* the VMM's own region-record pages, first in KREGION */
+/*
+ * Region records one user space may hold (Linux's max_map_count plays this
+ * part): past it reserve, commit, decommit and protect fail with VMM_ENOMEM,
+ * so one process cannot take every record of the machine.  Release never
+ * needs a record unless it cuts a hole in a piece; that may go
+ * VMM_RELEASE_OVERDRAFT records past the quota.
+ */
+#define VMM_SPACE_REGIONS_MAX 4096u
+#define VMM_RELEASE_OVERDRAFT 64u
 
 /* ---------------------------------------------------------------- errors */
 #define VMM_OK 0

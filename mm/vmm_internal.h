@@ -133,8 +133,8 @@ size_t vmm_pte_clear(struct vmm_space *s, uintptr_t start, uintptr_t end, bool k
 void vmm_pte_protect(struct vmm_space *s, uintptr_t start, uintptr_t end, unsigned prot);
 /* Entries of [start, end) that name a frame. */
 size_t vmm_pte_count_backed(struct vmm_space *s, uintptr_t start, uintptr_t end);
-/* Install one kernel-half entry directly (the VMM's own metadata pages). */
-void vmm_pte_set_kernel(uintptr_t va, pte_t e);
+/* Install one kernel-half entry directly (the VMM's record pages); returns the old one. */
+pte_t vmm_pte_set_kernel(uintptr_t va, pte_t e);
 /* Count entries of [start, end) that disagree with region r (vmm_check). */
 int vmm_pte_check_region(struct vmm_space *s, const struct vmm_region *r, size_t *backed,
                          size_t *mapped);

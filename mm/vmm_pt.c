@@ -487,7 +487,7 @@ size_t vmm_pte_count_backed(struct vmm_space *s, uintptr_t start, uintptr_t end)
 }
 
 /* One kernel entry, outside any walk: the VMM's record pages (never in a batch). */
-void vmm_pte_set_kernel(uintptr_t va, pte_t e)
+pte_t vmm_pte_set_kernel(uintptr_t va, pte_t e)
 {
     pte_t *table = mm_kmap(vmm_g.kernel_pt[pde_index(va) - KPDE0]);
     pte_t old = table[pte_index(va)];
@@ -495,6 +495,7 @@ void vmm_pte_set_kernel(uintptr_t va, pte_t e)
     mm_kunmap(table);
     if (pte_present(old))
         mm_tlb_flush_page(va);
+    return old;
 }
 
 /* Read the entry for va (0 when there is no page table). */

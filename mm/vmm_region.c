@@ -20,10 +20,11 @@
  * borders a non-guard piece of its reservation, and page-table entries agree
  * with their piece (mm/pte.h lists the encodings).
  *
- * Records come from a static pool (so vmm_init needs no allocator) and, when
- * it runs dry, from pages the VMM maps itself in the first VMM_META_SIZE
- * bytes of the kernel region area: never from the heap, which sits on top of
- * the VMM.  Record pages are kept for reuse, never returned.
+ * Records come from a small cache (below, "the record cache"): a static
+ * array, then record pages the VMM maps itself and unmaps again when all
+ * their records are free.  A user space may hold at most
+ * VMM_SPACE_REGIONS_MAX records; release needs a record only to cut a hole
+ * in a piece, and has records held back for that.
  *
  * Locking: the public functions take the VMM lock; the *_locked ones and
  * every static function expect it held.
@@ -38,67 +39,221 @@
 #define STATIC_RECORDS 64u
 /* Records one operation may need: two splits, or a reservation and its two guards. */
 #define RECORDS_PER_OP 3u
+/*
+ * Records only release may take: when the pool can no longer grow, other
+ * operations fail with VMM_ENOMEM while these stay, so a release that cuts
+ * a hole in a piece (the one case where release needs a record) still
+ * works.
+ */
+#define RELEASE_RESERVE 2u
+/* Slots of the metadata area, and records per page (slot 0 of a page is its header). */
+#define META_PAGES (VMM_META_SIZE / MM_PAGE_SIZE)
+#define PAGE_RECORDS (MM_PAGE_SIZE / sizeof(struct vmm_region) - 1)
+#define RECORD_PAGE_MAGIC 0x52454350u /* "RECP" */
+
+/*
+ * The header of a record page, in its first record slot.  Pages with free
+ * records are on a doubly linked list; each keeps its own free list, so a
+ * page whose records are all free again can be unmapped and its frame
+ * returned.
+ */
+struct record_page {
+    uint32_t magic;
+    uint16_t slot;                   /* index in the metadata area */
+    uint16_t free_count;             /* records of this page on its free list */
+    struct vmm_region *free;         /* linked through node.parent */
+    struct record_page *prev, *next; /* pages with free records */
+};
+_Static_assert(sizeof(struct record_page) <= sizeof(struct vmm_region),
+               "the page header fits in one record slot");
 
 static struct vmm_region static_records[STATIC_RECORDS];
-static struct vmm_region *free_records; /* linked through node.parent */
-static uintptr_t meta_next;             /* next unmapped page of the metadata area */
+static struct vmm_region *static_free; /* linked through node.parent */
+static struct record_page *partial;    /* pages with free records */
+static uint32_t slot_used[META_PAGES / 32];
+static size_t empty_pages; /* mapped pages whose records are all free */
 
 #define STATE_BIT(s) (1u << (s))
 #define ANY_STATE                                                                                  \
     (STATE_BIT(VMM_REGION_RESERVED) | STATE_BIT(VMM_REGION_COMMITTED) |                            \
      STATE_BIT(VMM_REGION_GUARD) | STATE_BIT(VMM_REGION_MAPPED))
 
-/* ------------------------------------------------------------------ the record pool */
+/* ------------------------------------------------------------------ the record cache */
 
-static void record_put(struct vmm_region *r)
+/*
+ * How it works.  Records come first from a static array (vmm_init needs
+ * them before any page can be mapped; never returned), then from record
+ * pages the VMM maps itself in the first VMM_META_SIZE bytes of the kernel
+ * region area: never from the heap, which sits on top of the VMM.  A
+ * record's page is found in one step by rounding its address down (the
+ * port maps every page-aligned va to a page-aligned pointer).  When the
+ * last record of a page comes back and another page is already empty, the
+ * page is unmapped and its frame goes back to the PMM: one empty page is
+ * kept so that an operation at a page boundary does not map and unmap a
+ * page each time.  A page is never unmapped while that would leave fewer
+ * than RECORDS_PER_OP + RELEASE_RESERVE free records, so what an operation
+ * reserved up front is still there when it takes it.
+ */
+
+static struct record_page *page_of(const struct vmm_region *r)
 {
-    memset(r, 0, sizeof *r);
-    r->node.parent = (struct vmm_tree_node *)free_records; /* node is the first member */
-    free_records = r;
-    vmm_g.stats.regions_free++;
+    return (struct record_page *)((uintptr_t)r & ~(uintptr_t)(MM_PAGE_SIZE - 1));
 }
 
-static struct vmm_region *record_take(void)
+static bool is_static(const struct vmm_region *r)
 {
-    struct vmm_region *r = free_records;
+    return r >= static_records && r < static_records + STATIC_RECORDS;
+}
 
-    if (!r)
-        mm_panic("vmm: region record pool empty (records were not reserved)");
-    free_records = region_of(r->node.parent);
-    vmm_g.stats.regions_free--;
+static uintptr_t slot_va(unsigned slot)
+{
+    return VMM_KREGION_START + (uintptr_t)slot * MM_PAGE_SIZE;
+}
+
+static void partial_link(struct record_page *pg)
+{
+    pg->prev = NULL;
+    pg->next = partial;
+    if (partial)
+        partial->prev = pg;
+    partial = pg;
+}
+
+static void partial_unlink(struct record_page *pg)
+{
+    if (pg->prev)
+        pg->prev->next = pg->next;
+    else
+        partial = pg->next;
+    if (pg->next)
+        pg->next->prev = pg->prev;
+}
+
+static void push_free(struct vmm_region **list, struct vmm_region *r)
+{
+    memset(r, 0, sizeof *r);
+    r->node.parent = (struct vmm_tree_node *)*list; /* node is the first member */
+    *list = r;
+}
+
+static struct vmm_region *pop_free(struct vmm_region **list)
+{
+    struct vmm_region *r = *list;
+
+    *list = region_of(r->node.parent);
     memset(r, 0, sizeof *r);
     return r;
 }
 
-/* Map one more metadata page and cut it into records.  VMM_ENOMEM when out. */
+/* Unmap an empty record page and give its frame back. */
+static void page_unmap(struct record_page *pg)
+{
+    unsigned slot = pg->slot;
+
+    partial_unlink(pg);
+    pg->magic = 0; /* a stale record pointer into a reused frame must not look valid */
+    slot_used[slot / 32] &= ~(1u << (slot % 32));
+    vmm_g.stats.regions_free -= PAGE_RECORDS;
+    vmm_g.stats.meta_pages--;
+    empty_pages--;
+    vmm_frame_free(pte_frame(vmm_pte_set_kernel(slot_va(slot), 0)));
+}
+
+static void record_put(struct vmm_region *r)
+{
+    vmm_g.stats.regions_free++;
+    if (is_static(r)) {
+        push_free(&static_free, r);
+        return;
+    }
+    struct record_page *pg = page_of(r);
+    if (pg->magic != RECORD_PAGE_MAGIC)
+        mm_panic("vmm: record %p is not in a record page", (void *)r);
+    if (pg->free_count++ == 0)
+        partial_link(pg);
+    push_free(&pg->free, r);
+    if (pg->free_count < PAGE_RECORDS)
+        return;
+    bool keep = empty_pages == 0 ||
+                vmm_g.stats.regions_free - PAGE_RECORDS < RECORDS_PER_OP + RELEASE_RESERVE;
+    empty_pages++;
+    if (!keep)
+        page_unmap(pg);
+}
+
+static struct vmm_region *record_take(void)
+{
+    if (vmm_g.stats.regions_free == 0)
+        mm_panic("vmm: region record pool empty (records were not reserved)");
+    vmm_g.stats.regions_free--;
+    if (static_free) /* never returned anyway: use them first, let pages empty */
+        return pop_free(&static_free);
+    struct record_page *pg = partial;
+    if (pg->free_count == PAGE_RECORDS)
+        empty_pages--;
+    if (--pg->free_count == 0)
+        partial_unlink(pg);
+    return pop_free(&pg->free);
+}
+
+static int free_slot(void)
+{
+    for (unsigned w = 0; w < META_PAGES / 32; w++)
+        if (slot_used[w] != ~0u)
+            for (unsigned b = 0; b < 32; b++)
+                if (!(slot_used[w] & (1u << b)))
+                    return (int)(w * 32 + b);
+    return -1;
+}
+
+/* Map one more record page and cut it into records.  VMM_ENOMEM when out. */
 static int pool_grow(void)
 {
-    if (meta_next >= VMM_KREGION_START + VMM_META_SIZE || !vmm_charge_fits(1))
+    int slot = free_slot();
+    if (slot < 0 || !vmm_charge_fits(1))
         return VMM_ENOMEM;
     pmm_paddr_t frame = vmm_frame_alloc_zeroed();
     if (frame == PMM_NONE)
         return VMM_ENOMEM;
-    vmm_pte_set_kernel(meta_next,
-                       pte_make(frame, vmm_prot_bits(&vmm_g.kernel, VMM_PROT_RW) | PTE_OWNED));
+    uintptr_t va = slot_va((unsigned)slot);
+    vmm_pte_set_kernel(va, pte_make(frame, vmm_prot_bits(&vmm_g.kernel, VMM_PROT_RW) | PTE_OWNED));
+    slot_used[slot / 32] |= 1u << (slot % 32);
     /* records never straddle a page: mm_kva_ptr is valid page by page */
-    struct vmm_region *page = mm_kva_ptr(meta_next);
-    for (size_t i = 0; i < MM_PAGE_SIZE / sizeof(struct vmm_region); i++)
-        record_put(&page[i]);
-    meta_next += PAGE;
+    struct vmm_region *records = mm_kva_ptr(va);
+    struct record_page *pg = (struct record_page *)(void *)records;
+    *pg = (struct record_page){.magic = RECORD_PAGE_MAGIC, .slot = (uint16_t)slot};
+    for (size_t i = 1; i <= PAGE_RECORDS; i++)
+        push_free(&pg->free, &records[i]);
+    pg->free_count = PAGE_RECORDS;
+    partial_link(pg);
+    empty_pages++;
+    vmm_g.stats.regions_free += PAGE_RECORDS;
     vmm_g.stats.meta_pages++;
     return VMM_OK;
 }
 
 void vmm_regions_init(void)
 {
-    free_records = NULL;
+    static_free = NULL;
+    partial = NULL;
+    empty_pages = 0;
+    memset(slot_used, 0, sizeof slot_used);
     vmm_g.stats.regions_free = 0;
     for (size_t i = 0; i < STATIC_RECORDS; i++)
         record_put(&static_records[i]);
-    meta_next = VMM_KREGION_START;
 }
 
+/* Make sure n records can be taken, RELEASE_RESERVE more staying for release. */
 int vmm_region_reserve_records(size_t n)
+{
+    while (vmm_g.stats.regions_free < n + RELEASE_RESERVE)
+        if (pool_grow() != VMM_OK)
+            return VMM_ENOMEM;
+    return VMM_OK;
+}
+
+/* Make sure n records can be taken by a release, which may use the held-back ones. */
+static int reserve_records_for_release(size_t n)
 {
     while (vmm_g.stats.regions_free < n)
         if (pool_grow() != VMM_OK)
@@ -267,10 +422,44 @@ static size_t pages_in_state(struct vmm_space *s, uintptr_t start, uintptr_t end
     return pages;
 }
 
+/* May the space hold `more` records?  User spaces have a quota; the kernel's has none. */
+static bool space_has_room(const struct vmm_space *s, size_t more, size_t overdraft)
+{
+    return s->is_kernel || s->regions.count + more <= VMM_SPACE_REGIONS_MAX + overdraft;
+}
+
 /* Split at both ends so that [start, end) is made of whole pieces. */
 static int split_range(struct vmm_space *s, uintptr_t start, uintptr_t end)
 {
-    if (vmm_region_reserve_records(2) != VMM_OK)
+    if (!space_has_room(s, 2, 0) || vmm_region_reserve_records(2) != VMM_OK)
+        return VMM_ENOMEM;
+    split_at(s, start);
+    split_at(s, end);
+    return VMM_OK;
+}
+
+/* Records splitting at start and end takes: one per boundary strictly inside a piece. */
+static size_t splits_needed(struct vmm_space *s, uintptr_t start, uintptr_t end)
+{
+    struct vmm_region *a = vmm_region_find(s, start), *b = vmm_region_find(s, end);
+
+    return (size_t)(a && region_start(a) < start) + (size_t)(b && region_start(b) < end);
+}
+
+/*
+ * Release's split: only a boundary inside a piece takes a record, so a
+ * release of whole pieces (a whole reservation, say) needs none and cannot
+ * fail for want of one.  Cutting a hole takes two (one comes back at once)
+ * from the records held back for release, and may go VMM_RELEASE_OVERDRAFT
+ * records past the space's quota.
+ */
+static int split_for_release(struct vmm_space *s, uintptr_t start, uintptr_t end)
+{
+    size_t n = splits_needed(s, start, end);
+
+    if (n == 0)
+        return VMM_OK;
+    if (!space_has_room(s, n, VMM_RELEASE_OVERDRAFT) || reserve_records_for_release(n) != VMM_OK)
         return VMM_ENOMEM;
     split_at(s, start);
     split_at(s, end);
@@ -314,7 +503,8 @@ int vmm_reserve_locked(struct vmm_space *s, uintptr_t *addr, size_t size, unsign
         if (r && region_start(r) < base + total)
             return VMM_EEXIST;
     }
-    if (vmm_region_reserve_records(RECORDS_PER_OP) != VMM_OK)
+    size_t records = 1 + (guard_lo != 0) + (guard_hi != 0);
+    if (!space_has_room(s, records, 0) || vmm_region_reserve_records(records) != VMM_OK)
         return VMM_ENOMEM;
 
     uintptr_t start = base + guard_lo, end = start + size;
@@ -502,7 +692,7 @@ int vmm_release_locked(struct vmm_space *s, uintptr_t addr, size_t size)
     int rc = range_check(s, addr, end, ANY_STATE, VMM_REGION_PERMANENT);
 
     if (rc == VMM_OK)
-        rc = split_range(s, addr, end);
+        rc = split_for_release(s, addr, end);
     if (rc != VMM_OK)
         return rc;
     vmm_tlb_open(s);

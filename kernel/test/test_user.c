@@ -50,6 +50,7 @@ static const struct expectation programs[] = {
     EXITS(oom_parent, 0),
     EXITS(debug_malloc, 0),
     EXITS(layout_corners, 0),
+    EXITS(region_churn, 0),
     HELPER(child_exit),
     HELPER(oom_hog),
     HELPER(orphan_parent), /* run by user_orphans_are_reaped: its children outlive it */
@@ -138,6 +139,7 @@ USER_TEST(spawn_wait)
 USER_TEST(oom_parent)
 USER_TEST(debug_malloc)
 USER_TEST(layout_corners)
+USER_TEST(region_churn)
 USER_TEST(kill_stack_clash)
 USER_TEST(kill_debug_overrun)
 USER_TEST(kill_debug_use_after_free)
@@ -249,6 +251,19 @@ KTEST(user_orphans_are_reaped)
         KT_ASSERT(wait_until_no_process(5000));
         check_machine("after a round of orphans", before);
     }
+}
+
+/* A process that used up its region records gives back the record pages too. */
+KTEST(user_region_records_come_back)
+{
+    struct vmm_stats before, after;
+    vmm_get_stats(&before);
+    check_program("region_churn");
+    vmm_get_stats(&after);
+    /* some 40 record pages were in use; one empty page may stay as a spare */
+    if (after.meta_pages > before.meta_pages + 1)
+        ktest_fail(__FILE__, __LINE__, "record pages: %zu before, %zu after", before.meta_pages,
+                   after.meta_pages);
 }
 
 /* ---------------------------------------------------------------- soak */

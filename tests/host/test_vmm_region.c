@@ -680,7 +680,86 @@ TEST(many_regions_grow_the_record_pool)
     CHECK_EQ(vmm_check(&s), 0);
     vmm_space_destroy(&s);
     vmm_get_stats(&st);
-    CHECK(st.regions_free >= 600); /* records come back for reuse */
+    CHECK(st.meta_pages <= 1); /* the record pages went back to the PMM, but one spare */
+    vmm_sim_power_off();
+}
+
+/* Record pages go back to the PMM when their records are free again (one empty page stays). */
+TEST(record_pages_are_returned)
+{
+    struct vmm_space s;
+    struct vmm_stats st;
+    boot(VMM_POLICY_STRICT);
+    make_current_space(&s);
+    CHECK_EQ(reserve_at(&s, 0x10000000u, 1, VMM_PROT_RW, 0), VMM_OK); /* page tables, once */
+    vmm_get_stats(&st);
+    const size_t frames0 = pmm_free_frames() + st.meta_pages;
+    for (int round = 0; round < 3; round++) {
+        for (uintptr_t i = 1; i <= 1000; i++)
+            CHECK_EQ(reserve_at(&s, 0x20000000u + i * 2 * PAGE, 1, VMM_PROT_RW, 0), VMM_OK);
+        vmm_get_stats(&st);
+        CHECK(st.meta_pages >= 9);
+        CHECK_EQ(vmm_check(&s), 0);
+        for (uintptr_t i = 1; i <= 1000; i++)
+            CHECK_EQ(vmm_release(&s, 0x20000000u + i * 2 * PAGE, PAGE), VMM_OK);
+        vmm_get_stats(&st);
+        CHECK(st.meta_pages <= 1);
+        CHECK_EQ(pmm_free_frames() + st.meta_pages, frames0);
+        CHECK_EQ(vmm_check(&s), 0);
+    }
+    vmm_space_destroy(&s);
+    vmm_sim_power_off();
+}
+
+/* A user space holds at most VMM_SPACE_REGIONS_MAX records; release still works at the limit. */
+TEST(user_space_region_quota_and_release_at_the_limit)
+{
+    struct vmm_space s;
+    boot(VMM_POLICY_STRICT);
+    make_current_space(&s);
+    const uintptr_t first = 0x20000000u;
+    uintptr_t n = 0;
+    while (reserve_at(&s, first + n * 2 * PAGE, 1, VMM_PROT_RW, 0) == VMM_OK)
+        n++;
+    CHECK_EQ(n, VMM_SPACE_REGIONS_MAX);
+    CHECK_EQ(reserve_at(&s, first + n * 2 * PAGE, 1, VMM_PROT_RW, 0), VMM_ENOMEM);
+    CHECK_EQ(vmm_release(&s, first, PAGE), VMM_OK); /* a whole reservation needs no record */
+    CHECK_EQ(reserve_at(&s, 0x60000000u, 4, VMM_PROT_RW, 0), VMM_OK); /* the freed slot */
+    /* a split would pass the quota: commit of part of a piece is refused ... */
+    CHECK_EQ(vmm_commit(&s, 0x60000000u + PAGE, PAGE, 0), VMM_ENOMEM);
+    /* ... but release may cut a hole past it */
+    CHECK_EQ(vmm_release(&s, 0x60000000u + PAGE, PAGE), VMM_OK);
+    CHECK_EQ(s.regions.count, VMM_SPACE_REGIONS_MAX + 1);
+    CHECK_EQ(vmm_check(&s), 0);
+    vmm_space_destroy(&s);
+    vmm_sim_power_off();
+}
+
+/* With every record of the machine taken, release still works, whole or cutting a hole. */
+TEST(release_works_when_records_run_out)
+{
+    boot(VMM_POLICY_STRICT);
+    struct vmm_space *k = vmm_kernel_space();
+    uintptr_t target = 0, p = 0, n = 0, last = 0;
+    CHECK_EQ(vmm_reserve(k, &target, 4 * PAGE, VMM_PROT_RW, 0), VMM_OK);
+    /* one-page reservations: the records run out long before the address space */
+    while (vmm_reserve(k, &p, PAGE, VMM_PROT_RW, 0) == VMM_OK) {
+        last = p;
+        p = 0;
+        n++;
+    }
+    struct vmm_stats st;
+    vmm_get_stats(&st);
+    CHECK_EQ(st.meta_pages, VMM_META_SIZE / PAGE);
+    CHECK(n > 50000);
+    p = 0;
+    CHECK_EQ(vmm_reserve(k, &p, PAGE, VMM_PROT_RW, 0), VMM_ENOMEM);
+    CHECK_EQ(vmm_commit(k, target + PAGE, PAGE, 0), VMM_ENOMEM); /* a split: refused */
+    CHECK_EQ(vmm_release(k, target + PAGE, PAGE), VMM_OK);       /* a hole: held-back records */
+    CHECK_EQ(vmm_release(k, last, PAGE), VMM_OK);                /* a whole piece: none */
+    CHECK_EQ(vmm_release(k, target, PAGE), VMM_OK);
+    CHECK_EQ(vmm_release(k, target + 2 * PAGE, 2 * PAGE), VMM_OK);
+    CHECK_EQ(vmm_check(k), 0);
     vmm_sim_power_off();
 }
 
