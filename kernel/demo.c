@@ -31,8 +31,8 @@ static void report_end(const char *name, int pid, int status)
     if (SYS_WAIT_EXITED(status))
         kprintf("demo: %s (pid %d) exited with status %d\n", name, pid, SYS_WAIT_STATUS(status));
     else
-        kprintf("demo: %s (pid %d) was killed (cause %d): %s\n", name, pid,
-                SYS_WAIT_CAUSE(status), process_last_kill());
+        kprintf("demo: %s (pid %d) was killed: %s (the kernel's report is above)\n", name, pid,
+                process_kill_cause_name(SYS_WAIT_CAUSE(status)));
 }
 
 void demo_run(void)

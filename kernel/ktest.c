@@ -163,6 +163,14 @@ int ktest_run_inline(const char *only, unsigned *planned, unsigned *passed)
     return run_suite(only, 0, planned, passed);
 }
 
+const char *ktest_name(unsigned index)
+{
+    for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
+        if (!t->expect_fault && index-- == 0)
+            return t->name;
+    return 0;
+}
+
 int ktest_is_fault_test(const char *name)
 {
     const struct ktest *t = find(name);

@@ -435,14 +435,14 @@ run_monitor_tests() {
         RUN_TIMEOUT=120 scripts/qemu.sh run "$BUILD/os.iso" >"$log" 2>&1 </dev/null
     st=$?
     monitor_expect "serial input, GRUB ISO" "$log" "$st" 0 \
-        "mm> help" "reboot                  reset the machine" \
+        "mm> help" "reboot                   reset the machine" \
         "mm> mem" "frames per cell" "  <16M [" \
         "mm> pmm" "pmm_check: 0 violations" \
         "mm> vmm" "Kernel space (shared by every address space):" \
         "mm> heap" "heap_check: 0 violations" \
         "mm> ps" "0 processes" \
         "mm> run hello" ") exited with status 0" \
-        "mm> run kill_null" "was killed (page fault): process" "killed: page fault at 0x00000000" \
+        "mm> run kill_null" "killed: page fault at 0x00000000" ") was killed: page fault" \
         'unknown command "frob"' "vmm: no process 99 with an address space" \
         "Halting."
     # the line with a DEL in it must have run as "pmm": a second check result
@@ -452,6 +452,21 @@ run_monitor_tests() {
         pass
         printf "  %-40s ok\n" "line editing over serial (DEL)"
     fi
+
+    # a CPU-bound program in the background: the prompt must keep answering
+    # next to it (the monitor takes turns with it), and ps, vmm PID and kill
+    # PID must see it alive; `$!` is the pid `run ... &` printed
+    log=$LOGS/monitor-background.log
+    CMD='run worker &; ps; vmm $!; run hello; kill $!; ps; vmm $!; halt' \
+        RUN_TIMEOUT=120 scripts/qemu.sh run "$BUILD/os.iso" >"$log" 2>&1 </dev/null
+    st=$?
+    monitor_expect "run PROG &, ps, vmm PID, kill PID" "$log" "$st" 0 \
+        "mm> run worker &" "started in the background as pid" "busy until killed" \
+        "mm> ps" " runnable  worker" "1 process (pages" \
+        'mm> vmm $!' "committed rw-     128" "page tables of its own" \
+        "mm> run hello" "exited with status 0" \
+        'mm> kill $!' "(worker) killed: by request" "0 processes" \
+        "vmm: no process" "Halting."
 
     log=$LOGS/monitor-reboot.log
     CMD="reboot" RUN_TIMEOUT=60 scripts/qemu.sh run "$BUILD/os.iso" >"$log" 2>&1 </dev/null

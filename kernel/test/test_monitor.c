@@ -31,7 +31,11 @@ static int run_line(const char *line)
     return r;
 }
 
-/* Feed keys to the line editor with the log captured; how many lines ran. */
+/*
+ * Feed keys to the line editor with the log captured; how many lines ran.
+ * Tests that type wrap themselves in monitor_sandbox_begin/end, so the
+ * user's history (when `test` runs from the prompt) is left alone.
+ */
 static int type_keys(const char *keys)
 {
     int lines = 0;
@@ -40,6 +44,15 @@ static int type_keys(const char *keys)
         lines += monitor_input(*k);
     log_capture_end();
     return lines;
+}
+
+/* The decimal number at s. */
+static unsigned long strtoul_dec(const char *s)
+{
+    unsigned long v = 0;
+    while (*s >= '0' && *s <= '9')
+        v = v * 10 + (unsigned long)(*s++ - '0');
+    return v;
 }
 
 static int seen(const char *text)
@@ -90,12 +103,13 @@ KTEST(monitor_rejects_unknown_commands_and_bad_arguments)
         const char *line, *usage;
     } bad[] = {
         {"help me", "usage: help\n"},       {"mem 1", "usage: mem\n"},
-        {"pmm x", "usage: pmm\n"},          {"vmm abc", "usage: vmm [PID]"},
-        {"vmm 0", "usage: vmm [PID]"},      {"vmm 1 2", "usage: vmm [PID]"},
+        {"pmm x", "usage: pmm\n"},          {"vmm abc", "usage: vmm [PID|$!]"},
+        {"vmm 0", "usage: vmm [PID|$!]"},      {"vmm 1 2", "usage: vmm [PID|$!]"},
         {"heap x", "usage: heap\n"},        {"ps -a", "usage: ps\n"},
-        {"run", "usage: run PROGRAM [ARG]"}, {"run hello 12z", "usage: run PROGRAM [ARG]"},
-        {"kill", "usage: kill PID"},        {"kill -3", "usage: kill PID"},
-        {"kill 0x", "usage: kill PID"},     {"test a b", "usage: test [NAME]"},
+        {"run", "usage: run PROGRAM [ARG] [&]"}, {"run hello 12z", "usage: run PROGRAM [ARG]"},
+        {"run &", "usage: run PROGRAM"},     {"run hello 1 2 &", "usage: run PROGRAM"},
+        {"kill", "usage: kill PID|$!"},        {"kill -3", "usage: kill PID|$!"},
+        {"kill 0x", "usage: kill PID|$!"},     {"test a b", "usage: test [NAME]"},
         {"bench a b", "usage: bench [NAME]"}, {"reboot now", "usage: reboot\n"},
         {"halt now", "usage: halt\n"},
     };
@@ -125,6 +139,8 @@ KTEST(monitor_mem_pmm_heap_show_the_layers)
     SEES("Kernel space");
     SEES("0xc0000000-0xc1000000");
     SEES("committed");
+    SEES(" page tables map the kernel half"); /* not "0 page tables" (they are shared) */
+    KT_ASSERT(!seen("  0 page tables"));
 }
 
 KTEST(monitor_run_reports_exit_and_kill)
@@ -132,11 +148,47 @@ KTEST(monitor_run_reports_exit_and_kill)
     KT_EQ(run_line("run hello"), 0);
     SEES("exited with status 0");
     KT_EQ(run_line("run kill_null 0"), 0);
-    SEES("was killed (page fault)");
+    SEES("*** process ");
     SEES("killed: page fault at 0x00000000");
+    SEES("(kill_null) killed: page fault"); /* the kernel's report, once */
+    SEES("run: kill_null (pid ");
+    SEES(") was killed: page fault\n");
+    KT_ASSERT(!strstr(strstr(out, "run: kill_null"), "0x00000000")); /* not repeated */
     KT_EQ(run_line("run no_such_program"), -1);
     SEES("no_such_program: no such program");
+    SEES("programs:");
+    SEES(" hello");
     KT_EQ(process_count(), 0);
+}
+
+/* Every line of out is at most width columns. */
+static int lines_fit(unsigned width)
+{
+    unsigned column = 0;
+    for (const char *p = out; *p; p++) {
+        column = *p == '\n' ? 0 : column + 1;
+        if (column > width)
+            return 0;
+    }
+    return 1;
+}
+
+KTEST(monitor_lists_wrap_to_the_console_width)
+{
+    KT_EQ(run_line("run"), -1);
+    SEES("programs:");
+    SEES(" worker");
+    KT_ASSERT(lines_fit(80));
+    KT_EQ(run_line("test mon"), -1); /* no such test: those containing "mon" */
+    SEES("no test named \"mon\"");
+    SEES("those whose name contains it");
+    SEES(" monitor_help_lists_every_command");
+    KT_ASSERT(!seen("format_in_kernel"));
+    KT_EQ(run_line("test zzzz"), -1); /* nothing contains it: all of them */
+    SEES(" format_in_kernel");
+    KT_ASSERT(lines_fit(80));
+    KT_EQ(run_line("help"), 0);
+    KT_ASSERT(lines_fit(80));
 }
 
 /* A process spawned with interrupts off stays switched out until they come back on. */
@@ -171,6 +223,55 @@ KTEST(monitor_ps_vmm_kill_a_process)
     SEES("no process");
 }
 
+/*
+ * `run worker &` returns at once; with interrupts off the worker stays
+ * switched out, so ps, vmm PID and kill see it exactly as it was spawned.
+ * Then a background program that ends by itself is collected and named.
+ */
+KTEST(monitor_runs_a_program_in_the_background)
+{
+    uint32_t flags = irq_save();
+    KT_EQ(run_line("run worker &"), 0);
+    int pid = 0;
+    const char *as = strstr(out, "in the background as pid ");
+    if (as)
+        pid = (int)strtoul_dec(as + strlen("in the background as pid "));
+    int r_test = run_line("test format_in_kernel");
+    int refused = seen("1 program is running; `kill` it first");
+    int r_ps = run_line("ps");
+    int ps_ok = seen("worker") && seen("runnable") && seen("1 process ");
+    char line[32];
+    fmt_snprintf(line, sizeof line, "vmm %d", pid);
+    int r_vmm = run_line(line);
+    int vmm_ok = seen("Process ") && seen("page tables of its own");
+    int r_kill = run_line("kill $!"); /* $!: the last program started with & */
+    int kill_ok = seen("(worker) killed: by request");
+    unsigned collected = monitor_collect_background();
+    irq_restore(flags);
+    KT_ASSERT(pid > 0);
+    KT_EQ(r_test, -1);
+    KT_ASSERT(refused);
+    KT_EQ(r_ps, 0);
+    KT_ASSERT(ps_ok);
+    KT_EQ(r_vmm, 0);
+    KT_ASSERT(vmm_ok);
+    KT_EQ(r_kill, 0);
+    KT_ASSERT(kill_ok);
+    KT_EQ(collected, 1); /* dropped from the list, no second report */
+    KT_EQ(process_count(), 0);
+    /* one that ends by itself: the line comes when the monitor collects it */
+    KT_EQ(run_line("run hello&"), 0);
+    SEES("hello started in the background");
+    int ended = process_wait_ended(SYS_WAIT_ANY); /* interrupts on: it runs and exits */
+    KT_ASSERT(ended > 0);
+    log_capture_begin(out, sizeof out);
+    KT_EQ(monitor_collect_background(), 1);
+    log_capture_end();
+    SEES("run: hello (pid ");
+    SEES(") exited with status 0");
+    KT_EQ(process_count(), 0);
+}
+
 KTEST(monitor_test_and_bench_run_inline)
 {
     KT_EQ(run_line("test format_in_kernel"), 0);
@@ -187,7 +288,8 @@ KTEST(monitor_test_and_bench_run_inline)
 
 KTEST(monitor_line_editor_keys_and_history)
 {
-    KT_EQ(type_keys("\x15"), 0); /* start from an empty line */
+    monitor_sandbox_begin();
+    type_keys("\x15"); /* the line left by a failed check of another run (none in a sandbox) */
     KT_EQ(type_keys("pmX\x7fm\r"), 1); /* backspace */
     SEES("pmm_check: 0 violations");
     KT_EQ(type_keys("garbage\x15help\r\n"), 1); /* Ctrl-U; CR LF is one line end */
@@ -202,8 +304,48 @@ KTEST(monitor_line_editor_keys_and_history)
     KT_EQ(type_keys("xyz\x03"), 0); /* Ctrl-C drops the line */
     KT_EQ(type_keys("\r"), 1);
     KT_ASSERT(!seen("unknown"));
-    KT_EQ(type_keys("\x1b[3~\x1bOx\r"), 1); /* Delete is ignored; ESC O x drops the O, keeps x */
-    SEES("unknown command \"x\"");
+    KT_EQ(type_keys("\x1b[24~\x1bOx\x1b[2;5Dq\r"), 1); /* F12, ESC O x, Ctrl-Left: ignored */
+    SEES("unknown command \"q\"");
+    monitor_sandbox_end();
+}
+
+KTEST(monitor_line_editor_home_end_delete_ctrl_c)
+{
+    monitor_sandbox_begin();
+    /* Home, End and Delete as xterm, the Linux console, rxvt and tmux send them */
+    KT_EQ(type_keys("bcd\x1b[Ha\x1b[Fe\r"), 1);
+    SEES("unknown command \"abcde\"");
+    KT_EQ(type_keys("bcd\x1bOHa\x1bOFe\r"), 1);
+    SEES("unknown command \"abcde\"");
+    KT_EQ(type_keys("bcd\x1b[1~a\x1b[4~e\x1b[7~<\x1b[8~>\r"), 1);
+    SEES("unknown command \"<abcde>\"");
+    KT_EQ(type_keys("xabc\x1b[H\x1b[3~\x1b[F\x1b[3~\r"), 1); /* Delete under the cursor; at the end: nothing */
+    SEES("unknown command \"abc\"");
+    KT_EQ(type_keys("bc\x01" "a\x05" "d\r"), 1); /* Ctrl-A, Ctrl-E */
+    SEES("unknown command \"abcd\"");
+    /* Ctrl-C with the cursor mid-line: the rest of the line is shown before ^C, nothing runs */
+    KT_EQ(type_keys("hello\x1b[D\x1b[D\x03"), 0);
+    SEES("lo^C\n" MONITOR_PROMPT);
+    KT_EQ(type_keys("\r"), 1);
+    KT_ASSERT(!seen("unknown"));
+    /* the up arrow brings back only what was typed here */
+    KT_EQ(type_keys("\x1b[A\x1b[A\x1b[A\x1b[A\x1b[A\x1b[A\x1b[A\r"), 1);
+    SEES("unknown command \"abcde\"");
+    monitor_sandbox_end();
+}
+
+KTEST(monitor_sandbox_keeps_the_users_history)
+{
+    monitor_sandbox_begin();
+    KT_EQ(type_keys("users_line\r"), 1); /* the "user" types a line */
+    monitor_sandbox_begin();
+    KT_EQ(type_keys("\x1b[A\r"), 1); /* a nested sandbox starts empty */
+    KT_ASSERT(!seen("users_line"));
+    KT_EQ(type_keys("tests_line\r"), 1);
+    monitor_sandbox_end();
+    KT_EQ(type_keys("\x1b[A\r"), 1); /* back: the user's last line, not the test's */
+    SEES("unknown command \"users_line\"");
+    monitor_sandbox_end();
 }
 
 /* Scancodes (set 1) in, the bytes a terminal would send out. */
