@@ -4,6 +4,7 @@
 #include "kernel/ktest.h"
 #include "arch/x86/cpu.h"
 #include "kernel/log.h"
+#include "kernel/mm_port.h"
 #include "kernel/panic.h"
 #include "lib/format.h"
 #include "kernel/kmalloc.h"
@@ -110,6 +111,10 @@ static int run_one(const struct ktest *t)
     failures = 0;
     struct footprint before = footprint();
     t->fn();
+    unsigned missing = mm_port_expect_reports(0);
+    if (missing && !failures)
+        ktest_fail(t->file, 0, "%u misuse report%s announced but never made", missing,
+                   missing == 1 ? "" : "s");
     if (!failures && !t->expect_fault)
         check_footprint(t, before);
     if (failures)

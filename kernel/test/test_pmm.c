@@ -253,6 +253,7 @@ KTEST(pmm_misuse_reported_not_fatal)
     KT_ASSERT(p != PMM_NONE && run != PMM_NONE);
     pmm_free(p);
     free0 = pmm_free_frames();
+    mm_port_expect_reports(6);
     pmm_free(p);                      /* double free */
     pmm_free(0);                      /* frame 0: reserved */
     pmm_free(run + 12);               /* unaligned */

@@ -42,6 +42,7 @@ static const struct expectation programs[] = {
     EXITS(debug_malloc, 0),
     HELPER(child_exit),
     HELPER(oom_hog),
+    {"worker", 1, 0, 0}, /* busy for a second, then exits; with 0 it runs until killed */
     KILLED(kill_null, SYS_KILL_PAGE_FAULT, "page fault at 0x00000000"),
     KILLED(kill_kernel_read, SYS_KILL_PAGE_FAULT, "page fault at 0xc0100000"),
     KILLED(kill_kernel_write, SYS_KILL_PAGE_FAULT, "page fault at 0xc0100000"),
@@ -75,6 +76,8 @@ static void check_program(const char *name)
     int status = -1;
     KT_ASSERT(process_have_initrd());
     KT_ASSERT(e != 0);
+    if (e->report) /* so that a reader of the log knows the report below is no bug */
+        kprintf("ktest: expected: %s is killed on purpose (\"%s\")\n", name, e->report);
     int pid = process_spawn(e->program, e->arg, 0);
     if (pid < 0) {
         ktest_fail(__FILE__, __LINE__, "spawn %s: error %d", name, pid);
@@ -112,6 +115,7 @@ USER_TEST(isolation)
 USER_TEST(spawn_wait)
 USER_TEST(oom_parent)
 USER_TEST(debug_malloc)
+USER_TEST(worker)
 USER_TEST(kill_debug_overrun)
 USER_TEST(kill_debug_use_after_free)
 USER_TEST(kill_null)
