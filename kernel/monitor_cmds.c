@@ -578,11 +578,31 @@ static int cmd_reboot(int argc, char **argv)
     cpu_halt_forever();
 }
 
+/*
+ * With `ktest-state` on the command line, `halt` first prints the figures
+ * the gdb test compares its helpers with, as one line of name=value fields,
+ * so that no test has to pick numbers out of the human-readable tables.
+ */
+static void print_test_state(void)
+{
+    struct heap *h = kheap();
+    struct heap_stats st = {0};
+    for (int k = 0; heap_is_composite(h) && k < 3; k++) {
+        struct heap *part = heap_composite_part(h, k);
+        if (part && strcmp(heap_name(part), "general") == 0)
+            heap_stats(part, &st);
+    }
+    kprintf("ktest: state pmm_free=%zu kernel_image=0x%08x kheap_general_largest_free=%zu\n",
+            pmm_free_frames(), (unsigned)boot_info.kernel_start, st.largest_free);
+}
+
 static int cmd_halt(int argc, char **argv)
 {
     (void)argv;
     if (argc != 1)
         return MONITOR_USAGE;
+    if (bootinfo_option(&boot_info, "ktest-state", 0, 0))
+        print_test_state();
     kprintf("Halting.\n");
     qemu_exit(KTEST_EXIT_PASS); /* under QEMU: leave with the pass code */
     cpu_halt_forever();

@@ -523,13 +523,18 @@ run_monitor_tests() {
 # monitor's `halt` (after its `pmm` and `heap` printed): the helpers' figures
 # must agree with what the kernel printed itself, and the page-table walk
 # must find the kernel image where the boot log says it is.
+# state_field NAME LINE: the value of NAME=VALUE in a `ktest: state` line.
+state_field() {
+    grep -o "\b$1=[^ ]*" <<<"$2" | head -1 | cut -d= -f2
+}
+
 run_gdb_tests() {
     section "gdb helpers (scripts/gdb/memkernel.gdb, batch mode)"
     local log=$LOGS/gdb.log serial=$LOGS/gdb-serial.log port=$((20000 + $$ % 20000)) qpid
     rm -f "$serial"
     qemu-system-i386 -display none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
         -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" -m 128M \
-        -append "nodemo monitor=pmm;heap;halt" -serial "file:$serial" -S -gdb "tcp::$port" &
+        -append "nodemo ktest-state monitor=pmm;heap;halt" -serial "file:$serial" -S -gdb "tcp::$port" &
     qpid=$!
     # wait until the stub listens (gdb would give up at once otherwise)
     local tries
@@ -539,18 +544,24 @@ run_gdb_tests() {
         sleep 0.1
     done
     timeout 120 gdb -batch -q -nx "$BUILD/kernel.elf" -x scripts/gdb/memkernel.gdb \
-        -ex "target remote :$port" -ex delete -ex "break cmd_halt" -ex continue \
+        -ex "target remote :$port" -ex delete -ex "break qemu_exit" -ex continue \
         -ex mk-pmm -ex mk-heap -ex "mk-v2p 0xc0100000" -ex "mk-v2p 0" -ex "mk-v2p kernel_heap" \
+        -ex "echo == target gone\\n" -ex "monitor quit" -ex mk-pmm -ex mk-heap -ex "mk-v2p 0" \
         >"$log" 2>&1
     kill "$qpid" 2>/dev/null
     wait "$qpid" 2>/dev/null
-    local label="gdb" why="" kfree gfree kimage hfree glargest
-    kfree=$(grep -a '^pmm: all' "$serial" | tail -1 | awk '{print $4}')
-    gfree=$(grep -a -o 'free frames: [0-9]* in the records' "$log" | awk '{print $3}')
-    kimage=$(grep -a -m1 -o 'Kernel image: 0x[0-9a-f]*' "$serial" | awk '{print $3}')
-    hfree=$(grep -a -A1 '^  medium  general' "$serial" | grep -o 'largest free [0-9]*' | awk '{print $3}')
-    glargest=$(grep -a -o 'free ([0-9]* bytes, largest [0-9]*)' "$log" | tail -1 | grep -o 'largest [0-9]*' | awk '{print $2}')
-    if ! grep -q 'consistent$' "$log"; then
+    # the kernel's own figures: the `ktest: state` line `halt` prints (ktest-state)
+    local label="gdb" why="" state kfree gfree kimage hfree glargest refused
+    state=$(grep -a -m1 '^ktest: state ' "$serial" | tr -d '\r')
+    kfree=$(state_field pmm_free "$state")
+    kimage=$(state_field kernel_image "$state")
+    hfree=$(state_field kheap_general_largest_free "$state")
+    gfree=$(sed -n 's/.*free frames: \([0-9]*\) in the records.*/\1/p' "$log" | head -1)
+    glargest=$(sed -n 's/.*free ([0-9]* bytes, largest \([0-9]*\)).*/\1/p' "$log" | tail -1)
+    refused=$(sed -n '/^== target gone/,$p' "$log" | grep -c ': no live target')
+    if [ -z "$state" ]; then
+        why="the kernel printed no \"ktest: state\" line at halt"
+    elif ! grep -q 'consistent$' "$log"; then
         why="mk-pmm: no consistent frame count"
     elif [ -z "$kfree" ] || [ "$kfree" != "$gfree" ]; then
         why="mk-pmm says ${gfree:-nothing} free frames, the kernel's pmm said ${kfree:-nothing}"
@@ -564,6 +575,10 @@ run_gdb_tests() {
         why="mk-heap's largest free block ${glargest:-?} != the kernel's ${hfree:-?}"
     elif ! grep -q '^composite instance at' "$log"; then
         why="mk-heap did not walk the composite kernel heap"
+    elif [ "$refused" -ne 3 ]; then
+        why="after QEMU ended, $refused of the 3 helpers refused to report (they must all say so)"
+    elif [ "$(sed -n '/^== target gone/,$p' "$log" | grep -c 'consistent\| -> phys')" -ne 0 ]; then
+        why="a helper reported figures from a dead target"
     fi
     if [ -n "$why" ]; then
         fail "$label: $why - see $log"
