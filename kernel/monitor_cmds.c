@@ -26,7 +26,8 @@
 
 #define PICTURE_WIDTH 64 /* cells per line of the `mem` picture */
 #define PICTURE_LINES 8  /* at most; a cell covers a power of two of frames */
-#define BAR_WIDTH 40     /* characters of a usage bar */
+#define ZONE_BAR 30      /* characters of a zone's usage bar (`mem`) */
+#define HEAP_BAR 20      /* characters of a heap's usage bar (`heap`) */
 #define LIST_WIDTH 78    /* columns of a list of names (the VGA console has 80) */
 
 /*
@@ -77,13 +78,13 @@ static int parse_pid(const char *s, int *pid)
     return 0;
 }
 
-/* BAR_WIDTH characters in brackets: used (#), reserved (R), free (.), in proportion to total. */
-static void print_bar(size_t used, size_t reserved, size_t total)
+/* width characters in brackets: used (#), reserved (R), free (.), in proportion to total. */
+static void print_bar(size_t used, size_t reserved, size_t total, unsigned width)
 {
-    unsigned u = total ? (unsigned)((uint64_t)used * BAR_WIDTH / total) : 0;
-    unsigned r = total ? (unsigned)((uint64_t)reserved * BAR_WIDTH / total) : 0;
+    unsigned u = total ? (unsigned)((uint64_t)used * width / total) : 0;
+    unsigned r = total ? (unsigned)((uint64_t)reserved * width / total) : 0;
     kputc('[');
-    for (unsigned i = 0; i < BAR_WIDTH; i++)
+    for (unsigned i = 0; i < width; i++)
         kputc(i < u ? '#' : i < u + r ? 'R' : '.');
     kputc(']');
 }
@@ -133,12 +134,13 @@ static void print_zone_bars(void)
     static const char *const zone_name[PMM_ZONE_COUNT] = {"<1M", "<16M", "high"};
     struct pmm_stats st;
     pmm_get_stats(&st);
+    kprintf("  %-5s %-*s %8s %8s %8s %8s\n", "zone", ZONE_BAR + 2, "frames (#=used R=reserved)",
+            "total", "used", "reserved", "free");
     for (unsigned z = 0; z < PMM_ZONE_COUNT; z++) {
         const struct pmm_zone_stats *zs = &st.zone[z];
-        kprintf("  %-5s", zone_name[z]);
-        print_bar(zs->used, zs->reserved, zs->total);
-        kprintf(" %6zu frames: %zu used, %zu reserved, %zu free\n", zs->total, zs->used,
-                zs->reserved, zs->free);
+        kprintf("  %-5s ", zone_name[z]);
+        print_bar(zs->used, zs->reserved, zs->total, ZONE_BAR);
+        kprintf(" %8zu %8zu %8zu %8zu\n", zs->total, zs->used, zs->reserved, zs->free);
     }
 }
 
@@ -162,7 +164,7 @@ static int cmd_mem(int argc, char **argv)
             kputc(frame_cell(pfn, end - pfn < per_cell ? end - pfn : per_cell));
         kputc('\n');
     }
-    kprintf("  K=kernel #=used R=reserved .=free ' '=not RAM (a cell shows its most common state)\n");
+    kprintf("  K=kernel #=used R=reserved .=free ' '=not RAM (a cell: its commonest state)\n");
     print_zone_bars();
     return 0;
 }
@@ -265,7 +267,7 @@ static void print_heap(const char *label, struct heap *h)
     heap_stats(h, &st);
     size_t free_bytes = st.bytes_held > st.bytes_in_use ? st.bytes_held - st.bytes_in_use : 0;
     kprintf("  %-7s %-10s ", label, heap_name(h));
-    print_bar(st.bytes_in_use, 0, st.bytes_held);
+    print_bar(st.bytes_in_use, 0, st.bytes_held, HEAP_BAR);
     kprintf(" %zu of %zu bytes in use\n", st.bytes_in_use, st.bytes_held);
     kprintf("          %zu live blocks, %zu free blocks, largest free %zu", st.live_blocks,
             st.free_blocks, st.largest_free);
@@ -273,7 +275,8 @@ static void print_heap(const char *label, struct heap *h)
     if (st.largest_free && st.largest_free <= free_bytes)
         kprintf(" (fragmentation %u%%)",
                 (unsigned)(100 - (uint64_t)st.largest_free * 100 / free_bytes));
-    kprintf(", committed %zu, peak %zu\n", st.bytes_committed, st.bytes_peak);
+    kprintf("\n          committed %zu bytes, peak %zu bytes in use\n", st.bytes_committed,
+            st.bytes_peak);
     kprintf("          calls: %zu alloc, %zu free, %zu failed; %zu errors reported\n",
             st.alloc_calls, st.free_calls, st.failed_calls, st.reported_errors);
 }

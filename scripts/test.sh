@@ -436,7 +436,7 @@ run_monitor_tests() {
     st=$?
     monitor_expect "serial input, GRUB ISO" "$log" "$st" 0 \
         "mm> help" "reboot                   reset the machine" \
-        "mm> mem" "frames per cell" "  <16M [" \
+        "mm> mem" "frames per cell" "  <16M  [" \
         "mm> pmm" "pmm_check: 0 violations" \
         "mm> vmm" "Kernel space (shared by every address space):" \
         "mm> heap" "heap_check: 0 violations" \
