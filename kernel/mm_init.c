@@ -121,9 +121,10 @@ void mm_init_vmm(const struct boot_info *bi)
     cpu_protections_enable();
     struct vmm_stats st;
     vmm_get_stats(&st);
-    kprintf("VMM: kernel half shared by every address space (%zu page tables), commit policy %s\n",
+    /* within 80 columns, as the whole boot log: the VGA console shows it too */
+    kprintf("VMM: kernel half shared by every space (%zu page tables), commit policy %s\n",
             st.kernel_page_tables, overcommit ? "overcommit" : "strict");
-    kprintf("CPU: %s; write protection on; global pages %s; SMEP %s; SMAP %s\n",
+    kprintf("CPU: %s; write protect on; global pages %s; SMEP %s; SMAP %s\n",
             cpu_features.vendor, cpu_features.pge ? "on" : "absent",
             cpu_features.smep ? "on" : "absent", cpu_features.smap ? "on" : "absent");
 }

@@ -8,7 +8,9 @@
  * `monitor`) runs them for real, through the serial port.
  */
 #include "arch/x86/cpu.h"
+#include "arch/x86/layout.h"
 #include "arch/x86/ps2kbd.h"
+#include "arch/x86/vga.h"
 #include "kernel/errno.h"
 #include "kernel/ktest.h"
 #include "kernel/log.h"
@@ -372,7 +374,7 @@ KTEST(monitor_sandbox_keeps_the_users_history)
 /* Scancodes (set 1) in, the bytes a terminal would send out. */
 static unsigned keys_to_bytes(const uint8_t *codes, unsigned n, char *out)
 {
-    struct ps2kbd_state st = {0, 0, 0};
+    struct ps2kbd_state st = {0, 0, 0, 0};
     unsigned len = 0;
     for (unsigned i = 0; i < n; i++)
         len += ps2kbd_translate(&st, codes[i], out + len);
@@ -399,4 +401,70 @@ KTEST(ps2_keyboard_translates_like_a_terminal)
     static const uint8_t arrows[] = {0xE0, 0x48, 0xE0, 0xC8, 0xE0, 0x4B, 0xE0, 0xCB, 0x01, 0x3B};
     KT_EQ(keys_to_bytes(arrows, sizeof arrows, bytes), 6);
     KT_ASSERT(strcmp(bytes, "\x1b[A\x1b[D") == 0);
+    /* Home, End, Delete, PgUp, PgDn as an xterm sends them */
+    static const uint8_t edit[] = {0xE0, 0x47, 0xE0, 0x4F, 0xE0, 0x53, 0xE0, 0x49, 0xE0, 0x51};
+    KT_EQ(keys_to_bytes(edit, sizeof edit, bytes), 18);
+    KT_ASSERT(strcmp(bytes, "\x1b[H\x1b[F\x1b[3~\x1b[5~\x1b[6~") == 0);
+}
+
+KTEST(ps2_keyboard_shift_pgup_pgdn_scroll_the_console)
+{
+    struct ps2kbd_state st = {0, 0, 0, 0};
+    char bytes[PS2KBD_MAX_BYTES];
+    KT_EQ(ps2kbd_translate(&st, 0x2A, bytes), 0); /* Shift held */
+    KT_EQ(ps2kbd_translate(&st, 0xE0, bytes), 0);
+    KT_EQ(ps2kbd_translate(&st, 0x49, bytes), 0); /* PgUp: no bytes for the program */
+    KT_EQ(st.scroll, 1);
+    st.scroll = 0;
+    KT_EQ(ps2kbd_translate(&st, 0xE0, bytes), 0);
+    KT_EQ(ps2kbd_translate(&st, 0x51, bytes), 0); /* PgDn */
+    KT_EQ(st.scroll, -1);
+}
+
+/* Row r of the VGA screen as text (trailing blanks kept). */
+static void screen_row(unsigned r, char text[VGA_COLS + 1])
+{
+    const volatile uint16_t *screen = (const volatile uint16_t *)(KERNEL_VMA + 0xB8000);
+    for (unsigned c = 0; c < VGA_COLS; c++)
+        text[c] = (char)(screen[r * VGA_COLS + c] & 0xFF);
+    text[VGA_COLS] = 0;
+}
+
+/* Writes straight to the VGA console (not the log), so the serial log stays clean. */
+static void vga_puts(const char *s)
+{
+    while (*s)
+        vga_putc(*s++);
+}
+
+KTEST(vga_console_scrolls_back_and_returns_on_output)
+{
+    char line[16], row[VGA_COLS + 1];
+    for (unsigned i = 0; i < 60; i++) {
+        fmt_snprintf(line, sizeof line, "vga-line-%02u\n", i);
+        vga_puts(line);
+    }
+    screen_row(VGA_ROWS - 2, row); /* the cursor is on the empty last row */
+    KT_ASSERT(strncmp(row, "vga-line-59 ", 12) == 0);
+    vga_scroll(10);
+    screen_row(VGA_ROWS - 2, row);
+    KT_ASSERT(strncmp(row, "vga-line-49 ", 12) == 0);
+    vga_scroll(-3);
+    screen_row(VGA_ROWS - 2, row);
+    KT_ASSERT(strncmp(row, "vga-line-52 ", 12) == 0);
+    vga_scroll(-100); /* not past the bottom */
+    screen_row(VGA_ROWS - 2, row);
+    KT_ASSERT(strncmp(row, "vga-line-59 ", 12) == 0);
+    vga_scroll(VGA_HISTORY * 2); /* stops at the oldest line kept */
+    char oldest[VGA_COLS + 1];
+    screen_row(0, oldest);
+    vga_scroll(1);
+    screen_row(0, row);
+    KT_ASSERT(strcmp(row, oldest) == 0);
+    vga_puts("x"); /* output brings the view back to the bottom */
+    screen_row(VGA_ROWS - 1, row);
+    KT_ASSERT(row[0] == 'x');
+    screen_row(VGA_ROWS - 2, row);
+    KT_ASSERT(strncmp(row, "vga-line-59 ", 12) == 0);
+    vga_puts("\n");
 }
