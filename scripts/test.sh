@@ -14,6 +14,8 @@
 #      (as `make run CMD=...` does), `monitor=SCRIPT`, halt and reboot
 #   7. the gdb helpers (scripts/gdb/memkernel.gdb) in batch mode against a
 #      stopped kernel, checked against what the kernel printed itself
+#   8. README's sample output: each line must match a line of a real boot
+#      through GRUB, numbers aside (scripts/readme_sample.py)
 #
 # The kernel is judged from its output and QEMU's exit status together: a
 # missing plan line, fewer results than planned, a triple fault (QEMU exits
@@ -22,7 +24,7 @@
 # status is non-zero if anything failed.
 #
 # Environment: TEST_ONLY=hosted|fuzz|kernel|faults|memory (comma list) to run
-# a subset (also: selfcheck, monitor, gdb, libmm, hygiene); KTEST_TIMEOUT (seconds per suite boot, default 180).
+# a subset (also: selfcheck, monitor, gdb, readme, libmm, hygiene); KTEST_TIMEOUT (seconds per suite boot, default 180).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -518,6 +520,37 @@ run_monitor_tests() {
         "mm> pmx"$'\b \b'"m" "pmm_check: 0 violations" "mm> halt" "Halting."
 }
 
+# ---------------------------------------------------------------- README
+# README's sample output against a real boot through GRUB (as `make run`
+# shows it): every sample line must match a boot line, numbers aside
+# (scripts/readme_sample.py), so the sample cannot drift from the kernel.
+run_readme_test() {
+    section "README sample output against a real boot"
+    local log=$LOGS/readme-boot.log report=$LOGS/readme-sample.txt st
+    # one empty command: the prompt line appears alone, then QEMU is stopped at the next
+    CMD=" " RUN_TIMEOUT=120 scripts/qemu.sh run "$BUILD/os.iso" >"$log" 2>&1 </dev/null
+    st=$?
+    if [ "$st" -ne 0 ] || ! grep -aq '^mm> ' "$log"; then
+        fail "README sample: the boot did not reach the prompt (status $st) - see $log"
+    elif ! python3 scripts/readme_sample.py README.md "$log" >"$report" 2>&1; then
+        fail "README sample: $(grep -c 'no boot line' "$report") lines match no boot line - see $report"
+    else
+        pass
+        printf "  %-40s ok (%s)\n" "README \"What you see\"" "$(tail -1 "$report" | sed 's/^readme_sample: //')"
+    fi
+    # every package scripts/deps.sh installs is named in README's requirements
+    local pkg missing=""
+    for pkg in $(sed -n '/^packages=(/,/^)/p; /packages+=(/p' scripts/deps.sh | sed 's/#.*//; s/packages+\?=(//; s/)//'); do
+        grep -qF "\`$pkg\`" README.md || missing="$missing $pkg"
+    done
+    if [ -n "$missing" ]; then
+        fail "README requirements: deps.sh installs packages README does not name:$missing"
+    else
+        pass
+        printf "  %-40s ok\n" "README requirements = deps.sh packages"
+    fi
+}
+
 # ---------------------------------------------------------------- gdb helpers
 # scripts/gdb/memkernel.gdb in batch mode against a kernel stopped in the
 # monitor's `halt` (after its `pmm` and `heap` printed): the helpers' figures
@@ -601,6 +634,7 @@ want faults && run_fault_tests
 want memory && run_memory_tests
 want monitor && run_monitor_tests
 want gdb && run_gdb_tests
+want readme && run_readme_test
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then
