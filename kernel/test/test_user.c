@@ -51,7 +51,7 @@ static const struct expectation programs[] = {
     EXITS(layout_corners, 0),
     HELPER(child_exit),
     HELPER(oom_hog),
-    {"worker", 1, 0, 0}, /* busy for a second, then exits; with 0 it runs until killed */
+    {"worker", 1, 0, 0, 0}, /* busy for a second, then exits; with 0 it runs until killed */
     HELPER(orphan_parent), /* run by user_orphans_are_reaped: its children outlive it */
     KILLED(kill_null, SYS_KILL_PAGE_FAULT, "page fault at 0x00000000"),
     KILLED(kill_kernel_read, SYS_KILL_PAGE_FAULT, "page fault at 0xc0100000"),
