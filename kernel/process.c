@@ -47,6 +47,7 @@ static int next_pid = 1;
 static struct initrd initrd;
 static int have_initrd;
 static char last_kill[192];
+static int boot_takes_turns; /* the boot context is one more member of the round */
 
 struct process *process_current(void)
 {
@@ -61,6 +62,18 @@ int process_have_initrd(void)
 int process_initrd_file(unsigned index, struct initrd_file *file)
 {
     return have_initrd ? initrd_file(&initrd, index, file) : -ENOENT;
+}
+
+const char *process_kill_cause_name(int cause)
+{
+    switch (cause) {
+    case SYS_KILL_PAGE_FAULT: return "page fault";
+    case SYS_KILL_PROTECTION: return "protection fault";
+    case SYS_KILL_EXCEPTION: return "exception";
+    case SYS_KILL_NO_MEMORY: return "out of memory";
+    case SYS_KILL_REQUESTED: return "by request";
+    default: return "unknown cause";
+    }
 }
 
 const char *process_last_kill(void)
@@ -109,16 +122,28 @@ static void reap_adopted(void)
 
 /* ---------------------------------------------------------------- scheduling */
 
-/* The next runnable process after the current one, round robin; NULL if none. */
+/*
+ * The next runnable process after the current one, round robin; NULL if
+ * none (the boot context runs).  When the boot context takes turns, the
+ * round ends at the end of the table and goes back to it before starting
+ * over, so the monitor polls its keys between the processes' slices even
+ * while one of them never sleeps.
+ */
 static struct process *pick_next(void)
 {
     unsigned start = current ? (unsigned)(current - table) + 1 : 0;
-    for (unsigned k = 0; k < PROCESS_MAX; k++) {
+    unsigned span = current && boot_takes_turns ? PROCESS_MAX - start : PROCESS_MAX;
+    for (unsigned k = 0; k < span; k++) {
         struct process *p = &table[(start + k) % PROCESS_MAX];
         if (p->state == PROC_RUNNABLE)
             return p;
     }
     return NULL;
+}
+
+void process_boot_takes_turns(int on)
+{
+    boot_takes_turns = on;
 }
 
 /* Switch to next (NULL: the boot context).  Interrupts off. */
@@ -478,6 +503,23 @@ int process_reap(int pid)
     if (z && z->state == PROC_ZOMBIE) {
         release_zombie(z);
         r = pid;
+    }
+    irq_restore(flags);
+    return r;
+}
+
+int process_try_wait(int pid, int *status)
+{
+    uint32_t flags = irq_save();
+    int self = current ? current->pid : 0, r = 0;
+    struct process *z = find_zombie_child(self, pid);
+    if (z) {
+        r = z->pid;
+        if (status)
+            *status = z->status;
+        process_reap(r);
+    } else if (!has_child(self, pid)) {
+        r = -ECHILD;
     }
     irq_restore(flags);
     return r;

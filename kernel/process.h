@@ -87,6 +87,14 @@ int process_spawn(const char *name, uint32_t arg, int parent);
 int process_wait(int pid, int *status);
 
 /*
+ * process_wait without the waiting: if a child matching pid (SYS_WAIT_ANY:
+ * any) has ended, collect it, store its status and return its pid; 0 if
+ * matching children exist but none has ended; -ECHILD if there is none.
+ * For the monitor, which reaps its background programs between commands.
+ */
+int process_try_wait(int pid, int *status);
+
+/*
  * The two halves of process_wait, for wait(): block until a child matching
  * pid has ended and return its pid (-ECHILD if there is none) without
  * collecting it; its status; collect it (free its kernel stack and slot).
@@ -134,6 +142,17 @@ void process_sleep(unsigned ms);
  * or timer tick reaps it.
  */
 unsigned process_count(void);
+
+/*
+ * on: the boot context (the monitor's loop) becomes one more member of the
+ * round robin, after the last process of the table, so it keeps polling
+ * for keys while a process computes without sleeping.  Off (the default,
+ * for the boot demo and the tests): it runs only when nothing else can.
+ */
+void process_boot_takes_turns(int on);
+
+/* How a kill cause (SYS_KILL_*) is named in every report: "page fault", "by request"... */
+const char *process_kill_cause_name(int cause);
 
 /* The text of the last kill report, for tests ("" if none). */
 const char *process_last_kill(void);

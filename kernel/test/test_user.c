@@ -53,6 +53,7 @@ static const struct expectation programs[] = {
     EXITS(region_churn, 0),
     HELPER(child_exit),
     HELPER(oom_hog),
+    {"worker", 1, 0, 0, 0}, /* busy for a second, then exits; with 0 it runs until killed */
     HELPER(orphan_parent), /* run by user_orphans_are_reaped: its children outlive it */
     KILLED(kill_null, SYS_KILL_PAGE_FAULT, "page fault at 0x00000000"),
     KILLED(kill_kernel_read, SYS_KILL_PAGE_FAULT, "page fault at 0xc0100000"),
@@ -91,6 +92,8 @@ static void check_program_arg(const char *name, uint32_t arg)
     int status = -1;
     KT_ASSERT(process_have_initrd());
     KT_ASSERT(e != 0);
+    if (e->report) /* so that a reader of the log knows the report below is no bug */
+        kprintf("ktest: expected: %s is killed on purpose (\"%s\")\n", name, e->report);
     int pid = process_spawn(e->program, arg, 0);
     if (pid < 0) {
         ktest_fail(__FILE__, __LINE__, "spawn %s: error %d", name, pid);
@@ -138,6 +141,7 @@ USER_TEST(isolation)
 USER_TEST(spawn_wait)
 USER_TEST(oom_parent)
 USER_TEST(debug_malloc)
+USER_TEST(worker)
 USER_TEST(layout_corners)
 USER_TEST(region_churn)
 USER_TEST(kill_stack_clash)
