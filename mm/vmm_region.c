@@ -876,10 +876,35 @@ static int check_piece(struct vmm_region *r, struct vmm_region *next)
     return errors;
 }
 
+/*
+ * The record cache's books: every page on the list is a record page with
+ * free records, and the free counts add up to regions_free and empty_pages
+ * (the free lists themselves are not walked: that would cost 100 000 steps
+ * when the pool is large).
+ */
+static int records_check(void)
+{
+    size_t free = 0, empty = 0, pages = 0;
+    int errors = 0;
+
+    for (struct vmm_region *r = static_free; r; r = region_of(r->node.parent))
+        free++;
+    for (struct record_page *pg = partial; pg && pages <= META_PAGES; pg = pg->next, pages++) {
+        if (pg->magic != RECORD_PAGE_MAGIC || pg->free_count == 0 ||
+            pg->free_count > PAGE_RECORDS || (pg->next && pg->next->prev != pg))
+            errors += violation("record page with bad books", slot_va(pg->slot));
+        free += pg->free_count;
+        empty += pg->free_count == PAGE_RECORDS;
+    }
+    if (free != vmm_g.stats.regions_free || empty != empty_pages || pages > vmm_g.stats.meta_pages)
+        errors += violation("record cache totals disagree", VMM_KREGION_START);
+    return errors;
+}
+
 int vmm_regions_check(struct vmm_space *s)
 {
     struct region_sums sum = {0};
-    int errors = 0;
+    int errors = records_check();
 
     for (struct vmm_region *r = region_from(s, s->low); r; r = region_next(r)) {
         errors += check_piece(r, region_next(r));
