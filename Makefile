@@ -36,10 +36,12 @@ KCC_INCLUDE = $(shell $(KCC) -print-file-name=include 2>/dev/null)
 FREESTANDING_INC = -nostdinc -isystem lib/include -isystem $(KCC_INCLUDE)
 
 WARN := -Wall -Wextra -Werror
+# -fstack-clash-protection: a frame larger than a page is touched page by
+# page, so it meets a kernel stack's guard page instead of stepping over it.
 KCFLAGS = -std=c11 -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -nostdlib -fno-builtin \
            -O2 -g -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
            -mgeneral-regs-only -fno-strict-aliasing \
-           -fstack-protector-strong -mstack-protector-guard=global \
+           -fstack-protector-strong -mstack-protector-guard=global -fstack-clash-protection \
            $(WARN) -I. $(FREESTANDING_INC) -MD -MP
 KASFLAGS := -f elf32 -g -F dwarf
 KLDFLAGS := -m elf_i386 -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
