@@ -315,6 +315,8 @@ static void soak_policy(enum vmm_policy policy, const char *name)
         fmt_snprintf(when, sizeof when, "%s, after round %u", name, round);
         check_machine(when, before);
     }
+    if (ktest_failures())
+        return; /* the failure says what drifted */
     kprintf("soak: %s: %u rounds of %u programs and an orphan_parent; free frames %zu, "
             "commit charge %zu, processes %u after each\n",
             name, SOAK_ROUNDS + 1, soak_programs(), before.frames, before.charge, before.procs);
