@@ -115,13 +115,14 @@ unsigned vmm_sim_lock_depth(void)
 
 /* ------------------------------------------------------------------ the port (mm/port.h, VMM) */
 
-void *mm_kmap(uint32_t frame)
+void *mm_kmap(uint64_t frame)
 {
-    if (frame & (SIM_PAGE - 1))
-        sim_die("mm_kmap(0x%x): not a frame address", frame);
+    if (frame & (SIM_PAGE - 1) || frame >> 32)
+        sim_die("mm_kmap(0x%llx): not a frame address", (unsigned long long)frame);
     if (kmap_depth == SIM_MAX_KMAPS)
-        sim_die("mm_kmap(0x%x): more than %u windows at once", frame, SIM_MAX_KMAPS);
-    void *p = vmm_sim_phys(frame);
+        sim_die("mm_kmap(0x%llx): more than %u windows at once", (unsigned long long)frame,
+                SIM_MAX_KMAPS);
+    void *p = vmm_sim_phys((uint32_t)frame);
     kmap_stack[kmap_depth++] = p;
     vmm_sim_counters.kmaps++;
     if (kmap_depth > vmm_sim_counters.kmap_depth_max)
@@ -170,17 +171,17 @@ void mm_tlb_flush_global(void)
     vmm_sim_counters.flush_global++;
 }
 
-void mm_load_page_directory(uint32_t pd)
+void mm_load_page_directory(uint64_t pd)
 {
-    if (pd & (SIM_PAGE - 1))
-        sim_die("mm_load_page_directory(0x%x): unaligned", pd);
-    (void)vmm_sim_phys(pd);
-    cr3 = pd;
+    if (pd & (SIM_PAGE - 1) || pd >> 32)
+        sim_die("mm_load_page_directory(0x%llx): not a frame address", (unsigned long long)pd);
+    (void)vmm_sim_phys((uint32_t)pd);
+    cr3 = (uint32_t)pd;
     tlb_drop_nonglobal();
     vmm_sim_counters.cr3_loads++;
 }
 
-uint32_t mm_current_page_directory(void)
+uint64_t mm_current_page_directory(void)
 {
     return cr3;
 }
