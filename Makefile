@@ -40,7 +40,7 @@ KCFLAGS = -std=c11 -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -nostdlib -
            -O2 -g -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
            -mgeneral-regs-only -fno-strict-aliasing \
            -fstack-protector-strong -mstack-protector-guard=global \
-           $(WARN) -I. $(FREESTANDING_INC) -MD -MP
+           $(WARN) -I. -Iarch/x86/port $(FREESTANDING_INC) -MD -MP
 KASFLAGS := -f elf32 -g -F dwarf
 KLDFLAGS := -m elf_i386 -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
 
@@ -152,7 +152,7 @@ $(BUILD)/host/tests-debug/%: $(BUILD)/host/dbg/tests/host/%.o $(HOST_DEBUG_SUPPO
 # Optimised, sanitizer-free objects for libmm.a and benchmarks.
 # Frame pointers kept: the debug allocator's reports name call sites by
 # walking them (mm/heap_debug.h), in libmm.a as in the kernel.
-HOST_OPT_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -fno-omit-frame-pointer $(WARN) -I. -MMD -MP
+HOST_OPT_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -fno-omit-frame-pointer $(WARN) -I. -Itests/host -MMD -MP
 $(BUILD)/host/opt/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $< (-O2)"

@@ -34,6 +34,7 @@
 
 #include "mm/heap.h"
 #include "mm/pmm.h"
+#include "mm/pte.h"
 #include "mm/vmm_tree.h"
 
 #include <stdbool.h>
@@ -41,19 +42,13 @@
 #include <stdint.h>
 
 /* ---------------------------------------------------------------- layout */
-/* docs/memory-layout.md draws this; arch/x86/layout.h must agree (the kernel checks). */
-#define VMM_USER_START 0x00001000u /* page 0 is never mapped */
-#define VMM_USER_END 0xC0000000u
-#define VMM_KERNEL_BASE 0xC0000000u
-#define VMM_LOWMAP_END 0xC1000000u    /* first 16 MiB of RAM, linear, mapped by boot */
-#define VMM_BOOTMAP_START 0xC1000000u /* boot-time permanent mappings (PMM metadata) */
-#define VMM_BOOTMAP_END 0xD0000000u
-#define VMM_KREGION_START 0xD0000000u /* kernel regions: heap, page allocator, stacks */
-#define VMM_KREGION_END 0xF0000000u
-#define VMM_WINDOW_START 0xFF000000u /* the port's temporary mapping windows */
-#define VMM_WINDOW_END 0xFF400000u
-#define VMM_KERNEL_END 0xFFFFF000u /* the last page is never used (no wrap to 0) */
-#define VMM_META_SIZE 0x00400000u  /* the VMM's own region-record pages, first in KREGION */
+/*
+ * The layout is the port's (mm_arch.h, through mm/pte.h): VMM_USER_START,
+ * VMM_USER_END, VMM_KERNEL_BASE (a whole top-level entry), VMM_KERNEL_END,
+ * the fixed kernel areas VMM_LOWMAP_END, VMM_BOOTMAP_START/END,
+ * VMM_KREGION_START/END (VMM_META_SIZE of it first for the VMM's records)
+ * and the windows VMM_WINDOW_START/END.  docs/porting.md lists the rules.
+ */
 
 /* ---------------------------------------------------------------- errors */
 #define VMM_OK 0
@@ -276,7 +271,7 @@ struct vmm_page_info {
     enum vmm_page_state state;
     unsigned prot;     /* the region's protection */
     pmm_paddr_t frame; /* PMM_NONE when the page has no frame */
-    uint32_t pte;      /* the raw entry (0 if there is no page table) */
+    uint64_t pte;      /* the raw entry (0 if there is no page table) */
     uintptr_t region_start, region_end;
 };
 
