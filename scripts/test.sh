@@ -51,6 +51,8 @@ run_hosted() {
     run_hosted_dir "$BUILD/host/tests" ""
     section "allocator tests again in the debug build (MM_DEBUG=1)"
     run_hosted_dir "$BUILD/host/tests-debug" "-debug"
+    section "VMM tests again with the x86-64 paging format (four levels, NX)"
+    run_hosted_dir "$BUILD/host/tests-x86_64" "-x86_64"
 }
 
 # run_hosted_dir DIR SUFFIX: every test program in DIR.
