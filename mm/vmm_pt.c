@@ -4,35 +4,44 @@
  *
  * How it works.
  *
- * Page tables are reached through the port's temporary windows: mm_kmap(f)
- * maps any frame below 4 GiB and returns a pointer, so the tables of a space
- * that is not loaded, and tables in high memory, are handled exactly like
- * the current ones (docs/vmm.md explains why not a recursive mapping).  At
- * most two windows are held at once (a table and the frame being zeroed, or
- * a directory and a table), always released in reverse order.
+ * The paging format is the port's description (mm/pte.h: levels, entry
+ * width, index bits, NX); nothing here is specific to one of them.  Tables
+ * are reached through the port's temporary windows: mm_kmap(f) maps any
+ * frame the kernel can reach and returns a pointer, so the tables of a
+ * space that is not loaded, and tables in high memory, are handled exactly
+ * like the current ones (docs/vmm.md explains why not a recursive mapping).
+ * At most two windows are held at once (a table and the frame being zeroed,
+ * or a parent table and a new child), always released in reverse order; a
+ * walk down the levels holds one at a time.
  *
- * The kernel half (PDEs 768..1023) gets its page tables once, from
- * vmm_pt_build_kernel_half at vmm_init; their frames are kept in
- * vmm_g.kernel_pt, so a kernel-half walk needs no directory access.  User
- * page tables are created on demand and freed when they become empty.
+ * The kernel half (top-level entries VMM_KTOP0 and up) gets the table below
+ * each top-level entry once, from vmm_pt_build_kernel_half at vmm_init; the
+ * entries are copied into every space and their tables kept in
+ * vmm_g.kernel_next, so a kernel-half walk never reads a top-level table.
+ * On i386 those are all the kernel's page tables; with more levels the
+ * tables below are created on first use and kept.  User tables at every
+ * level are created on demand; a leaf table that becomes empty is freed,
+ * and so is every table above it that becomes empty (never the top).
  *
  * A page's state lives in its entry (mm/pte.h): a lazy marker for a
  * committed-not-backed page carries the very bits the page will get, so the
  * fault path is: read the entry, allocate a frame, zero it, write the entry.
  * A missing user page table (commits under OVERCOMMIT create none) sends the
- * fault to the region tree, O(log n); a new table is filled from the tree
- * (fill_table), which keeps the rule "where a page table exists, its entries
- * are authoritative".
+ * fault to the region tree, O(log n); a new leaf table is filled from the
+ * tree (fill_table), which keeps the rule "where a page table exists, its
+ * entries are authoritative".
  *
- * Every range operation is a walk: walk_range() visits each 4 MiB chunk's
- * table once (through one window) and calls a small per-entry function.
+ * Every range operation is a walk: walk_range() visits each leaf chunk's
+ * table once (PT_SPAN: 4 MiB on i386, 2 MiB on x86-64; one window, plus one
+ * per level to find it) and calls a small per-entry function.
  *
  * TLB: an operation collects the pages whose PRESENT entry it changed in one
  * struct tlb_batch and flushes at the end: one invlpg per page up to
  * TLB_BATCH pages, one CR3 reload (or a global flush in the kernel half)
  * beyond, and nothing at all when the space is not loaded (its entries
  * cannot be in the TLB: user entries are never global).  Making an entry
- * present needs no flush (x86 does not cache non-present entries).
+ * present needs no flush (x86 does not cache non-present entries); freeing
+ * a table forces a full flush (the CPU caches upper-level entries).
  *
  * Locking: everything here runs with the VMM lock held (the public
  * vmm_map / vmm_unmap / vmm_query take it).
