@@ -12,6 +12,15 @@
 #   make format       apply .clang-format
 #   make clean
 
+# ARCH=x86_64: the 64-bit kernel, whose rules are in arch/x86_64/build.mk.
+ARCH ?= i686
+ifeq ($(ARCH),x86_64)
+include arch/x86_64/build.mk
+else
+ifneq ($(ARCH),i686)
+$(error ARCH must be i686 (the default) or x86_64, not $(ARCH))
+endif
+
 BUILD := build
 # V=1 shows every command.
 Q := $(if $(V),,@)
@@ -258,6 +267,7 @@ debug: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(HOST_DEBUG_TESTS) $(HOST64_TESTS) $(FUZZ_TARGETS) libmm
+	@$(MAKE) --no-print-directory ARCH=x86_64 all
 	@KCC=$(KCC) scripts/test.sh
 
 bench: deps
@@ -272,3 +282,4 @@ clean:
 
 -include user/build.mk
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+endif
