@@ -12,8 +12,11 @@
 ;   PML4[256] -> pdpt_direct[0..7] -> pd_direct: 0..8 GiB of RAM at
 ;                                  0xFFFF800000000000, 2 MiB pages, NX
 ;                                  (the direct map: mm_kmap, the PMM metadata)
-;   PML4[511] -> pdpt_high[510] -> pd_low: the kernel image at
-;                                  0xFFFFFFFF80000000 + physical
+;   PML4[511] -> pdpt_high[510] -> pd_high[0] -> pt_image: the first
+;                                  2 MiB at 0xFFFFFFFF80000000, 4 KiB pages,
+;                                  W^X: text (and the boot code) read-only
+;                                  and executable, rodata read-only NX,
+;                                  everything else writable NX
 ;
 ; Then CR4.PAE, EFER.LME and EFER.NXE (NX is set in the direct map and by
 ; the VMM: a reserved bit without NXE), CR0.PG|WP, a 64-bit GDT, a far
@@ -24,6 +27,7 @@ DIRECT_GIB  equ 8
 MB2_MAGIC   equ 0xE85250D6
 PAGE_P_W    equ 0x3
 PAGE_LARGE  equ 0x83                ; present, writable, 2 MiB
+extern _text_end, _rodata_end       ; arch/x86_64/linker.ld
 
 section .multiboot2 progbits alloc noexec nowrite align=8
 mb2_header:
@@ -65,7 +69,32 @@ _start:
     mov [pml4 - KERNEL_VMA + 511 * 8], eax
     mov eax, pd_low - KERNEL_VMA + PAGE_P_W
     mov [pdpt_low - KERNEL_VMA], eax
+    mov eax, pd_high - KERNEL_VMA + PAGE_P_W
     mov [pdpt_high - KERNEL_VMA + 510 * 8], eax
+    mov eax, pt_image - KERNEL_VMA + PAGE_P_W
+    mov [pd_high - KERNEL_VMA], eax
+
+    xor ecx, ecx                    ; pt_image: 512 pages of 4 KiB, W^X
+.image:
+    mov eax, ecx
+    shl eax, 12
+    mov edx, 0x80000000             ; NX unless text
+    mov ebx, 0x3                    ; present, writable
+    cmp eax, _rodata_end - KERNEL_VMA
+    jae .image_set
+    mov ebx, 0x1                    ; rodata and text: read-only
+    cmp eax, _text_end - KERNEL_VMA
+    jae .image_set
+    cmp eax, 0x100000
+    jb .image_set                   ; below the image: firmware, NX
+    xor edx, edx                    ; text: executable
+.image_set:
+    or eax, ebx
+    mov [pt_image - KERNEL_VMA + ecx * 8], eax
+    mov [pt_image - KERNEL_VMA + ecx * 8 + 4], edx
+    inc ecx
+    cmp ecx, 512
+    jne .image
 
     xor ecx, ecx                    ; pd_low: the first GiB, 2 MiB pages
 .low:
@@ -179,6 +208,8 @@ pdpt_low:    resb 4096
 pdpt_high:   resb 4096
 pdpt_direct: resb 4096
 pd_low:      resb 4096
+pd_high:     resb 4096
+pt_image:    resb 4096
 pd_direct:   resb 4096 * DIRECT_GIB
 stack:       resb 16384
 stack_top:

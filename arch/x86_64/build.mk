@@ -23,7 +23,7 @@ K64CFLAGS = -std=c11 -m64 -mcmodel=kernel -mno-red-zone -ffreestanding -fno-pic 
             -nostdinc -isystem lib/include -isystem $(CC64_INCLUDE) -MD -MP
 K64_C := $(wildcard arch/x86_64/*.c mm/*.c) lib/format.c lib/string.c kernel/bootinfo.c \
          kernel/memmap.c
-K64OBJS := $(patsubst %.c,$(B64)/%.o,$(K64_C)) $(B64)/arch/x86_64/boot.asm.o
+K64OBJS := $(patsubst %.c,$(B64)/%.o,$(K64_C)) $(patsubst %.asm,$(B64)/%.asm.o,$(wildcard arch/x86_64/*.asm))
 KERNEL64 := $(B64)/kernel.elf
 ISO64 := $(B64)/os.iso
 
