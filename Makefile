@@ -12,14 +12,19 @@
 #   make format       apply .clang-format
 #   make clean
 
-# ARCH=x86_64: the 64-bit kernel, whose rules are in arch/x86_64/build.mk.
-ARCH ?= i686
+# ARCH=x86_64 on the command line: the 64-bit kernel, whose rules are in
+# arch/x86_64/build.mk.  An ARCH from the environment (some build setups
+# export one) is not ours and is ignored.
+ifeq ($(origin ARCH),command line)
+ifeq ($(filter $(ARCH),i686 x86_64),)
+$(error ARCH must be i686 (the default) or x86_64, not $(ARCH))
+endif
+else
+override ARCH := i686
+endif
 ifeq ($(ARCH),x86_64)
 include arch/x86_64/build.mk
 else
-ifneq ($(ARCH),i686)
-$(error ARCH must be i686 (the default) or x86_64, not $(ARCH))
-endif
 
 BUILD := build
 # V=1 shows every command.
