@@ -65,7 +65,7 @@ const char *vmm_strerror(int err);
 #define VMM_PROT_NONE 0x0u
 #define VMM_PROT_READ 0x1u
 #define VMM_PROT_WRITE 0x2u /* implies READ on x86 */
-#define VMM_PROT_EXEC 0x4u  /* recorded; not enforced without PAE/NX (docs/vmm.md) */
+#define VMM_PROT_EXEC 0x4u  /* without it a page gets NX where the format has one (docs/vmm.md) */
 #define VMM_PROT_RW (VMM_PROT_READ | VMM_PROT_WRITE)
 #define VMM_PROT_MASK 0x7u
 
@@ -107,9 +107,10 @@ enum vmm_policy {
 
 /* What vmm_init needs from the boot code. */
 struct vmm_boot {
-    /* Physical address of the page directory in use (it becomes the kernel
-     * space's): kernel PDEs already present (the low linear map, the window
-     * table, the boot-time mappings) are adopted as they are. */
+    /* Physical address of the top-level table in use (page directory on
+     * i386, PML4 on x86-64; it becomes the kernel space's): kernel-half
+     * top-level entries already present (the low linear map, the window
+     * table, the boot-time mappings, the image) are adopted as they are. */
     pmm_paddr_t page_directory;
     unsigned flags; /* VMM_BOOT_* */
     enum vmm_policy policy;
@@ -120,9 +121,10 @@ struct vmm_boot {
 #define VMM_BOOT_GLOBAL 0x1u /* CR4.PGE is on: give kernel mappings the global bit */
 
 /*
- * Build the kernel half: allocate a page table for every kernel PDE that is
- * not present yet (about 1 MiB of frames, once), clear any user-half PDE
- * left by the boot code (its tables are the boot image's: not freed), and
+ * Build the kernel half: allocate a table for every kernel-half top-level
+ * entry that is not present yet (256 of them: about 1 MiB of frames, once),
+ * clear any user-half top-level entry left by the boot code (its tables are
+ * the boot image's: not freed), and
  * record the fixed kernel regions (low map, boot mappings, windows: all
  * permanent).  Call once, after pmm_init, with mm_kmap working and the
  * boot page directory loaded.  Returns 0, or VMM_ENOMEM / VMM_EINVAL

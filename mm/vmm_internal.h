@@ -111,7 +111,7 @@ pmm_paddr_t vmm_frame_alloc_zeroed(void);
 void vmm_frame_free(pmm_paddr_t frame);
 
 /* ---- page tables (vmm_pt.c) */
-/* Give every kernel PDE of dir a table (adopting present ones).  VMM_ENOMEM: undone. */
+/* Give every kernel top-level entry of dir a table (adopting present ones).  VMM_ENOMEM: undone. */
 int vmm_pt_build_kernel_half(pte_t *dir);
 /* Free every table of a user space and every owned frame they name (not the directory). */
 void vmm_pt_destroy_user(struct vmm_space *s);

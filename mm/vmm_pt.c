@@ -52,7 +52,7 @@
 
 #define PAGE ((uintptr_t)MM_PAGE_SIZE)
 #define KTOP0 VMM_KTOP0
-/* Non-leaf entries allow everything; the leaf entry decides (NX included). */
+/* Non-leaf entries (PDEs and above) allow everything; the leaf entry decides, NX included. */
 #define USER_PDE (PTE_PRESENT | PTE_WRITABLE | PTE_USER)
 #define KERN_PDE (PTE_PRESENT | PTE_WRITABLE)
 
