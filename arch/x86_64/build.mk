@@ -57,6 +57,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory ARCH=x86_64 all
+	$(if $(CMD),@echo "note: the x86-64 kernel has no monitor yet; CMD is ignored (it prints its checks and the PMM table, then exits)")
 	qemu-system-x86_64 -M $(or $(MACHINE),pc) -m $(or $(MEM),128M) -cdrom $(ISO64) \
 	    -serial stdio -display none -no-reboot \
 	    -device isa-debug-exit,iobase=0xf4,iosize=0x04 || true
