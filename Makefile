@@ -150,9 +150,9 @@ $(BUILD)/host/tests/%: $(BUILD)/host/san/tests/host/%.o $(HOST_SUPPORT) $(HOST_O
 
 # The VMM's tests again with the x86-64 paging format and layout
 # (tests/host/x86_64/mm_arch.h found first): the same mm/ and simulator,
-# four levels instead of two.  Tests that read the i386 boot tables stay i386-only.
+# four levels instead of two.  The tests are written in terms of the format.
 HOST64_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/tests-x86_64/%,\
-    tests/host/test_vmm_region.c tests/host/test_vmm_paging.c)
+    tests/host/test_vmm.c tests/host/test_vmm_region.c tests/host/test_vmm_paging.c)
 HOST64_OBJS := $(patsubst %.c,$(BUILD)/host/san64/%.o,$(HOST_SRC))
 HOST64_SUPPORT := $(patsubst %.c,$(BUILD)/host/san64/%.o,$(filter-out tests/host/test_%.c,$(wildcard tests/host/*.c)))
 $(BUILD)/host/san64/%.o: %.c
