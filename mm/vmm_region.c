@@ -50,6 +50,7 @@
 #define META_PAGES (VMM_META_SIZE / MM_PAGE_SIZE)
 #define PAGE_RECORDS (MM_PAGE_SIZE / sizeof(struct vmm_region) - 1)
 #define RECORD_PAGE_MAGIC 0x52454350u /* "RECP" */
+_Static_assert(META_PAGES % 32 == 0 && META_PAGES <= 0xFFFFu, "record page slots: a bitmap, 16-bit");
 
 /*
  * The header of a record page, in its first record slot.  Pages with free
@@ -156,7 +157,9 @@ static void page_unmap(struct record_page *pg)
     vmm_g.stats.regions_free -= PAGE_RECORDS;
     vmm_g.stats.meta_pages--;
     empty_pages--;
-    vmm_frame_free(pte_frame(vmm_pte_set_kernel(slot_va(slot), 0)));
+    pte_t old = vmm_pte_get_kernel(slot_va(slot));
+    vmm_pte_set_kernel(slot_va(slot), 0); /* the table exists: cannot fail */
+    vmm_frame_free(pte_frame(old));
 }
 
 static void record_put(struct vmm_region *r)
@@ -210,13 +213,19 @@ static int free_slot(void)
 static int pool_grow(void)
 {
     int slot = free_slot();
-    if (slot < 0 || !vmm_charge_fits(1))
+    if (slot < 0)
+        return VMM_ENOMEM;
+    uintptr_t va = slot_va((unsigned)slot);
+    if (!vmm_charge_fits(1 + vmm_pt_missing(&vmm_g.kernel, va, va + PAGE)))
         return VMM_ENOMEM;
     pmm_paddr_t frame = vmm_frame_alloc_zeroed();
     if (frame == PMM_NONE)
         return VMM_ENOMEM;
-    uintptr_t va = slot_va((unsigned)slot);
-    vmm_pte_set_kernel(va, pte_make(frame, vmm_prot_bits(&vmm_g.kernel, VMM_PROT_RW) | PTE_OWNED));
+    pte_t e = pte_make(frame, vmm_prot_bits(&vmm_g.kernel, VMM_PROT_RW) | PTE_OWNED);
+    if (vmm_pte_set_kernel(va, e) != VMM_OK) {
+        vmm_frame_free(frame);
+        return VMM_ENOMEM;
+    }
     slot_used[slot / 32] |= 1u << (slot % 32);
     /* records never straddle a page: mm_kva_ptr is valid page by page */
     struct vmm_region *records = mm_kva_ptr(va);
