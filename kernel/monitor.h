@@ -24,7 +24,7 @@
  * Run the monitor; never returns (`halt` leaves QEMU, `reboot` resets).
  * script: NULL, or commands to run first, as the kernel command line's
  * `monitor=SCRIPT` carries them: ';' separates commands and ',' stands for
- * a space (`monitor=mem;vmm,1;run,kill_null;halt`; not '_', which program
+ * a space (`monitor=mem;run,worker,&;vmm,$!;kill,$!;halt`; not '_', which program
  * and test names contain).  Each is echoed after the prompt as if
  * typed.  Then the prompt waits for serial input.
  */

@@ -216,10 +216,10 @@ static void print_region(const struct vmm_region_info *r)
 {
     char flags[48];
     region_flags(r->flags, flags, sizeof flags);
-    kprintf("  0x%08x-0x%08x %7u %-9s %c%c%c %7zu  %s\n", (unsigned)r->start, (unsigned)r->end,
+    kprintf("  0x%08x-0x%08x %7u %-9s %c%c%c %7zu%s%s\n", (unsigned)r->start, (unsigned)r->end,
             (unsigned)((r->end - r->start) >> 12), region_state_name(r->state),
             (r->prot & VMM_PROT_READ) ? 'r' : '-', (r->prot & VMM_PROT_WRITE) ? 'w' : '-',
-            (r->prot & VMM_PROT_EXEC) ? 'x' : '-', r->backed, flags);
+            (r->prot & VMM_PROT_EXEC) ? 'x' : '-', r->backed, flags[0] ? "  " : "", flags);
 }
 
 /*
