@@ -124,9 +124,10 @@ void mm_init_vmm(const struct boot_info *bi)
     /* within 80 columns, as the whole boot log: the VGA console shows it too */
     kprintf("VMM: kernel half shared by every space (%zu page tables), commit policy %s\n",
             st.kernel_page_tables, overcommit ? "overcommit" : "strict");
-    kprintf("CPU: %s; write protect on; global pages %s; SMEP %s; SMAP %s\n",
+    kprintf("CPU: %s; WP on; PGE %s; SMEP %s; SMAP %s; UMIP %s\n",
             cpu_features.vendor, cpu_features.pge ? "on" : "absent",
-            cpu_features.smep ? "on" : "absent", cpu_features.smap ? "on" : "absent");
+            cpu_features.smep ? "on" : "absent", cpu_features.smap ? "on" : "absent",
+            cpu_features.umip ? "on" : "absent");
 }
 
 /* The initrd module mapped read-only into the kernel half; NULL when there is none. */
