@@ -66,10 +66,14 @@ extern const unsigned monitor_cmd_count;
  * Collect the programs `run PROG &` started that have ended, printing one
  * line for each ("run: NAME (pid N) exited with status S" or "... was
  * killed: CAUSE"); returns how many.  The prompt calls it after each
- * command; a program ended by `kill` is dropped silently (the kill's
- * report named it).
+ * command, and while it waits on an empty line (then the prompt is
+ * printed again below the lines); a program ended by `kill` is dropped
+ * silently (the kill's report named it).
  */
 unsigned monitor_collect_background(void);
+
+/* 1 if a program `run ... &` started has ended and is still to be collected. */
+int monitor_background_ended(void);
 
 /*
  * For tests that type keys: begin gives the editor a fresh line and an

@@ -436,6 +436,14 @@ unsigned monitor_collect_background(void)
     return ended;
 }
 
+int monitor_background_ended(void)
+{
+    for (unsigned i = 0; i < PROCESS_MAX; i++)
+        if (background[i].pid && !process_space(background[i].pid))
+            return 1; /* a zombie, or gone (killed and reaped) */
+    return 0;
+}
+
 static const char *spawn_error(int err)
 {
     return err == -ENOENT    ? "no such program"

@@ -470,6 +470,22 @@ run_monitor_tests() {
         'mm> kill $!' "(worker) killed: by request" "0 processes" \
         "vmm: no process" "Halting."
 
+    # a background program that ends while the prompt waits on an empty line:
+    # the line saying so must come by itself, without a key pressed
+    log=$LOGS/monitor-idle-end.log
+    rm -f "$log"
+    timeout 60 "${QEMU_BASE[@]}" -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" -m 128M \
+        -append "nodemo monitor=run,worker,1,&" </dev/null >"$log" 2>&1 &
+    local qpid=$! tries
+    for tries in $(seq 100); do
+        grep -aq 'exited with status' "$log" && break
+        sleep 0.3
+    done
+    kill "$qpid" 2>/dev/null
+    wait "$qpid" 2>/dev/null
+    monitor_expect "background end told at an idle prompt" "$log" 0 0 \
+        "started in the background as pid 1" "run: worker (pid 1) exited with status 0"
+
     log=$LOGS/monitor-reboot.log
     CMD="reboot" RUN_TIMEOUT=60 scripts/qemu.sh run "$BUILD/os.iso" >"$log" 2>&1 </dev/null
     st=$?
