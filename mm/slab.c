@@ -63,6 +63,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mm/addr_map.h"
 #include "mm/bits.h"
 #include "mm/heap.h"
 #include "mm/heap_pages.h"
@@ -118,13 +119,13 @@ _Static_assert(offsetof(struct slab_cache, heap) == 0, "a struct heap * must poi
 struct slab_set {
     struct heap heap; /* first */
     uint32_t magic;
-    unsigned nclasses, norders;
-    size_t order_bytes[SLAB_MAX_ORDER + 1]; /* distinct slab sizes, ascending */
+    unsigned nclasses;
     uint8_t class_of[HEAP_SLAB_MAX / 8];    /* (size - 1) / 8 -> first class that fits */
     struct slab_cache classes[SLAB_CLASS_MAX];
     struct slab_cache hdr; /* header cache of off-slab classes */
     struct heap_source *src;
     struct heap *pages;
+    struct addr_map map; /* page -> header of the slab covering it, for every slab of the set */
     size_t failed_calls, reported_errors;
 };
 _Static_assert(offsetof(struct slab_set, heap) == 0, "a struct heap * must point at the set");
@@ -379,6 +380,7 @@ static void cache_init(struct slab_cache *c, const char *name, struct heap_sourc
 static void *cache_alloc_locked(struct slab_cache *c);
 static void object_release(struct slab_cache *c, struct slab *s, uint32_t i);
 static struct slab *slab_lookup(struct slab_cache *c, const void *ptr);
+static void slab_header_put(struct slab_cache *c, struct slab *s);
 
 /* Write a fresh header for a slab at base: every object free, none handed out. */
 static void slab_init(struct slab_cache *c, struct slab *s, unsigned char *base)
@@ -418,11 +420,28 @@ static struct slab *slab_new(struct slab_cache *c)
         return NULL;
     }
     slab_init(c, s, base);
+    if (c->set && addr_map_set(&c->set->map, (uintptr_t)base, c->slab_bytes, s) != 0) {
+        s->magic = SLAB_DEAD;
+        if (c->hdr_cache)
+            slab_header_put(c, s);
+        heap_free(c->pages, base);
+        return NULL;
+    }
     heap_pages_set_tag(c->pages, base, s); /* base -> header, for every later lookup */
     if (c->ctor)
         slab_construct(c, s);
     list_push(c, s, ON_EMPTY);
     return s;
+}
+
+/* Give an off-slab header back to the header cache. */
+static void slab_header_put(struct slab_cache *c, struct slab *s)
+{
+    struct slab *hs = slab_lookup(c->hdr_cache, s);
+    if (!hs)
+        mm_panic("slab_release: header %p of %s is not in its header cache", (void *)s, c->name);
+    object_release(c->hdr_cache, hs,
+                   (uint32_t)(((unsigned char *)s - hs->objects) / c->hdr_cache->stride));
 }
 
 /* Return an empty slab's memory: its run to the page heap, an off-slab header to its cache. */
@@ -431,14 +450,10 @@ static void slab_release(struct slab_cache *c, struct slab *s)
     unsigned char *base = slab_base(c, s);
     list_unlink(c, s);
     s->magic = SLAB_DEAD;
-    if (c->hdr_cache) {
-        struct slab *hs = slab_lookup(c->hdr_cache, s);
-        if (!hs)
-            mm_panic("slab_release: header %p of %s is not in its header cache", (void *)s,
-                     c->name);
-        object_release(c->hdr_cache, hs,
-                       (uint32_t)(((unsigned char *)s - hs->objects) / c->hdr_cache->stride));
-    }
+    if (c->set)
+        addr_map_clear(&c->set->map, (uintptr_t)base, c->slab_bytes);
+    if (c->hdr_cache)
+        slab_header_put(c, s);
     heap_free(c->pages, base);
 }
 
@@ -667,6 +682,9 @@ static int check_slab(const struct slab_cache *c, const struct slab *s, uint32_t
         return violation(c, s, "slab misplaced or its run is not tagged with it");
     if (s->cookie != cookie_of(c, (void *)base))
         return violation(c, s, "cookie wrong");
+    if (c->set && (addr_map_get(&c->set->map, base) != s ||
+                   addr_map_get(&c->set->map, base + c->slab_bytes - 1) != s))
+        return violation(c, s, "the address map does not lead to this slab");
     bool ok = which == ON_EMPTY  ? s->inuse == 0
               : which == ON_FULL ? s->inuse == c->objects
                                  : s->inuse > 0 && s->inuse < c->objects;
@@ -708,12 +726,14 @@ static int check_cache(const struct slab_cache *c, size_t *slabs)
     return bad;
 }
 
-/* The private page heap is sane and holds exactly the slabs. */
+/* The private page heap is sane and holds exactly the slabs (and the map's nodes). */
 static int check_pages(struct heap *pages, const struct slab_cache *c, size_t slabs)
 {
     int bad = heap_check(pages);
     struct heap_stats st;
     heap_stats(pages, &st);
+    if (c->set)
+        slabs += c->set->map.node_count;
     if (st.live_blocks != slabs)
         bad += violation(c, pages, "page heap holds runs that are not slabs (or misses some)");
     return bad;
@@ -944,22 +964,16 @@ static bool set_owns(const struct slab_set *set, const struct slab_cache *c)
     return c >= &set->classes[0] && c < &set->classes[set->nclasses];
 }
 
-/* The slab of a user object of set holding ptr, or NULL.  One page-heap lookup per slab size. */
+/*
+ * The slab of a user object of set holding ptr, or NULL: one map lookup,
+ * whatever the slab's size.  The map only holds our own slabs' headers, so
+ * the header is only read once the map vouched for it; header-cache slabs
+ * are in the map too, and refused.
+ */
 static struct slab *set_lookup(struct slab_set *set, const void *ptr)
 {
-    /*
-     * Smallest slab size first.  A probe may land on a run that starts at
-     * the probed base but is too short to hold ptr; then a bigger size is
-     * tried.  Objects of the header cache are found too, and refused.
-     */
-    for (unsigned k = 0; k < set->norders; k++) {
-        uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(set->order_bytes[k] - 1);
-        struct slab *s = header_at(set->pages, base);
-        if (s && (s->cache == &set->hdr || set_owns(set, s->cache)) &&
-            (uintptr_t)ptr - base < s->cache->slab_bytes)
-            return set_owns(set, s->cache) ? s : NULL;
-    }
-    return NULL;
+    struct slab *s = addr_map_get(&set->map, (uintptr_t)ptr);
+    return s && s->magic == SLAB_MAGIC && set_owns(set, s->cache) ? s : NULL;
 }
 
 /* The class serving (size, align), or -1. */
@@ -1050,19 +1064,6 @@ static const struct heap_ops set_ops = {
     .stats = set_stats,
 };
 
-/* Remember a slab size for lookups (kept sorted, no duplicates). */
-static void set_note_order(struct slab_set *set, size_t bytes)
-{
-    unsigned k = 0;
-    while (k < set->norders && set->order_bytes[k] < bytes)
-        k++;
-    if (k < set->norders && set->order_bytes[k] == bytes)
-        return;
-    memmove(&set->order_bytes[k + 1], &set->order_bytes[k], (set->norders - k) * sizeof(size_t));
-    set->order_bytes[k] = bytes;
-    set->norders++;
-}
-
 /* Geometry of every class (and of the header cache) in a set not yet placed in memory. */
 static bool set_geometry(struct slab_set *set, size_t page)
 {
@@ -1092,13 +1093,12 @@ static void set_init(struct slab_set *set, struct heap_source *src, struct heap 
     set->magic = SET_MAGIC;
     set->src = src;
     set->pages = pages;
+    addr_map_init(&set->map, pages, src_page(src));
     cache_init(&set->hdr, "slab-headers", src, pages, NULL, set);
     set->hdr.internal = true;
-    set_note_order(set, set->hdr.slab_bytes);
     for (unsigned k = 0; k < set->nclasses; k++) {
         struct slab_cache *c = &set->classes[k];
         cache_init(c, c->name, src, pages, &set->hdr, set);
-        set_note_order(set, c->slab_bytes);
     }
     /* class_of: for each 8-byte step of size, the first class at least that big */
     unsigned k = 0;
@@ -1165,12 +1165,5 @@ struct slab *slab_debug_slab_of(struct heap *h, const void *ptr)
     }
     if (h->ops != &set_ops)
         return NULL;
-    struct slab_set *set = to_set(h);
-    for (unsigned k = 0; k < set->norders; k++) {
-        uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(set->order_bytes[k] - 1);
-        struct slab *s = heap_pages_tag(set->pages, (void *)base);
-        if (s)
-            return s;
-    }
-    return NULL;
+    return addr_map_get(&to_set(h)->map, (uintptr_t)ptr);
 }
