@@ -33,7 +33,6 @@
 
 #include "mm/heap.h"
 
-#define ADDR_MAP_ADDR_BITS (sizeof(uintptr_t) == 4 ? 32u : 48u)
 #define ADDR_MAP_MAX_LEVELS 8u
 
 static unsigned log2_of(size_t x)
@@ -56,14 +55,13 @@ void addr_map_init(struct addr_map *m, struct heap *nodes, size_t page)
     m->page_shift = page_shift;
     m->level_bits = log2_of(((size_t)1 << page_shift) / sizeof(void *));
     m->levels = (key_bits + m->level_bits - 1) / m->level_bits;
+    m->top_shift = (m->levels - 1) * m->level_bits;
+    m->index_mask = ((uintptr_t)1 << m->level_bits) - 1;
 }
 
 static uintptr_t key_of(const struct addr_map *m, uintptr_t addr)
 {
-#if UINTPTR_MAX > 0xffffffffu
-    addr &= ((uintptr_t)1 << ADDR_MAP_ADDR_BITS) - 1;
-#endif
-    return addr >> m->page_shift;
+    return addr_map_key(m, addr);
 }
 
 /* The slot index of key at `level` (0 = root). */
@@ -71,15 +69,6 @@ static size_t index_at(const struct addr_map *m, uintptr_t key, unsigned level)
 {
     unsigned shift = (m->levels - 1 - level) * m->level_bits;
     return (size_t)(key >> shift) & (((size_t)1 << m->level_bits) - 1);
-}
-
-void *addr_map_get(const struct addr_map *m, uintptr_t addr)
-{
-    uintptr_t key = key_of(m, addr);
-    void **node = m->root;
-    for (unsigned level = 0; node && level + 1 < m->levels; level++)
-        node = node[index_at(m, key, level)];
-    return node ? node[index_at(m, key, m->levels - 1)] : NULL;
 }
 
 static size_t node_bytes(const struct addr_map *m)

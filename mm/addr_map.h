@@ -28,13 +28,40 @@ struct addr_map {
     struct heap *nodes; /* where nodes come from: page-sized, page-aligned blocks */
     size_t node_count;  /* nodes held (the map's own footprint is node_count pages) */
     unsigned page_shift, level_bits, levels;
+    unsigned top_shift;    /* key bits below the root's index */
+    uintptr_t index_mask;  /* one level's index */
 };
+
+#define ADDR_MAP_ADDR_BITS (sizeof(uintptr_t) == 4 ? 32u : 48u)
 
 /* An empty map of pages of `page` bytes (a power of two) whose nodes are blocks of `nodes`. */
 void addr_map_init(struct addr_map *m, struct heap *nodes, size_t page);
 
-/* The value recorded for the page holding addr, or NULL. */
-void *addr_map_get(const struct addr_map *m, uintptr_t addr);
+/* The page number an address is looked up by (the low 48 bits on 64-bit machines). */
+static inline uintptr_t addr_map_key(const struct addr_map *m, uintptr_t addr)
+{
+#if UINTPTR_MAX > 0xffffffffu
+    addr &= ((uintptr_t)1 << ADDR_MAP_ADDR_BITS) - 1;
+#endif
+    return addr >> m->page_shift;
+}
+
+/*
+ * The value recorded for the page holding addr, or NULL.  Inline: it is
+ * the first thing every free does.  One load per level.
+ */
+static inline void *addr_map_get(const struct addr_map *m, uintptr_t addr)
+{
+    uintptr_t key = addr_map_key(m, addr);
+    void **node = m->root;
+    for (unsigned shift = m->top_shift; node; shift -= m->level_bits) {
+        void *v = node[(key >> shift) & m->index_mask];
+        if (shift == 0)
+            return v;
+        node = v;
+    }
+    return NULL;
+}
 
 /*
  * Record `value` for every page of [addr, addr + bytes) (addr page-aligned).

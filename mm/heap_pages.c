@@ -789,25 +789,39 @@ static size_t pages_size(struct heap *h, const void *ptr)
     return bytes;
 }
 
-static void free_locked(struct heap_pages *hp, void *ptr)
+/* Free the live block at ptr: its size, or 0 (and reported when `report`) if it is none. */
+static size_t free_locked(struct heap_pages *hp, void *ptr, bool report)
 {
     const char *why;
     uint32_t i = live_find(hp, ptr, &why);
     if (i == NIL) {
-        pages_report(hp, ptr, why);
-        return;
+        if (report)
+            pages_report(hp, ptr, why);
+        return 0;
     }
+    size_t bytes = run_bytes(hp, &hp->runs[i]);
     block_release(hp, i);
     hp->free_calls++;
     table_maybe_shrink(hp);
+    return bytes;
 }
 
 static void pages_free(struct heap *h, void *ptr)
 {
     struct heap_pages *hp = to_pages(h);
     pages_lock(hp);
-    free_locked(hp, ptr);
+    free_locked(hp, ptr, true);
     pages_unlock(hp);
+}
+
+/* ops->release: free ptr if it is a live block here, else say so (0) without a report. */
+static size_t pages_release(struct heap *h, void *ptr)
+{
+    struct heap_pages *hp = to_pages(h);
+    pages_lock(hp);
+    size_t bytes = free_locked(hp, ptr, false);
+    pages_unlock(hp);
+    return bytes;
 }
 
 /* ------------------------------------------------------------ check */
@@ -987,6 +1001,7 @@ static const struct heap_ops pages_ops = {
     .free = pages_free,
     .check = pages_check,
     .stats = pages_stats,
+    .release = pages_release,
 };
 
 /* ------------------------------------------------------------ create / destroy */

@@ -81,6 +81,14 @@
 #define SLAB_MAX_OBJECTS 4096u /* keeps headers (bitmaps) small */
 #define SLAB_LINK_BYTES sizeof(uint32_t)
 #define SLAB_CLASS_MAX 16u
+/*
+ * Object index = (offset * stride_inv) >> INDEX_SHIFT.  With stride_inv
+ * rounded up, the result is exact whenever offset * stride < 2^INDEX_SHIFT;
+ * both are below the slab size, so slabs of at most 1 MiB (pages up to
+ * 64 KiB) are exact, and cache_geometry refuses anything bigger.
+ */
+#define INDEX_SHIFT 40u
+#define INDEX_LIMIT ((size_t)1 << 20)
 
 /* Which list a slab is on (struct slab.list). */
 enum { ON_PARTIAL, ON_FULL, ON_EMPTY, ON_NONE, ON_BROKEN };
@@ -94,6 +102,7 @@ struct slab_cache {
     const char *name;
     size_t size;       /* usable size of an object */
     size_t stride;     /* distance between objects */
+    uint64_t stride_inv; /* ceil(2^INDEX_SHIFT / stride): object index by a multiply */
     size_t align;      /* alignment every object has */
     size_t link_off;   /* offset of the free-list link inside a free object */
     size_t area_off;   /* offset of object 0 from the slab start */
@@ -331,7 +340,8 @@ static bool cache_geometry(struct slab_cache *c, size_t size, size_t align, size
 {
     if (align < SLAB_LINK_BYTES)
         align = SLAB_LINK_BYTES;
-    if (size == 0 || size > (page << SLAB_MAX_ORDER) || align > (page << SLAB_MAX_ORDER))
+    if (size == 0 || size > (page << SLAB_MAX_ORDER) || align > (page << SLAB_MAX_ORDER) ||
+        (page << SLAB_MAX_ORDER) > INDEX_LIMIT)
         return false;
     /* with a constructor the link must not overwrite constructed state: put it after */
     c->link_off = ctor ? round_up(size, SLAB_LINK_BYTES) : 0;
@@ -339,6 +349,7 @@ static bool cache_geometry(struct slab_cache *c, size_t size, size_t align, size
     struct layout l = layout_choose(c->stride, align, page, allow_off);
     if (l.n == 0)
         return false;
+    c->stride_inv = (((uint64_t)1 << INDEX_SHIFT) + c->stride - 1) / c->stride;
     c->size = size;
     c->objects = l.n;
     c->slab_bytes = l.slab_bytes;
@@ -603,9 +614,11 @@ static uint32_t object_index(const struct slab_cache *c, const struct slab *s, c
     if (p < s->objects)
         return SLAB_END;
     size_t off = (size_t)(p - s->objects);
-    if (off % c->stride || off / c->stride >= c->objects)
+    if (off >= c->slab_bytes)
         return SLAB_END;
-    uint32_t i = (uint32_t)(off / c->stride);
+    uint32_t i = (uint32_t)(((uint64_t)off * c->stride_inv) >> INDEX_SHIFT);
+    if ((size_t)i * c->stride != off || i >= c->objects)
+        return SLAB_END;
     if (bit_free(s, i)) {
         *why = "double free (object is free)";
         return SLAB_END;
@@ -1027,6 +1040,23 @@ static void set_free(struct heap *h, void *ptr)
     src_unlock(set->src);
 }
 
+/* ops->release: free ptr when it is a live object of the set; its size, or 0 (silently). */
+static size_t set_release(struct heap *h, void *ptr)
+{
+    struct slab_set *set = to_set(h);
+    const char *why;
+    size_t n = 0;
+    src_lock(set->src);
+    struct slab *s = set_lookup(set, ptr);
+    uint32_t i = s ? object_index(s->cache, s, ptr, &why) : SLAB_END;
+    if (i != SLAB_END) {
+        n = s->cache->size;
+        object_release(s->cache, s, i);
+    }
+    src_unlock(set->src);
+    return n;
+}
+
 static int set_check(struct heap *h)
 {
     struct slab_set *set = to_set(h);
@@ -1062,6 +1092,7 @@ static const struct heap_ops set_ops = {
     .free = set_free,
     .check = set_check,
     .stats = set_stats,
+    .release = set_release,
 };
 
 /* Geometry of every class (and of the header cache) in a set not yet placed in memory. */
