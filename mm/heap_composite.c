@@ -468,7 +468,8 @@ struct heap *heap_composite_create(struct heap_source *src)
     void *mem;
     if (!src || !src->grow)
         return NULL;
-    struct heap *large = heap_pages_create_ex(src, 0, sizeof(struct heap_composite), &mem);
+    struct heap *large =
+        heap_pages_create_ex(src, HEAP_PAGES_KEEP, sizeof(struct heap_composite), &mem);
     if (!large)
         return NULL;
     struct heap_composite *c = mem;
@@ -504,6 +505,8 @@ void heap_composite_shrink(struct heap *h)
     for (unsigned i = 0; i < c->nprobe; i++) {
         if (heap_is_slab(c->probe[i]))
             heap_slab_shrink(c->probe[i]);
+        else if (heap_is_pages(c->probe[i]))
+            heap_pages_trim(c->probe[i]);
         else if (heap_is_composite(c->probe[i]))
             heap_composite_shrink(c->probe[i]);
     }

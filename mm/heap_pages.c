@@ -78,9 +78,20 @@
     64u /* records the instance's own pages hold at least (see table_maybe_shrink) */
 #define RECORDS_PER_ALLOC 3u /* one segment + a head and a tail split */
 #define TABLE_LOW_WATER (3u * RECORDS_PER_ALLOC)
+/*
+ * The keep budget (HEAP_PAGES_KEEP): freed blocks stay committed, up to
+ * KEEP_BASE bytes plus 1/KEEP_LIVE_DIV of the live bytes and at most
+ * KEEP_RUNS runs; an allocation looks at the KEEP_SCAN newest for one that
+ * fits with at most 1/KEEP_WASTE_DIV extra.
+ */
+#define KEEP_BASE ((size_t)512 * 1024)
+#define KEEP_LIVE_DIV 32u
+#define KEEP_RUNS 32u
+#define KEEP_SCAN 8u
+#define KEEP_WASTE_DIV 8u
 
 /* Record states and origins (struct page_run.state / .origin). */
-enum { RUN_SPARE = 0x5a, RUN_FREE = 0xf3, RUN_LIVE = 0x1c, RUN_META = 0x3e };
+enum { RUN_SPARE = 0x5a, RUN_FREE = 0xf3, RUN_LIVE = 0x1c, RUN_META = 0x3e, RUN_KEPT = 0x4b };
 enum { RUN_GROWN = 0x67, RUN_MAPPED = 0x6d };
 
 struct heap_pages {
@@ -100,6 +111,10 @@ struct heap_pages {
     uint32_t table_run; /* record of the META run holding the table; NIL = embedded */
     uint32_t embedded_cap;
     void *embedded;
+
+    /* freed blocks kept committed (HEAP_PAGES_KEEP): oldest at head, through u.bin */
+    uint32_t kept_head, kept_tail, kept_count;
+    size_t kept_bytes;
 
     /* grown memory */
     uint32_t addr_head, addr_tail;
@@ -177,7 +192,7 @@ static uint32_t seal_of(const struct page_run *r)
     uint64_t x = RUN_SEAL_MAGIC;
     x = seal_mix(x, r->start);
     x = seal_mix(x, r->pages);
-    x = seal_mix(x, r->state == RUN_FREE ? 0 : r->u.raw);
+    x = seal_mix(x, r->state == RUN_FREE || r->state == RUN_KEPT ? 0 : r->u.raw);
     x = seal_mix(x, (uint64_t)r->state | (uint64_t)r->origin << 16 | (uint64_t)r->self << 32);
     return (uint32_t)(x ^ (x >> 32));
 }
@@ -560,7 +575,8 @@ static uint32_t block_new(struct heap_pages *hp, size_t pages, size_t align, uin
                           bool may_grow)
 {
     uint32_t i = NIL;
-    if (align == hp->page && may_grow)
+    /* kept blocks are reused from grown runs: a mapping per block would be unmapped anyway */
+    if (align == hp->page && may_grow && !(hp->flags & HEAP_PAGES_KEEP))
         i = block_from_map(hp, pages);
     if (i == NIL)
         i = block_from_grown(hp, pages, align, may_grow);
@@ -621,7 +637,7 @@ static void record_move(struct heap_pages *hp, const struct page_run *old, uint3
     *d = old[k];
     d->aprev = renumbered(old, old[k].aprev);
     d->anext = renumbered(old, old[k].anext);
-    if (d->state == RUN_FREE) {
+    if (d->state == RUN_FREE || d->state == RUN_KEPT) {
         d->u.bin.prev = renumbered(old, old[k].u.bin.prev);
         d->u.bin.next = renumbered(old, old[k].u.bin.next);
     }
@@ -671,6 +687,8 @@ static int table_resize(struct heap_pages *hp, uint32_t new_cap)
     for (unsigned b = 0; b < BIN_COUNT; b++)
         hp->bins[b] = renumbered(old, hp->bins[b]);
     hp->addr_head = renumbered(old, hp->addr_head);
+    hp->kept_head = renumbered(old, hp->kept_head);
+    hp->kept_tail = renumbered(old, hp->kept_tail);
     hp->addr_tail = renumbered(old, hp->addr_tail);
     /* copy with links translated, then rebuild what depends on cap: buckets and spares */
     table_install(hp, mem, new_cap);
@@ -718,6 +736,120 @@ static void table_maybe_shrink(struct heap_pages *hp)
         table_resize(hp, target); /* on failure the bigger table simply stays */
 }
 
+/* ------------------------------------------------------------ kept blocks */
+
+/*
+ * With HEAP_PAGES_KEEP a freed block is not given back at once: it becomes
+ * a KEPT run - still committed (or still mapped), not merged, refused by
+ * size/free/tag like any freed block - on a FIFO list.  An allocation of
+ * about the same size takes the newest fitting one back without a single
+ * call to the source; the oldest are given back when the budget is
+ * exceeded and all of them by heap_pages_trim.
+ */
+/* The keep budget when `live` bytes are live. */
+static size_t keep_limit(const struct heap_pages *hp, size_t live)
+{
+    return hp->flags & HEAP_PAGES_KEEP ? KEEP_BASE + live / KEEP_LIVE_DIV : 0;
+}
+
+static void kept_unlink(struct heap_pages *hp, uint32_t i)
+{
+    struct page_run *r = &hp->runs[i];
+    if (r->u.bin.prev != NIL)
+        hp->runs[r->u.bin.prev].u.bin.next = r->u.bin.next;
+    else
+        hp->kept_head = r->u.bin.next;
+    if (r->u.bin.next != NIL)
+        hp->runs[r->u.bin.next].u.bin.prev = r->u.bin.prev;
+    else
+        hp->kept_tail = r->u.bin.prev;
+    hp->kept_count--;
+    hp->kept_bytes -= run_bytes(hp, r);
+    r->u.raw = 0;
+}
+
+/* Give the oldest kept run back for real (unmapped, or deactivated and merged). */
+static void kept_evict_oldest(struct heap_pages *hp)
+{
+    uint32_t i = hp->kept_head;
+    kept_unlink(hp, i);
+    if (hp->runs[i].origin == RUN_GROWN) {
+        grown_free(hp, i, true);
+        return;
+    }
+    hp->src->unmap(hp->src, (void *)hp->runs[i].start, run_bytes(hp, &hp->runs[i]));
+    hp->mapped_bytes -= run_bytes(hp, &hp->runs[i]);
+    hash_remove(hp, i);
+    record_put(hp, i);
+}
+
+/* Live run i is being freed: keep it if the budget allows (true), else leave it to the caller. */
+static bool kept_put(struct heap_pages *hp, uint32_t i)
+{
+    struct page_run *r = &hp->runs[i];
+    size_t bytes = run_bytes(hp, r);
+    size_t limit = keep_limit(hp, hp->live_bytes - bytes); /* against what stays live */
+    if (bytes > limit)
+        return false;
+    hp->live_bytes -= bytes;
+    hp->live_blocks--;
+    r->state = RUN_KEPT;
+    r->u.bin.next = NIL;
+    r->u.bin.prev = hp->kept_tail;
+    if (hp->kept_tail != NIL)
+        hp->runs[hp->kept_tail].u.bin.next = i;
+    else
+        hp->kept_head = i;
+    hp->kept_tail = i;
+    hp->kept_count++;
+    hp->kept_bytes += bytes;
+    run_seal(r);
+    while (hp->kept_bytes > limit || hp->kept_count > KEEP_RUNS)
+        kept_evict_oldest(hp);
+    return true;
+}
+
+static bool kept_fits(const struct page_run *r, size_t pages, size_t align)
+{
+    return r->pages >= pages && r->pages - pages <= pages / KEEP_WASTE_DIV &&
+           !(r->start & (align - 1));
+}
+
+/* A kept run for `pages` pages at `align`, made live again, or NIL.  Newest first, bounded. */
+static uint32_t kept_take(struct heap_pages *hp, size_t pages, size_t align)
+{
+    uint32_t i = hp->kept_tail;
+    for (unsigned n = 0; i != NIL && n < KEEP_SCAN; n++, i = hp->runs[i].u.bin.prev) {
+        struct page_run *r = &hp->runs[i];
+        if (!kept_fits(r, pages, align))
+            continue;
+        kept_unlink(hp, i);
+        r->state = RUN_LIVE;
+        run_seal(r);
+        hp->live_bytes += run_bytes(hp, r);
+        hp->live_blocks++;
+        if (hp->live_bytes > hp->peak_bytes)
+            hp->peak_bytes = hp->live_bytes;
+        return i;
+    }
+    return NIL;
+}
+
+int heap_is_pages(const struct heap *h)
+{
+    return h && h->ops == &pages_ops;
+}
+
+void heap_pages_trim(struct heap *h)
+{
+    struct heap_pages *hp = to_pages(h);
+    pages_lock(hp);
+    while (hp->kept_count)
+        kept_evict_oldest(hp);
+    table_maybe_shrink(hp);
+    pages_unlock(hp);
+}
+
 /* ------------------------------------------------------------ entry points */
 
 static void pages_report(struct heap_pages *hp, const void *ptr, const char *why)
@@ -743,7 +875,9 @@ static uint32_t live_find(struct heap_pages *hp, const void *ptr, const char **w
         return NIL;
     }
     if (hp->runs[i].state != RUN_LIVE) {
-        *why = hp->runs[i].state == RUN_FREE ? "double free" : "not a block (heap metadata)";
+        *why = hp->runs[i].state == RUN_FREE || hp->runs[i].state == RUN_KEPT
+                   ? "double free"
+                   : "not a block (heap metadata)";
         return NIL;
     }
     return i;
@@ -757,10 +891,15 @@ static void *alloc_locked(struct heap_pages *hp, size_t size, size_t align)
     if (align < hp->page)
         align = hp->page; /* every block is page-aligned anyway */
     size_t pages = round_up(size, hp->page) >> hp->page_shift;
+    uint32_t i = kept_take(hp, pages, align);
+    if (i != NIL) {
+        hp->alloc_calls++;
+        return (void *)hp->runs[i].start;
+    }
     /* records first: running out of them halfway through a split could not be undone */
     if (!table_reserve(hp))
         return NULL;
-    uint32_t i = block_new(hp, pages, align, RUN_LIVE, true);
+    i = block_new(hp, pages, align, RUN_LIVE, true);
     if (i == NIL)
         return NULL;
     hp->alloc_calls++;
@@ -800,8 +939,10 @@ static size_t free_locked(struct heap_pages *hp, void *ptr, bool report)
         return 0;
     }
     size_t bytes = run_bytes(hp, &hp->runs[i]);
-    block_release(hp, i);
     hp->free_calls++;
+    if (kept_put(hp, i))
+        return bytes;
+    block_release(hp, i);
     table_maybe_shrink(hp);
     return bytes;
 }
@@ -837,7 +978,7 @@ static int violation(const char *what, uint32_t i)
 static int check_records(struct heap_pages *hp, size_t *grown_runs)
 {
     int bad = 0;
-    size_t live = 0, meta = 0, mapped = 0, grown = 0, inactive = 0, blocks = 0;
+    size_t live = 0, meta = 0, mapped = 0, grown = 0, inactive = 0, blocks = 0, kept = 0;
     *grown_runs = 0;
     for (uint32_t i = 0; i < hp->cap; i++) {
         struct page_run *r = &hp->runs[i];
@@ -851,7 +992,8 @@ static int check_records(struct heap_pages *hp, size_t *grown_runs)
             bad += violation("run not page-aligned or empty", i);
         if (r->origin != RUN_GROWN && r->origin != RUN_MAPPED)
             bad += violation("bad origin", i);
-        if (r->state != RUN_FREE && r->state != RUN_LIVE && r->state != RUN_META)
+        if (r->state != RUN_FREE && r->state != RUN_LIVE && r->state != RUN_META &&
+            r->state != RUN_KEPT)
             bad += violation("bad state", i);
         if (r->origin == RUN_MAPPED && (r->state == RUN_FREE || r->aprev != NIL || r->anext != NIL))
             bad += violation("mapped run free or on the address list", i);
@@ -862,6 +1004,7 @@ static int check_records(struct heap_pages *hp, size_t *grown_runs)
         mapped += r->origin == RUN_MAPPED ? bytes : 0;
         grown += r->origin == RUN_GROWN ? r->pages : 0;
         inactive += r->state == RUN_FREE ? bytes : 0;
+        kept += r->state == RUN_KEPT ? bytes : 0;
         *grown_runs += r->origin == RUN_GROWN;
     }
     if (live != hp->live_bytes || blocks != hp->live_blocks || meta != hp->meta_bytes)
@@ -870,6 +1013,8 @@ static int check_records(struct heap_pages *hp, size_t *grown_runs)
         bad += violation("mapped/grown totals disagree with the counters", NIL);
     if (hp->can_decommit && inactive != hp->inactive_bytes)
         bad += violation("free bytes disagree with the inactive counter", NIL);
+    if (kept != hp->kept_bytes)
+        bad += violation("kept bytes disagree with the counter", NIL);
     return bad;
 }
 
@@ -939,6 +1084,21 @@ static int check_bins(struct heap_pages *hp)
     return n == hp->free_runs ? 0 : violation("free-run count disagrees with the bins", NIL);
 }
 
+/* The kept list: KEPT runs only, back links right, as long as its count. */
+static int check_kept(struct heap_pages *hp)
+{
+    uint32_t prev = NIL, n = 0;
+    for (uint32_t i = hp->kept_head; i != NIL; prev = i, i = hp->runs[i].u.bin.next, n++) {
+        if (i >= hp->cap || n > hp->kept_count)
+            return violation("kept list out of range or looping", i);
+        if (hp->runs[i].state != RUN_KEPT || hp->runs[i].u.bin.prev != prev)
+            return violation("kept list: wrong state or back link", i);
+    }
+    if (prev != hp->kept_tail || n != hp->kept_count)
+        return violation("kept list does not hold every kept run", prev);
+    return 0;
+}
+
 static int pages_check(struct heap *h)
 {
     struct heap_pages *hp = to_pages(h);
@@ -951,7 +1111,7 @@ static int pages_check(struct heap *h)
         bad += check_records(hp, &grown_runs);
         bad += check_hash(hp);
         if (bad == 0) /* the lists are only safe to walk over sane records */
-            bad += check_address_list(hp, grown_runs) + check_bins(hp);
+            bad += check_address_list(hp, grown_runs) + check_bins(hp) + check_kept(hp);
         uint32_t t = hp->table_run;
         if ((t == NIL) != (hp->runs == hp->embedded) ||
             (t != NIL && (t >= hp->cap || hp->runs[t].state != RUN_META ||
@@ -984,7 +1144,7 @@ static void pages_stats(struct heap *h, struct heap_stats *st)
     st->bytes_peak = hp->peak_bytes;
     st->bytes_held = hp->self_bytes + hp->grown_bytes + hp->mapped_bytes;
     st->bytes_committed = st->bytes_held - hp->inactive_bytes;
-    st->free_blocks = hp->free_runs;
+    st->free_blocks = hp->free_runs + hp->kept_count;
     st->largest_free = largest_free_bytes(hp);
     st->live_blocks = hp->live_blocks;
     st->alloc_calls = hp->alloc_calls;
@@ -1028,7 +1188,7 @@ static struct heap_pages *instance_init(struct heap_source *src, unsigned flags,
     hp->self_bytes = bytes;
     hp->embedded_cap = 1u << floor_log2(cap < UINT32_MAX / 4 ? cap : UINT32_MAX / 4);
     hp->embedded = (char *)mem + head;
-    hp->table_run = hp->addr_head = hp->addr_tail = NIL;
+    hp->table_run = hp->addr_head = hp->addr_tail = hp->kept_head = hp->kept_tail = NIL;
     for (unsigned b = 0; b < BIN_COUNT; b++)
         hp->bins[b] = NIL;
     table_install(hp, hp->embedded, hp->embedded_cap);

@@ -1150,7 +1150,8 @@ struct heap *heap_slab_create(struct heap_source *src)
         return NULL;
     void *mem;
     src_lock(src);
-    struct heap *pages = heap_pages_create_ex(src, HEAP_PAGES_NOLOCK, sizeof proto, &mem);
+    struct heap *pages =
+        heap_pages_create_ex(src, HEAP_PAGES_NOLOCK | HEAP_PAGES_KEEP, sizeof proto, &mem);
     src_unlock(src);
     if (!pages)
         return NULL;
@@ -1169,6 +1170,7 @@ void heap_slab_shrink(struct heap *h)
     for (unsigned k = 0; k < set->nclasses; k++)
         cache_shrink_locked(&set->classes[k]);
     cache_shrink_locked(&set->hdr); /* last: the classes just gave their headers back */
+    heap_pages_trim(set->pages);     /* and the slabs the page heap kept for reuse */
     src_unlock(set->src);
 }
 

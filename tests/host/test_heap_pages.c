@@ -482,3 +482,60 @@ TEST(destroy_returns_frames)
     CHECK_EQ(source_committed(src), start);
     source_linux_destroy(src);
 }
+
+/* ------------------------------------------------------------ kept blocks */
+
+static size_t source_calls(struct heap_source *src)
+{
+    struct source_linux_stats st;
+    source_linux_stats(src, &st);
+    return st.grow_calls + st.map_calls + st.unmap_calls + st.activate_calls +
+           st.deactivate_calls;
+}
+
+/*
+ * HEAP_PAGES_KEEP: a freed block stays committed and comes back for the
+ * next request of about its size without a single source call, while it is
+ * refused like any freed block; the budget bounds what is kept, and trim
+ * gives all of it back.
+ */
+TEST(kept_blocks_are_reused_and_stay_exact)
+{
+    struct heap_source *src = linux_source(0, 0);
+    struct heap *h = heap_pages_create_ex(src, HEAP_PAGES_KEEP, 0, NULL);
+    CHECK(h != NULL);
+    size_t start = source_committed(src);
+    char *p = heap_alloc(h, 100 * KIB, 0);
+    CHECK(p != NULL);
+    memset(p, 1, 100 * KIB);
+    heap_free(h, p);
+    CHECK_EQ(heap_size(h, p), 0);
+    CHECK_EQ(heap_free_reports(h, p), 1); /* double free of a kept block */
+    CHECK(strstr(mm_host_last_report(), "double free") != NULL);
+    CHECK(heap_pages_tag(h, p) == NULL);
+    CHECK_EQ(heap_check(h), 0);
+    size_t calls = source_calls(src);
+    char *q = heap_alloc(h, 96 * KIB, 0); /* within 1/8 of the kept block */
+    CHECK(q == p);
+    CHECK_EQ(source_calls(src), calls);
+    CHECK_EQ(heap_size(h, q), 100 * KIB);
+    CHECK_EQ(heap_check(h), 0);
+    heap_free(h, q);
+    /* a much smaller request does not take (and waste) the kept block */
+    char *small = heap_alloc(h, 4096, 0);
+    CHECK(small != NULL && small != p);
+    heap_free(h, small);
+    /* free far more than the budget: what stays committed is bounded */
+    char *blocks[64];
+    for (int i = 0; i < 64; i++)
+        CHECK((blocks[i] = heap_alloc(h, 64 * KIB, 0)) != NULL);
+    for (int i = 0; i < 64; i++)
+        heap_free(h, blocks[i]);
+    CHECK_EQ(heap_check(h), 0);
+    CHECK(source_committed(src) <= start + 512 * KIB + 64 * KIB);
+    heap_pages_trim(h);
+    CHECK_EQ(heap_check(h), 0);
+    CHECK_EQ(source_committed(src), start);
+    heap_pages_destroy(h);
+    source_linux_destroy(src);
+}
