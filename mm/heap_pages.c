@@ -965,6 +965,53 @@ static size_t pages_release(struct heap *h, void *ptr)
     return bytes;
 }
 
+/*
+ * Grow live grown run i to `pages` pages in place, taking the front of the
+ * free run right after it.  Returns 0, or -1 with nothing changed.
+ */
+static int grow_in_place(struct heap_pages *hp, uint32_t i, size_t pages)
+{
+    struct page_run *r = &hp->runs[i];
+    uint32_t next = r->anext;
+    if (r->origin != RUN_GROWN || next == NIL || hp->runs[next].state != RUN_FREE ||
+        !runs_adjacent(hp, i, next) || hp->runs[next].pages < pages - r->pages)
+        return -1;
+    if (!table_reserve(hp)) /* the split below needs a record */
+        return -1;
+    size_t extra = pages - hp->runs[i].pages;
+    bin_remove(hp, next);
+    if (hp->runs[next].pages > extra)
+        bin_insert(hp, run_split(hp, next, extra));
+    if (run_activate(hp, &hp->runs[next]) != 0) {
+        grown_free(hp, next, false); /* back to free, merged again */
+        return -1;
+    }
+    run_absorb(hp, i, next);
+    hp->live_bytes += extra << hp->page_shift;
+    if (hp->live_bytes > hp->peak_bytes)
+        hp->peak_bytes = hp->live_bytes;
+    return 0;
+}
+
+/* ops->resize: a block that already has the room, or one that can grow into free pages after it. */
+static int pages_resize(struct heap *h, void *ptr, size_t size)
+{
+    struct heap_pages *hp = to_pages(h);
+    const char *why;
+    int rc = -1;
+    pages_lock(hp);
+    uint32_t i = live_find(hp, ptr, &why);
+    if (i == NIL) {
+        hp->reported_errors++;
+        mm_report("heap_pages: resize(%p): %s", ptr, why);
+    } else {
+        size_t pages = round_up(size, hp->page) >> hp->page_shift;
+        rc = pages <= hp->runs[i].pages ? 0 : grow_in_place(hp, i, pages);
+    }
+    pages_unlock(hp);
+    return rc;
+}
+
 /* ------------------------------------------------------------ check */
 
 /* Report a violation and count it. */
@@ -1162,6 +1209,7 @@ static const struct heap_ops pages_ops = {
     .check = pages_check,
     .stats = pages_stats,
     .release = pages_release,
+    .resize = pages_resize,
 };
 
 /* ------------------------------------------------------------ create / destroy */

@@ -5,7 +5,8 @@
  * heap_resize / heap_free (mm/heap.c), which already refuse impossible
  * sizes and non-power-of-two alignments.  What is added here is what only
  * the C/POSIX contracts need: calloc's overflow check and zeroing, realloc's
- * in-place-then-move logic, posix_memalign's error numbers and the page
+ * in-place-then-move logic (a growing block that moves gets headroom, see
+ * realloc_target), posix_memalign's error numbers and the page
  * rounding of valloc/pvalloc.
  *
  * No state and no lock of its own: the instance serialises itself (through
@@ -36,6 +37,24 @@ void *mm_calloc(struct heap *h, size_t nmemb, size_t size)
     return p;
 }
 
+/*
+ * Where a block that has to move goes.  A block that grows and cannot grow
+ * in place gets 1/REALLOC_HEADROOM_DIV more than asked (when that can be
+ * had), so a buffer grown by small appends moves O(log n) times instead of
+ * once per append - O(n) bytes copied in all rather than O(n^2).  The
+ * headroom is the block's own usable size (heap_size says so), at most half
+ * the request; make bench's realloc workload measured half better than a
+ * quarter (more moves avoided, no more footprint).
+ */
+#define REALLOC_HEADROOM_DIV 2u
+
+static void *realloc_target(struct heap *h, size_t old, size_t n)
+{
+    size_t roomy = n + n / REALLOC_HEADROOM_DIV;
+    void *q = n > old && roomy > n ? heap_alloc(h, roomy, 0) : NULL;
+    return q ? q : heap_alloc(h, n, 0);
+}
+
 void *mm_realloc(struct heap *h, void *ptr, size_t n)
 {
     if (!ptr)
@@ -48,7 +67,7 @@ void *mm_realloc(struct heap *h, void *ptr, size_t n)
     }
     if (heap_resize(h, ptr, n) == 0)
         return ptr; /* grown or shrunk where it is */
-    void *q = heap_alloc(h, n, 0);
+    void *q = realloc_target(h, old, n);
     if (!q)
         return NULL; /* ptr untouched, still allocated */
     memcpy(q, ptr, old < n ? old : n);
