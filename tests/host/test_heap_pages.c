@@ -539,3 +539,34 @@ TEST(kept_blocks_are_reused_and_stay_exact)
     heap_pages_destroy(h);
     source_linux_destroy(src);
 }
+
+/* A block grows in place into the free pages right after it, and refuses (changing nothing) when they are not free. */
+TEST(resize_grows_in_place)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP, 0);
+    struct heap *h = heap_pages_create(src);
+    char *p = heap_alloc(h, 4 * 4096, 0), *q = heap_alloc(h, 4 * 4096, 0);
+    CHECK(p && q == p + 4 * 4096); /* carved one after the other */
+    memset(p, 7, 4 * 4096);
+    heap_free(h, q);
+    CHECK_EQ(heap_resize(h, p, 6 * 4096 + 1), 0);
+    CHECK_EQ(heap_size(h, p), 7 * 4096);
+    CHECK(p[4 * 4096 - 1] == 7);
+    memset(p, 8, 7 * 4096); /* the new pages are committed */
+    CHECK_EQ(heap_check(h), 0);
+    char *r = heap_alloc(h, 4096, 0);
+    CHECK(r == p + 7 * 4096);
+    CHECK_EQ(heap_resize(h, p, 8 * 4096), -1); /* r is in the way */
+    CHECK_EQ(heap_size(h, p), 7 * 4096);
+    CHECK_EQ(heap_resize(h, p, 3 * 4096), 0); /* already big enough */
+    mm_host_print_reports(0);
+    size_t reports = mm_host_report_count();
+    CHECK_EQ(heap_resize(h, p + 4096, 8 * 4096), -1); /* interior: reported */
+    CHECK_EQ(mm_host_report_count(), reports + 1);
+    mm_host_print_reports(1);
+    CHECK_EQ(heap_check(h), 0);
+    heap_free(h, p);
+    heap_free(h, r);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
