@@ -39,18 +39,16 @@ void *mm_calloc(struct heap *h, size_t nmemb, size_t size)
 
 /*
  * Where a block that has to move goes.  A block that grows and cannot grow
- * in place gets 1/REALLOC_HEADROOM_DIV more than asked (when that can be
- * had), so a buffer grown by small appends moves O(log n) times instead of
- * once per append - O(n) bytes copied in all rather than O(n^2).  The
- * headroom is the block's own usable size (heap_size says so), at most half
- * the request; make bench's realloc workload measured half better than a
- * quarter (more moves avoided, no more footprint).
+ * in place gets 1/d more than asked when its heap's policy says d
+ * (ops->realloc_headroom) and that much can be had, so a buffer grown by
+ * small appends moves O(log n) times instead of once per append - O(n)
+ * bytes copied in all rather than O(n^2).  The headroom is the block's own
+ * usable size (heap_size says so).
  */
-#define REALLOC_HEADROOM_DIV 2u
-
 static void *realloc_target(struct heap *h, size_t old, size_t n)
 {
-    size_t roomy = n + n / REALLOC_HEADROOM_DIV;
+    unsigned d = h->ops->realloc_headroom;
+    size_t roomy = d ? n + n / d : n;
     void *q = n > old && roomy > n ? heap_alloc(h, roomy, 0) : NULL;
     return q ? q : heap_alloc(h, n, 0);
 }
