@@ -334,6 +334,23 @@ static struct layout layout_choose(size_t stride, size_t align, size_t page, boo
 }
 
 /*
+ * ceil(2^INDEX_SHIFT / d) for d < INDEX_LIMIT, by shift-and-subtract: once
+ * per cache, and without a 64-bit divide (which i686 would take from libgcc).
+ */
+static uint64_t index_reciprocal(size_t d)
+{
+    uint64_t q = 0, rem = 0;
+    for (int bit = INDEX_SHIFT; bit >= 0; bit--) {
+        rem = rem << 1 | (bit == INDEX_SHIFT);
+        if (rem >= d) {
+            rem -= d;
+            q |= (uint64_t)1 << bit;
+        }
+    }
+    return q + (rem != 0);
+}
+
+/*
  * Fill in c's geometry for objects of `size` at `align` (a power of two).
  * Returns false when no slab can hold them.
  */
@@ -351,7 +368,7 @@ static bool cache_geometry(struct slab_cache *c, size_t size, size_t align, size
     struct layout l = layout_choose(c->stride, align, page, allow_off);
     if (l.n == 0)
         return false;
-    c->stride_inv = (((uint64_t)1 << INDEX_SHIFT) + c->stride - 1) / c->stride;
+    c->stride_inv = index_reciprocal(c->stride);
     c->size = size;
     c->objects = l.n;
     c->slab_bytes = l.slab_bytes;
