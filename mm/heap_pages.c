@@ -30,6 +30,15 @@
  *   memory: aligned start inside a free run, the head and tail pieces stay
  *   free.
  *
+ *   KEPT runs (HEAP_PAGES_KEEP): a freed block may stay committed (or
+ *   mapped) on a FIFO of kept runs, refused by size/free/tag like any freed
+ *   block, until an allocation of about its size takes it back (no source
+ *   call) or the retain budget (KEEP_BASE + live / KEEP_LIVE_DIV, at most
+ *   KEEP_RUNS runs) pushes the oldest out for real; heap_pages_trim gives
+ *   all of them back.  Such an instance carves blocks from grown runs rather
+ *   than mapping each one.  resize grows a grown block in place into the
+ *   free run right after it.
+ *
  * Invariants (all verified by pages_check)
  *   - every non-spare record is in the hash, in the bucket of its start, and
  *     its seal matches its fields (start, pages, state, origin, self, tag);
@@ -37,8 +46,11 @@
  *     runs are both free (they are merged at once);
  *   - a run is in bin b iff it is FREE and floor(log2(pages)) clamps to b;
  *   - FREE runs are deactivated (when the source has activate/deactivate),
- *     LIVE and META runs are active: freed memory gives its frames back at
- *     once, and bytes_committed counts live memory only;
+ *     LIVE, META and KEPT runs are active: freed memory gives its frames
+ *     back at once unless it is kept, and bytes_committed counts live and
+ *     kept memory;
+ *   - the kept list holds exactly the KEPT runs, oldest first, kept_bytes
+ *     their total;
  *   - the spare list holds at least RECORDS_PER_ALLOC records between calls,
  *     enough for an allocation that splits a run twice and grows a segment.
  *     Allocations first make sure at least TABLE_LOW_WATER are spare and grow

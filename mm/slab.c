@@ -17,8 +17,12 @@
  *   tag.  The header is at the start of the slab for small objects, or in an
  *   object of an internal header cache ("off-slab") when putting it in the
  *   slab would waste too much (large objects, or objects aligned to the slab
- *   size).  A set of caches with different slab sizes tries each distinct
- *   size, smallest first (at most SLAB_MAX_ORDER + 1 lookups).
+ *   size).  The size-class set, whose slabs come in several sizes, keeps
+ *   an address-to-metadata map instead (mm/addr_map.c): every page of every
+ *   slab of the set leads to its header, so one lookup finds the slab of any
+ *   pointer, whatever its size, and a page not in the map is not the set's.
+ *   An object's index is a multiply by the stride's rounded-up reciprocal
+ *   (stride_inv), checked by multiplying back: no divide on free.
  *
  *   Inside a slab: object i lives at objects + i * stride.  Free objects are
  *   threaded on a singly linked free list whose links are object INDICES
@@ -33,7 +37,9 @@
  *   full, empty.  Allocation takes from the first partial slab, else an empty
  *   one, else makes a slab.  A free that empties a slab moves it to the empty
  *   list; beyond SLAB_EMPTY_RESERVE empty slabs it is returned to the page
- *   heap, which deactivates (grown memory) or unmaps (mapped memory) it.
+ *   heap, which deactivates (grown memory) or unmaps (mapped memory) it -
+ *   the set's page heap keeps it committed within its retain budget
+ *   (HEAP_PAGES_KEEP), so the next slab made costs no source call.
  *
  * Invariants (verified by the check op)
  *   - every slab of a cache is on exactly one list and its `list` field says
@@ -47,7 +53,8 @@
  *   - a free object's link decodes to SLAB_END or to an index < n.
  *
  * Complexity: alloc O(1) (a new slab is O(1) as well; with a constructor it
- * is O(n) once per slab), free O(1), size O(orders), check O(objects).
+ * is O(n) once per slab), free O(1), size O(1) (a cache: one page-heap
+ * probe; the set: one address-map lookup of 2-4 loads), check O(objects).
  *
  * Locking: every entry point holds src->lock; the private page heap is
  * created with HEAP_PAGES_NOLOCK and only called under that lock.  The lock
