@@ -10,6 +10,7 @@
  *           size + align <= HEAP_MAX_REQUEST (so size + align + a header cannot wrap);
  *   size:   ptr != NULL;
  *   free:   ptr != NULL;
+ *   release: ptr != NULL;
  *   resize: ptr != NULL, 1 <= size <= HEAP_MAX_REQUEST.
  *
  * Whether ptr belongs to the instance is the instance's business: only it
@@ -80,6 +81,22 @@ void heap_free(struct heap *h, void *ptr)
         return;
     h->ops->free(h, ptr);
     KEEP_FRAME();
+}
+
+size_t heap_release(struct heap *h, void *ptr)
+{
+    if (!ptr)
+        return 0;
+    if (h->ops->release) {
+        size_t n = h->ops->release(h, ptr);
+        KEEP_FRAME();
+        return n;
+    }
+    size_t n = h->ops->size(h, ptr); /* the two-lookup way, for instances without release */
+    if (n)
+        h->ops->free(h, ptr);
+    KEEP_FRAME();
+    return n;
 }
 
 int heap_resize(struct heap *h, void *ptr, size_t size)

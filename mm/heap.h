@@ -95,6 +95,18 @@ struct heap_ops {
     void (*stats)(struct heap *h, struct heap_stats *st);
     /* optional: resize in place; returns 0 if ptr now has >= size usable bytes, -1 if not. */
     int (*resize)(struct heap *h, void *ptr, size_t size);
+    /*
+     * optional: free ptr if it is a live block of h and return its usable
+     * size; 0 (nothing changed, nothing reported) when it is not.  One
+     * ownership lookup where size-then-free takes two.
+     */
+    size_t (*release)(struct heap *h, void *ptr);
+    /*
+     * Policy for mm_realloc: 0 = blocks exactly as asked (the debug heap,
+     * whose guards sit at the requested end); n = a growing block that must
+     * move gets 1/n of its size extra, so appends move O(log n) times.
+     */
+    unsigned realloc_headroom;
 };
 
 /* Base of every instance.  Implementations embed it as their FIRST member. */
@@ -163,6 +175,14 @@ size_t heap_size(struct heap *h, const void *ptr);
 
 /* Free a block of h.  NULL is a no-op; a foreign or double free is reported and ignored. */
 void heap_free(struct heap *h, void *ptr);
+
+/*
+ * Free ptr if it is a live block of h: returns the usable size it had, or 0
+ * when it is not one of h's live blocks (NULL, foreign, interior, freed) -
+ * then nothing changed and nothing is reported, so a caller holding several
+ * heaps can offer a pointer to each in turn (the composite does).
+ */
+size_t heap_release(struct heap *h, void *ptr);
 
 /* Run the instance's consistency check: number of violations (0 if it has no check). */
 int heap_check(struct heap *h);

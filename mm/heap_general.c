@@ -1122,33 +1122,57 @@ static size_t general_size(struct heap *hp, const void *ptr)
     return usable;
 }
 
-/* ops->free: free a live block; anything else is reported and left alone. */
-static void general_free(struct heap *hp, void *ptr)
+/*
+ * Free the live block at ptr (lock held): its usable size, or 0 when ptr is
+ * none.  Then only corruption is reported, unless `report` asks for every
+ * kind of bad pointer (free does, release leaves that to its caller).
+ */
+static size_t free_locked(struct general_heap *h, void *ptr, bool report)
 {
-    struct general_heap *h = to_general(hp);
     struct segment *seg;
     struct block *b = NULL;
-    heap_source_lock(h->src);
+    size_t usable = 0;
     enum lookup kind = lookup(h, (uintptr_t)ptr, &seg, &b);
     if (kind == MAPPED_BLOCK || kind == ARENA_BLOCK) {
         h->count.free_calls++;
         h->live--; /* before block_release: trimming looks at it */
     }
     if (kind == MAPPED_BLOCK) {
+        usable = seg->usable;
         mapped_free(h, seg);
         trim_newest(h); /* the heap may have just become empty */
     } else if (kind == ARENA_BLOCK) {
+        usable = block_size(b) - WORD;
         start_flip(seg->arena, (uintptr_t)ptr);
-        h->in_use -= block_size(b) - WORD;
+        h->in_use -= usable;
 #if MM_DEBUG
-        memset(ptr, JUNK_FREED, block_size(b) - WORD); /* dangling reads show up as a pattern */
+        memset(ptr, JUNK_FREED, usable); /* dangling reads show up as a pattern */
 #endif
         block_release(h, b);
-    } else {
+    } else if (report || kind == CORRUPTED) {
         report_bad_pointer(h, "free", ptr, kind, b);
     }
     debug_after_op(h);
+    return usable;
+}
+
+/* ops->free: free a live block; anything else is reported and left alone. */
+static void general_free(struct heap *hp, void *ptr)
+{
+    struct general_heap *h = to_general(hp);
+    heap_source_lock(h->src);
+    free_locked(h, ptr, true);
     heap_source_unlock(h->src);
+}
+
+/* ops->release: free a live block and return its size; 0 for anything else, unreported. */
+static size_t general_release(struct heap *hp, void *ptr)
+{
+    struct general_heap *h = to_general(hp);
+    heap_source_lock(h->src);
+    size_t usable = free_locked(h, ptr, false);
+    heap_source_unlock(h->src);
+    return usable;
 }
 
 /* Give the tail of b beyond `need` bytes back, when it can stand alone. */
@@ -1470,6 +1494,8 @@ static const struct heap_ops general_ops = {
     .check = general_check,
     .stats = general_stats,
     .resize = general_resize,
+    .release = general_release,
+    .realloc_headroom = 2, /* half extra for a growing block that moves (as the composite) */
 };
 
 /* ---------------------------------------------------------------- create / destroy */

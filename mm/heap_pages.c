@@ -30,6 +30,15 @@
  *   memory: aligned start inside a free run, the head and tail pieces stay
  *   free.
  *
+ *   KEPT runs (HEAP_PAGES_KEEP): a freed block may stay committed (or
+ *   mapped) on a FIFO of kept runs, refused by size/free/tag like any freed
+ *   block, until an allocation of about its size takes it back (no source
+ *   call) or the retain budget (KEEP_BASE + live / KEEP_LIVE_DIV, at most
+ *   KEEP_RUNS runs) pushes the oldest out for real; heap_pages_trim gives
+ *   all of them back.  Such an instance carves blocks from grown runs rather
+ *   than mapping each one.  resize grows a grown block in place into the
+ *   free run right after it.
+ *
  * Invariants (all verified by pages_check)
  *   - every non-spare record is in the hash, in the bucket of its start, and
  *     its seal matches its fields (start, pages, state, origin, self, tag);
@@ -37,8 +46,11 @@
  *     runs are both free (they are merged at once);
  *   - a run is in bin b iff it is FREE and floor(log2(pages)) clamps to b;
  *   - FREE runs are deactivated (when the source has activate/deactivate),
- *     LIVE and META runs are active: freed memory gives its frames back at
- *     once, and bytes_committed counts live memory only;
+ *     LIVE, META and KEPT runs are active: freed memory gives its frames
+ *     back at once unless it is kept, and bytes_committed counts live and
+ *     kept memory;
+ *   - the kept list holds exactly the KEPT runs, oldest first, kept_bytes
+ *     their total;
  *   - the spare list holds at least RECORDS_PER_ALLOC records between calls,
  *     enough for an allocation that splits a run twice and grows a segment.
  *     Allocations first make sure at least TABLE_LOW_WATER are spare and grow
@@ -79,9 +91,20 @@
     64u /* records the instance's own pages hold at least (see table_maybe_shrink) */
 #define RECORDS_PER_ALLOC 3u /* one segment + a head and a tail split */
 #define TABLE_LOW_WATER (3u * RECORDS_PER_ALLOC)
+/*
+ * The keep budget (HEAP_PAGES_KEEP): freed blocks stay committed, up to
+ * KEEP_BASE bytes plus 1/KEEP_LIVE_DIV of the live bytes and at most
+ * KEEP_RUNS runs; an allocation looks at the KEEP_SCAN newest for one that
+ * fits with at most 1/KEEP_WASTE_DIV extra.
+ */
+#define KEEP_BASE ((size_t)512 * 1024)
+#define KEEP_LIVE_DIV 32u
+#define KEEP_RUNS 32u
+#define KEEP_SCAN 8u
+#define KEEP_WASTE_DIV 8u
 
 /* Record states and origins (struct page_run.state / .origin). */
-enum { RUN_SPARE = 0x5a, RUN_FREE = 0xf3, RUN_LIVE = 0x1c, RUN_META = 0x3e };
+enum { RUN_SPARE = 0x5a, RUN_FREE = 0xf3, RUN_LIVE = 0x1c, RUN_META = 0x3e, RUN_KEPT = 0x4b };
 enum { RUN_GROWN = 0x67, RUN_MAPPED = 0x6d };
 
 struct heap_pages {
@@ -101,6 +124,10 @@ struct heap_pages {
     uint32_t table_run; /* record of the META run holding the table; NIL = embedded */
     uint32_t embedded_cap;
     void *embedded;
+
+    /* freed blocks kept committed (HEAP_PAGES_KEEP): oldest at head, through u.bin */
+    uint32_t kept_head, kept_tail, kept_count;
+    size_t kept_bytes;
 
     /* grown memory */
     uint32_t addr_head, addr_tail;
@@ -178,7 +205,7 @@ static uint32_t seal_of(const struct page_run *r)
     uint64_t x = RUN_SEAL_MAGIC;
     x = seal_mix(x, r->start);
     x = seal_mix(x, r->pages);
-    x = seal_mix(x, r->state == RUN_FREE ? 0 : r->u.raw);
+    x = seal_mix(x, r->state == RUN_FREE || r->state == RUN_KEPT ? 0 : r->u.raw);
     x = seal_mix(x, (uint64_t)r->state | (uint64_t)r->origin << 16 | (uint64_t)r->self << 32);
     return (uint32_t)(x ^ (x >> 32));
 }
@@ -561,7 +588,8 @@ static uint32_t block_new(struct heap_pages *hp, size_t pages, size_t align, uin
                           bool may_grow)
 {
     uint32_t i = NIL;
-    if (align == hp->page && may_grow)
+    /* kept blocks are reused from grown runs: a mapping per block would be unmapped anyway */
+    if (align == hp->page && may_grow && !(hp->flags & HEAP_PAGES_KEEP))
         i = block_from_map(hp, pages);
     if (i == NIL)
         i = block_from_grown(hp, pages, align, may_grow);
@@ -622,7 +650,7 @@ static void record_move(struct heap_pages *hp, const struct page_run *old, uint3
     *d = old[k];
     d->aprev = renumbered(old, old[k].aprev);
     d->anext = renumbered(old, old[k].anext);
-    if (d->state == RUN_FREE) {
+    if (d->state == RUN_FREE || d->state == RUN_KEPT) {
         d->u.bin.prev = renumbered(old, old[k].u.bin.prev);
         d->u.bin.next = renumbered(old, old[k].u.bin.next);
     }
@@ -672,6 +700,8 @@ static int table_resize(struct heap_pages *hp, uint32_t new_cap)
     for (unsigned b = 0; b < BIN_COUNT; b++)
         hp->bins[b] = renumbered(old, hp->bins[b]);
     hp->addr_head = renumbered(old, hp->addr_head);
+    hp->kept_head = renumbered(old, hp->kept_head);
+    hp->kept_tail = renumbered(old, hp->kept_tail);
     hp->addr_tail = renumbered(old, hp->addr_tail);
     /* copy with links translated, then rebuild what depends on cap: buckets and spares */
     table_install(hp, mem, new_cap);
@@ -719,6 +749,120 @@ static void table_maybe_shrink(struct heap_pages *hp)
         table_resize(hp, target); /* on failure the bigger table simply stays */
 }
 
+/* ------------------------------------------------------------ kept blocks */
+
+/*
+ * With HEAP_PAGES_KEEP a freed block is not given back at once: it becomes
+ * a KEPT run - still committed (or still mapped), not merged, refused by
+ * size/free/tag like any freed block - on a FIFO list.  An allocation of
+ * about the same size takes the newest fitting one back without a single
+ * call to the source; the oldest are given back when the budget is
+ * exceeded and all of them by heap_pages_trim.
+ */
+/* The keep budget when `live` bytes are live. */
+static size_t keep_limit(const struct heap_pages *hp, size_t live)
+{
+    return hp->flags & HEAP_PAGES_KEEP ? KEEP_BASE + live / KEEP_LIVE_DIV : 0;
+}
+
+static void kept_unlink(struct heap_pages *hp, uint32_t i)
+{
+    struct page_run *r = &hp->runs[i];
+    if (r->u.bin.prev != NIL)
+        hp->runs[r->u.bin.prev].u.bin.next = r->u.bin.next;
+    else
+        hp->kept_head = r->u.bin.next;
+    if (r->u.bin.next != NIL)
+        hp->runs[r->u.bin.next].u.bin.prev = r->u.bin.prev;
+    else
+        hp->kept_tail = r->u.bin.prev;
+    hp->kept_count--;
+    hp->kept_bytes -= run_bytes(hp, r);
+    r->u.raw = 0;
+}
+
+/* Give the oldest kept run back for real (unmapped, or deactivated and merged). */
+static void kept_evict_oldest(struct heap_pages *hp)
+{
+    uint32_t i = hp->kept_head;
+    kept_unlink(hp, i);
+    if (hp->runs[i].origin == RUN_GROWN) {
+        grown_free(hp, i, true);
+        return;
+    }
+    hp->src->unmap(hp->src, (void *)hp->runs[i].start, run_bytes(hp, &hp->runs[i]));
+    hp->mapped_bytes -= run_bytes(hp, &hp->runs[i]);
+    hash_remove(hp, i);
+    record_put(hp, i);
+}
+
+/* Live run i is being freed: keep it if the budget allows (true), else leave it to the caller. */
+static bool kept_put(struct heap_pages *hp, uint32_t i)
+{
+    struct page_run *r = &hp->runs[i];
+    size_t bytes = run_bytes(hp, r);
+    size_t limit = keep_limit(hp, hp->live_bytes - bytes); /* against what stays live */
+    if (bytes > limit)
+        return false;
+    hp->live_bytes -= bytes;
+    hp->live_blocks--;
+    r->state = RUN_KEPT;
+    r->u.bin.next = NIL;
+    r->u.bin.prev = hp->kept_tail;
+    if (hp->kept_tail != NIL)
+        hp->runs[hp->kept_tail].u.bin.next = i;
+    else
+        hp->kept_head = i;
+    hp->kept_tail = i;
+    hp->kept_count++;
+    hp->kept_bytes += bytes;
+    run_seal(r);
+    while (hp->kept_bytes > limit || hp->kept_count > KEEP_RUNS)
+        kept_evict_oldest(hp);
+    return true;
+}
+
+static bool kept_fits(const struct page_run *r, size_t pages, size_t align)
+{
+    return r->pages >= pages && r->pages - pages <= pages / KEEP_WASTE_DIV &&
+           !(r->start & (align - 1));
+}
+
+/* A kept run for `pages` pages at `align`, made live again, or NIL.  Newest first, bounded. */
+static uint32_t kept_take(struct heap_pages *hp, size_t pages, size_t align)
+{
+    uint32_t i = hp->kept_tail;
+    for (unsigned n = 0; i != NIL && n < KEEP_SCAN; n++, i = hp->runs[i].u.bin.prev) {
+        struct page_run *r = &hp->runs[i];
+        if (!kept_fits(r, pages, align))
+            continue;
+        kept_unlink(hp, i);
+        r->state = RUN_LIVE;
+        run_seal(r);
+        hp->live_bytes += run_bytes(hp, r);
+        hp->live_blocks++;
+        if (hp->live_bytes > hp->peak_bytes)
+            hp->peak_bytes = hp->live_bytes;
+        return i;
+    }
+    return NIL;
+}
+
+int heap_is_pages(const struct heap *h)
+{
+    return h && h->ops == &pages_ops;
+}
+
+void heap_pages_trim(struct heap *h)
+{
+    struct heap_pages *hp = to_pages(h);
+    pages_lock(hp);
+    while (hp->kept_count)
+        kept_evict_oldest(hp);
+    table_maybe_shrink(hp);
+    pages_unlock(hp);
+}
+
 /* ------------------------------------------------------------ entry points */
 
 static void pages_report(struct heap_pages *hp, const void *ptr, const char *why)
@@ -744,7 +888,9 @@ static uint32_t live_find(struct heap_pages *hp, const void *ptr, const char **w
         return NIL;
     }
     if (hp->runs[i].state != RUN_LIVE) {
-        *why = hp->runs[i].state == RUN_FREE ? "double free" : "not a block (heap metadata)";
+        *why = hp->runs[i].state == RUN_FREE || hp->runs[i].state == RUN_KEPT
+                   ? "double free"
+                   : "not a block (heap metadata)";
         return NIL;
     }
     return i;
@@ -758,10 +904,15 @@ static void *alloc_locked(struct heap_pages *hp, size_t size, size_t align)
     if (align < hp->page)
         align = hp->page; /* every block is page-aligned anyway */
     size_t pages = round_up(size, hp->page) >> hp->page_shift;
+    uint32_t i = kept_take(hp, pages, align);
+    if (i != NIL) {
+        hp->count.alloc_calls++;
+        return (void *)hp->runs[i].start;
+    }
     /* records first: running out of them halfway through a split could not be undone */
     if (!table_reserve(hp))
         return NULL;
-    uint32_t i = block_new(hp, pages, align, RUN_LIVE, true);
+    i = block_new(hp, pages, align, RUN_LIVE, true);
     if (i == NIL)
         return NULL;
     hp->count.alloc_calls++;
@@ -790,25 +941,88 @@ static size_t pages_size(struct heap *h, const void *ptr)
     return bytes;
 }
 
-static void free_locked(struct heap_pages *hp, void *ptr)
+/* Free the live block at ptr: its size, or 0 (and reported when `report`) if it is none. */
+static size_t free_locked(struct heap_pages *hp, void *ptr, bool report)
 {
     const char *why;
     uint32_t i = live_find(hp, ptr, &why);
     if (i == NIL) {
-        pages_report(hp, ptr, why);
-        return;
+        if (report)
+            pages_report(hp, ptr, why);
+        return 0;
     }
-    block_release(hp, i);
+    size_t bytes = run_bytes(hp, &hp->runs[i]);
     hp->count.free_calls++;
+    if (kept_put(hp, i))
+        return bytes;
+    block_release(hp, i);
     table_maybe_shrink(hp);
+    return bytes;
 }
 
 static void pages_free(struct heap *h, void *ptr)
 {
     struct heap_pages *hp = to_pages(h);
     pages_lock(hp);
-    free_locked(hp, ptr);
+    free_locked(hp, ptr, true);
     pages_unlock(hp);
+}
+
+/* ops->release: free ptr if it is a live block here, else say so (0) without a report. */
+static size_t pages_release(struct heap *h, void *ptr)
+{
+    struct heap_pages *hp = to_pages(h);
+    pages_lock(hp);
+    size_t bytes = free_locked(hp, ptr, false);
+    pages_unlock(hp);
+    return bytes;
+}
+
+/*
+ * Grow live grown run i to `pages` pages in place, taking the front of the
+ * free run right after it.  Returns 0, or -1 with nothing changed.
+ */
+static int grow_in_place(struct heap_pages *hp, uint32_t i, size_t pages)
+{
+    struct page_run *r = &hp->runs[i];
+    uint32_t next = r->anext;
+    if (r->origin != RUN_GROWN || next == NIL || hp->runs[next].state != RUN_FREE ||
+        !runs_adjacent(hp, i, next) || hp->runs[next].pages < pages - r->pages)
+        return -1;
+    if (!table_reserve(hp)) /* the split below needs a record */
+        return -1;
+    size_t extra = pages - hp->runs[i].pages;
+    bin_remove(hp, next);
+    if (hp->runs[next].pages > extra)
+        bin_insert(hp, run_split(hp, next, extra));
+    if (run_activate(hp, &hp->runs[next]) != 0) {
+        grown_free(hp, next, false); /* back to free, merged again */
+        return -1;
+    }
+    run_absorb(hp, i, next);
+    hp->live_bytes += extra << hp->page_shift;
+    if (hp->live_bytes > hp->peak_bytes)
+        hp->peak_bytes = hp->live_bytes;
+    return 0;
+}
+
+/* ops->resize: a block that already has the room, or one that can grow into free pages after it. */
+static int pages_resize(struct heap *h, void *ptr, size_t size)
+{
+    struct heap_pages *hp = to_pages(h);
+    const char *why;
+    int rc = -1;
+    pages_lock(hp);
+    uint32_t i = live_find(hp, ptr, &why);
+    if (i == NIL) {
+        hp->count.reported_errors++;
+        mm_report("heap_pages: resize(%p): %s", ptr, why);
+    } else {
+        size_t pages = round_up(size, hp->page) >> hp->page_shift;
+        rc = pages <= hp->runs[i].pages ? 0 : grow_in_place(hp, i, pages);
+    }
+    pages_unlock(hp);
+    return rc;
 }
 
 /* ------------------------------------------------------------ check */
@@ -824,7 +1038,7 @@ static int violation(const char *what, uint32_t i)
 static int check_records(struct heap_pages *hp, size_t *grown_runs)
 {
     int bad = 0;
-    size_t live = 0, meta = 0, mapped = 0, grown = 0, inactive = 0, blocks = 0;
+    size_t live = 0, meta = 0, mapped = 0, grown = 0, inactive = 0, blocks = 0, kept = 0;
     *grown_runs = 0;
     for (uint32_t i = 0; i < hp->cap; i++) {
         struct page_run *r = &hp->runs[i];
@@ -838,7 +1052,8 @@ static int check_records(struct heap_pages *hp, size_t *grown_runs)
             bad += violation("run not page-aligned or empty", i);
         if (r->origin != RUN_GROWN && r->origin != RUN_MAPPED)
             bad += violation("bad origin", i);
-        if (r->state != RUN_FREE && r->state != RUN_LIVE && r->state != RUN_META)
+        if (r->state != RUN_FREE && r->state != RUN_LIVE && r->state != RUN_META &&
+            r->state != RUN_KEPT)
             bad += violation("bad state", i);
         if (r->origin == RUN_MAPPED && (r->state == RUN_FREE || r->aprev != NIL || r->anext != NIL))
             bad += violation("mapped run free or on the address list", i);
@@ -849,6 +1064,7 @@ static int check_records(struct heap_pages *hp, size_t *grown_runs)
         mapped += r->origin == RUN_MAPPED ? bytes : 0;
         grown += r->origin == RUN_GROWN ? r->pages : 0;
         inactive += r->state == RUN_FREE ? bytes : 0;
+        kept += r->state == RUN_KEPT ? bytes : 0;
         *grown_runs += r->origin == RUN_GROWN;
     }
     if (live != hp->live_bytes || blocks != hp->live_blocks || meta != hp->meta_bytes)
@@ -857,6 +1073,8 @@ static int check_records(struct heap_pages *hp, size_t *grown_runs)
         bad += violation("mapped/grown totals disagree with the counters", NIL);
     if (hp->can_decommit && inactive != hp->inactive_bytes)
         bad += violation("free bytes disagree with the inactive counter", NIL);
+    if (kept != hp->kept_bytes)
+        bad += violation("kept bytes disagree with the counter", NIL);
     return bad;
 }
 
@@ -926,6 +1144,21 @@ static int check_bins(struct heap_pages *hp)
     return n == hp->free_runs ? 0 : violation("free-run count disagrees with the bins", NIL);
 }
 
+/* The kept list: KEPT runs only, back links right, as long as its count. */
+static int check_kept(struct heap_pages *hp)
+{
+    uint32_t prev = NIL, n = 0;
+    for (uint32_t i = hp->kept_head; i != NIL; prev = i, i = hp->runs[i].u.bin.next, n++) {
+        if (i >= hp->cap || n > hp->kept_count)
+            return violation("kept list out of range or looping", i);
+        if (hp->runs[i].state != RUN_KEPT || hp->runs[i].u.bin.prev != prev)
+            return violation("kept list: wrong state or back link", i);
+    }
+    if (prev != hp->kept_tail || n != hp->kept_count)
+        return violation("kept list does not hold every kept run", prev);
+    return 0;
+}
+
 static int pages_check(struct heap *h)
 {
     struct heap_pages *hp = to_pages(h);
@@ -938,7 +1171,7 @@ static int pages_check(struct heap *h)
         bad += check_records(hp, &grown_runs);
         bad += check_hash(hp);
         if (bad == 0) /* the lists are only safe to walk over sane records */
-            bad += check_address_list(hp, grown_runs) + check_bins(hp);
+            bad += check_address_list(hp, grown_runs) + check_bins(hp) + check_kept(hp);
         uint32_t t = hp->table_run;
         if ((t == NIL) != (hp->runs == hp->embedded) ||
             (t != NIL && (t >= hp->cap || hp->runs[t].state != RUN_META ||
@@ -971,7 +1204,7 @@ static void pages_stats(struct heap *h, struct heap_stats *st)
     st->bytes_peak = hp->peak_bytes;
     st->bytes_held = hp->self_bytes + hp->grown_bytes + hp->mapped_bytes;
     st->bytes_committed = st->bytes_held - hp->inactive_bytes;
-    st->free_blocks = hp->free_runs;
+    st->free_blocks = hp->free_runs + hp->kept_count;
     st->largest_free = largest_free_bytes(hp);
     st->live_blocks = hp->live_blocks;
     heap_counters_add(st, &hp->count);
@@ -985,6 +1218,8 @@ static const struct heap_ops pages_ops = {
     .free = pages_free,
     .check = pages_check,
     .stats = pages_stats,
+    .release = pages_release,
+    .resize = pages_resize,
 };
 
 /* ------------------------------------------------------------ create / destroy */
@@ -1011,7 +1246,7 @@ static struct heap_pages *instance_init(struct heap_source *src, unsigned flags,
     hp->self_bytes = bytes;
     hp->embedded_cap = 1u << floor_log2(cap < UINT32_MAX / 4 ? cap : UINT32_MAX / 4);
     hp->embedded = (char *)mem + head;
-    hp->table_run = hp->addr_head = hp->addr_tail = NIL;
+    hp->table_run = hp->addr_head = hp->addr_tail = hp->kept_head = hp->kept_tail = NIL;
     for (unsigned b = 0; b < BIN_COUNT; b++)
         hp->bins[b] = NIL;
     table_install(hp, hp->embedded, hp->embedded_cap);
@@ -1035,7 +1270,7 @@ struct heap *heap_pages_create_with(struct heap_source *src, const struct heap_p
 {
     unsigned flags = cfg ? cfg->flags : 0;
     size_t extra = cfg ? cfg->extra : 0;
-    if ((flags & ~HEAP_PAGES_NOLOCK) || (extra && !extra_out))
+    if ((flags & ~(HEAP_PAGES_NOLOCK | HEAP_PAGES_KEEP)) || (extra && !extra_out))
         return NULL;
     if (!src || !src->grow || (src->page_size & (src->page_size - 1)) ||
         extra > HEAP_MAX_REQUEST / 2 || (!src->map != !src->unmap))

@@ -33,6 +33,13 @@ struct heap *heap_pages_create(struct heap_source *src);
 
 /* Flags of struct heap_pages_config. */
 #define HEAP_PAGES_NOLOCK 0x1u /* never take src->lock: the owner holds it around every call */
+/*
+ * Keep freed blocks committed (or mapped) for reuse, within a budget of
+ * 512 KiB plus 1/32 of the live bytes (at most 32 blocks): a block freed
+ * and soon allocated again at about the same size costs no call to the
+ * source.  heap_pages_trim gives every kept block back.
+ */
+#define HEAP_PAGES_KEEP 0x2u
 
 /* Options of heap_pages_create_with; a zeroed struct means the defaults. */
 struct heap_pages_config {
@@ -59,6 +66,12 @@ struct heap *heap_pages_create_with(struct heap_source *src, const struct heap_p
  * must hold none.  h must not be used afterwards.
  */
 void heap_pages_destroy(struct heap *h);
+
+/* Give back every freed block the instance keeps (HEAP_PAGES_KEEP); a no-op without it. */
+void heap_pages_trim(struct heap *h);
+
+/* True if h is a page heap. */
+int heap_is_pages(const struct heap *h);
 
 /*
  * The tag of the live block that STARTS at ptr, or NULL when ptr is not the

@@ -5,7 +5,8 @@
  * heap_resize / heap_free (mm/heap.c), which already refuse impossible
  * sizes and non-power-of-two alignments.  What is added here is what only
  * the C/POSIX contracts need: calloc's overflow check and zeroing, realloc's
- * in-place-then-move logic, posix_memalign's error numbers and the page
+ * in-place-then-move logic (a growing block that moves gets headroom, see
+ * realloc_target), posix_memalign's error numbers and the page
  * rounding of valloc/pvalloc.
  *
  * No state and no lock of its own: the instance serialises itself (through
@@ -36,6 +37,22 @@ void *mm_calloc(struct heap *h, size_t nmemb, size_t size)
     return p;
 }
 
+/*
+ * Where a block that has to move goes.  A block that grows and cannot grow
+ * in place gets 1/d more than asked when its heap's policy says d
+ * (ops->realloc_headroom) and that much can be had, so a buffer grown by
+ * small appends moves O(log n) times instead of once per append - O(n)
+ * bytes copied in all rather than O(n^2).  The headroom is the block's own
+ * usable size (heap_size says so).
+ */
+static void *realloc_target(struct heap *h, size_t old, size_t n)
+{
+    unsigned d = h->ops->realloc_headroom;
+    size_t roomy = d ? n + n / d : n;
+    void *q = n > old && roomy > n ? heap_alloc(h, roomy, 0) : NULL;
+    return q ? q : heap_alloc(h, n, 0);
+}
+
 void *mm_realloc(struct heap *h, void *ptr, size_t n)
 {
     if (!ptr)
@@ -48,7 +65,7 @@ void *mm_realloc(struct heap *h, void *ptr, size_t n)
     }
     if (heap_resize(h, ptr, n) == 0)
         return ptr; /* grown or shrunk where it is */
-    void *q = heap_alloc(h, n, 0);
+    void *q = realloc_target(h, old, n);
     if (!q)
         return NULL; /* ptr untouched, still allocated */
     memcpy(q, ptr, old < n ? old : n);

@@ -24,6 +24,14 @@
  *   steps.  A request for n frames takes the covering order and gives the
  *   tail back at once.
  *
+ *   In front of the buddy lists each zone keeps a FRAME CACHE: a stack of up
+ *   to FRAME_CACHE_SIZE single frames that were freed and not merged.  A
+ *   single-frame allocation pops one (O(1), no split), a single-frame free
+ *   pushes one (no merge) while there is room.  Cached frames are free for
+ *   every caller (counted, refused by pmm_free); a request the buddy lists
+ *   cannot serve, and pmm_get_stats, first drain the cache so that the
+ *   frames merge again.
+ *
  * Invariants (pmm_check verifies every one)
  *
  *   - a FREE_HEAD of order k is 2^k-aligned, its 2^k - 1 followers are
@@ -34,7 +42,9 @@
  *   - a USED run starts with a frame whose `aux` is the run length; its
  *     other frames are USED with aux 0; every USED frame has refcount >= 1;
  *   - per zone: free + used + reserved = total RAM frames, and the free
- *     counter equals the frames on its lists.
+ *     counter equals the frames on its lists plus those in its frame cache;
+ *   - the frame cache holds at most FRAME_CACHE_SIZE distinct frames of its
+ *     zone, each CACHED (free, plain record); no other frame is CACHED.
  *
  * Who may call it: anyone after pmm_init.  Each public function takes the
  * PMM lock (mm_lock_pmm: interrupts off in the kernel) around its work and
@@ -59,6 +69,13 @@
 #define PMM_RECLAIM_BATCH 32u /* frames asked beyond the watermark deficit */
 #define CHECK_LOG_LIMIT 8     /* pmm_check prints at most this many violations */
 #define PMM_KNOWN_FLAGS (PMM_BELOW_1M | PMM_BELOW_16M | PMM_NORECLAIM)
+/*
+ * Single frames a zone keeps aside when they are freed, for the next
+ * single-frame allocation: 32 frames (128 KiB) per zone at most, so at most
+ * that much can be withheld from merging; anything that needs merged blocks
+ * (a contiguous request that fails, the statistics) drains it first.
+ */
+#define FRAME_CACHE_SIZE 32u
 
 _Static_assert(FRAMES_MAX < FRAME_NIL, "span indices and FRAME_NIL fit the 24-bit links");
 _Static_assert(FRAMES_MAX % PMM_MAX_CONTIG_FRAMES == 0, "the ceiling is a whole largest block");
@@ -73,6 +90,7 @@ enum frame_kind {
     KIND_FREE_HEAD, /* first frame of a free block, on a free list */
     KIND_FREE_TAIL, /* any other frame of a free block */
     KIND_USED,
+    KIND_CACHED, /* a free single frame held in its zone's frame cache */
 };
 
 /* One per frame of the span.  Fields not named for a kind are unused by it. */
@@ -94,6 +112,8 @@ struct zone {
     uint32_t head[PMM_MAX_ORDER + 1];   /* first block of each free list, FRAME_NIL if none */
     uint32_t blocks[PMM_MAX_ORDER + 1]; /* length of each free list */
     uint32_t nonempty;                  /* bit k set <=> head[k] != FRAME_NIL */
+    uint32_t cache[FRAME_CACHE_SIZE];   /* the frame cache: pfns of CACHED frames, a stack */
+    uint32_t cached;
     size_t total;                       /* RAM frames in the zone */
     size_t reserved;
     size_t free;
@@ -260,6 +280,47 @@ static void free_range_locked(uint32_t pfn, uint32_t end)
     }
 }
 
+/* ------------------------------------------------------------ frame cache */
+
+/*
+ * A small stack of free single frames per zone in front of the buddy lists:
+ * a frame freed and soon allocated again (page tables, slab pages, user
+ * pages of a short-lived process) costs a push and a pop instead of merging
+ * up to PMM_MAX_ORDER levels and splitting them again.  A cached frame is
+ * free in every respect (counted free, KIND_CACHED, freeing it again is
+ * reported); it only does not merge with its buddy until the cache drains.
+ */
+static bool cache_put_locked(struct zone *z, uint32_t pfn)
+{
+    if (z->cached == FRAME_CACHE_SIZE)
+        return false;
+    set_plain(pfn, KIND_CACHED);
+    z->cache[z->cached++] = pfn;
+    z->free++;
+    pmm.free++;
+    return true;
+}
+
+/* A cached frame of zone z (now FREE_TAIL and not counted free), or FRAME_NIL. */
+static uint32_t cache_take_locked(struct zone *z)
+{
+    if (z->cached == 0)
+        return FRAME_NIL;
+    uint32_t pfn = z->cache[--z->cached];
+    set_plain(pfn, KIND_FREE_TAIL);
+    z->free--;
+    pmm.free--;
+    return pfn;
+}
+
+/* Give zone z's cached frames back to the buddy lists (they merge there).  Lock held. */
+static void cache_drain_locked(struct zone *z)
+{
+    uint32_t pfn;
+    while ((pfn = cache_take_locked(z)) != FRAME_NIL)
+        free_block_locked(pfn, 0);
+}
+
 /*
  * Take a block of 2^order frames from zone z: the smallest free block that
  * is big enough, split down.  Returns its first frame, or FRAME_NIL.  The
@@ -314,7 +375,16 @@ static pmm_paddr_t alloc_locked(unsigned order, uint32_t count, unsigned flags)
 {
     for (int zi = top_zone(flags); zi >= 0; zi--) {
         struct zone *z = &pmm.zone[zi];
-        uint32_t pfn = take_block_locked(z, order);
+        uint32_t pfn = order == 0 ? cache_take_locked(z) : FRAME_NIL;
+        if (pfn != FRAME_NIL) {
+            mark_run_used_locked(pfn, count);
+            return (pmm_paddr_t)pfn << MM_PAGE_SHIFT;
+        }
+        pfn = take_block_locked(z, order);
+        if (pfn == FRAME_NIL && z->cached) { /* cached frames may complete a block */
+            cache_drain_locked(z);
+            pfn = take_block_locked(z, order);
+        }
         if (pfn == FRAME_NIL)
             continue;
         /* the block's other frames are FREE_TAIL already; its head becomes one too */
@@ -506,7 +576,7 @@ void pmm_free(pmm_paddr_t paddr)
         mm_report("pmm_free: frame 0x%08llx belongs to the %u-frame run at 0x%08llx; "
                   "use pmm_free_contig",
                   (unsigned long long)paddr, (unsigned)frame_at(start)->aux, paddr_ull(start));
-    } else {
+    } else if (!cache_put_locked(zone_of(pfn), pfn)) {
         set_plain(pfn, KIND_FREE_TAIL);
         free_block_locked(pfn, 0);
     }
@@ -597,13 +667,13 @@ enum pmm_frame_state pmm_frame_state(pmm_paddr_t paddr)
     static const enum pmm_frame_state public_state[] = {
         [KIND_ABSENT] = PMM_FRAME_ABSENT,  [KIND_RESERVED] = PMM_FRAME_RESERVED,
         [KIND_FREE_HEAD] = PMM_FRAME_FREE, [KIND_FREE_TAIL] = PMM_FRAME_FREE,
-        [KIND_USED] = PMM_FRAME_USED,
+        [KIND_USED] = PMM_FRAME_USED,     [KIND_CACHED] = PMM_FRAME_FREE,
     };
     uint32_t pfn = pfn_of(paddr);
     enum pmm_frame_state state = PMM_FRAME_ABSENT;
 
     mm_lock_pmm();
-    if (in_span(pfn) && frame_at(pfn)->kind <= KIND_USED)
+    if (in_span(pfn) && frame_at(pfn)->kind <= KIND_CACHED)
         state = public_state[frame_at(pfn)->kind];
     mm_unlock_pmm();
     return state;
@@ -690,6 +760,7 @@ void pmm_get_stats(struct pmm_stats *st)
     mm_lock_pmm();
     for (int zi = 0; zi < PMM_ZONE_COUNT; zi++) {
         struct pmm_zone_stats *zs = &st->zone[zi];
+        cache_drain_locked(&pmm.zone[zi]); /* so the largest runs are what a request can get */
         zone_stats_locked(&pmm.zone[zi], zs);
         st->total += zs->total;
         st->free += zs->free;
@@ -1103,6 +1174,7 @@ struct check_state {
     int violations;
     uint32_t heads[PMM_ZONE_COUNT][PMM_MAX_ORDER + 1]; /* free heads seen in the walk */
     size_t free[PMM_ZONE_COUNT], reserved[PMM_ZONE_COUNT], total[PMM_ZONE_COUNT];
+    size_t cached[PMM_ZONE_COUNT];
 };
 
 /* Count one violation at frame pfn, printing the first few. */
@@ -1186,6 +1258,12 @@ static void check_frames(struct check_state *cs)
         case KIND_USED:
             step = check_used_run(cs, pfn);
             break;
+        case KIND_CACHED:
+            if (!is_plain(f))
+                violation(cs, pfn, "stray bits in a cached frame");
+            cs->cached[zi]++;
+            cs->free[zi]++;
+            break;
         default:
             violation(cs, pfn, "free frame outside any free block");
             break;
@@ -1218,6 +1296,20 @@ static void check_list(struct check_state *cs, const struct zone *z, unsigned or
         violation(cs, z->start_pfn, "free list length or mask is wrong");
 }
 
+/* The frame cache of z holds distinct CACHED frames of z, as many as the walk found. */
+static void check_cache(struct check_state *cs, const struct zone *z, size_t found)
+{
+    if (z->cached > FRAME_CACHE_SIZE || z->cached != found) {
+        violation(cs, z->start_pfn, "frame cache count does not match the cached frames");
+        return;
+    }
+    for (uint32_t i = 0; i < z->cached; i++) {
+        uint32_t pfn = z->cache[i];
+        if (!in_span(pfn) || zone_of(pfn) != z || frame_at(pfn)->kind != KIND_CACHED)
+            violation(cs, pfn, "frame cache holds a frame that is not a cached frame of its zone");
+    }
+}
+
 /*
  * Walk the whole database and count violations of the invariants listed at
  * the top of this file; 0 means consistent.  O(span).  The first few
@@ -1238,6 +1330,7 @@ int pmm_check(void)
             if (cs.heads[zi][k] != z->blocks[k])
                 violation(&cs, z->start_pfn, "free blocks and list lengths differ");
         }
+        check_cache(&cs, z, cs.cached[zi]);
         if (cs.free[zi] != z->free || cs.reserved[zi] != z->reserved || cs.total[zi] != z->total)
             violation(&cs, z->start_pfn, "zone counters do not match the frames");
         free_sum += z->free;

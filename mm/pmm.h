@@ -190,7 +190,11 @@ enum pmm_frame_state pmm_frame_state(pmm_paddr_t frame);
 /* Free frames across all zones (cheap). */
 size_t pmm_free_frames(void);
 
-/* Fill *st.  Counts are O(1); the largest run walks the free lists (not a hot path). */
+/*
+ * Fill *st.  Counts are O(1); the largest run walks the free lists (not a
+ * hot path).  It first gives the zones' cached single frames back to the
+ * buddy lists, so the largest run and block are what a request can get.
+ */
 void pmm_get_stats(struct pmm_stats *st);
 
 /* Add a reclaimer (asked newest first); registering one twice is reported. */

@@ -17,8 +17,12 @@
  *   tag.  The header is at the start of the slab for small objects, or in an
  *   object of an internal header cache ("off-slab") when putting it in the
  *   slab would waste too much (large objects, or objects aligned to the slab
- *   size).  A set of caches with different slab sizes tries each distinct
- *   size, smallest first (at most SLAB_MAX_ORDER + 1 lookups).
+ *   size).  The size-class set, whose slabs come in several sizes, keeps
+ *   an address-to-metadata map instead (mm/addr_map.c): every page of every
+ *   slab of the set leads to its header, so one lookup finds the slab of any
+ *   pointer, whatever its size, and a page not in the map is not the set's.
+ *   An object's index is a multiply by the stride's rounded-up reciprocal
+ *   (stride_inv), checked by multiplying back: no divide on free.
  *
  *   Inside a slab: object i lives at objects + i * stride.  Free objects are
  *   threaded on a singly linked free list whose links are object INDICES
@@ -33,7 +37,9 @@
  *   full, empty.  Allocation takes from the first partial slab, else an empty
  *   one, else makes a slab.  A free that empties a slab moves it to the empty
  *   list; beyond SLAB_EMPTY_RESERVE empty slabs it is returned to the page
- *   heap, which deactivates (grown memory) or unmaps (mapped memory) it.
+ *   heap, which deactivates (grown memory) or unmaps (mapped memory) it -
+ *   the set's page heap keeps it committed within its retain budget
+ *   (HEAP_PAGES_KEEP), so the next slab made costs no source call.
  *
  * Invariants (verified by the check op)
  *   - every slab of a cache is on exactly one list and its `list` field says
@@ -47,7 +53,8 @@
  *   - a free object's link decodes to SLAB_END or to an index < n.
  *
  * Complexity: alloc O(1) (a new slab is O(1) as well; with a constructor it
- * is O(n) once per slab), free O(1), size O(orders), check O(objects).
+ * is O(n) once per slab), free O(1), size O(1) (a cache: one page-heap
+ * probe; the set: one address-map lookup of 2-4 loads), check O(objects).
  *
  * Locking: every entry point holds src->lock; the private page heap is
  * created with HEAP_PAGES_NOLOCK and only called under that lock.  The lock
@@ -64,6 +71,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mm/addr_map.h"
 #include "mm/bits.h"
 #include "mm/heap.h"
 #include "mm/heap_pages.h"
@@ -81,6 +89,14 @@
 #define SLAB_MAX_OBJECTS 4096u /* keeps headers (bitmaps) small */
 #define SLAB_LINK_BYTES sizeof(uint32_t)
 #define SLAB_CLASS_MAX 16u
+/*
+ * Object index = (offset * stride_inv) >> INDEX_SHIFT.  With stride_inv
+ * rounded up, the result is exact whenever offset * stride < 2^INDEX_SHIFT;
+ * both are below the slab size, so slabs of at most 1 MiB (pages up to
+ * 64 KiB) are exact, and cache_geometry refuses anything bigger.
+ */
+#define INDEX_SHIFT 40u
+#define INDEX_LIMIT ((size_t)1 << 20)
 
 /* Which list a slab is on (struct slab.list). */
 enum { ON_PARTIAL, ON_FULL, ON_EMPTY, ON_NONE, ON_BROKEN };
@@ -94,6 +110,7 @@ struct slab_cache {
     const char *name;
     size_t size;       /* usable size of an object */
     size_t stride;     /* distance between objects */
+    uint64_t stride_inv; /* ceil(2^INDEX_SHIFT / stride): object index by a multiply */
     size_t align;      /* alignment every object has */
     size_t link_off;   /* offset of the free-list link inside a free object */
     size_t area_off;   /* offset of object 0 from the slab start */
@@ -119,13 +136,13 @@ _Static_assert(offsetof(struct slab_cache, heap) == 0, "a struct heap * must poi
 struct slab_set {
     struct heap heap; /* first */
     uint32_t magic;
-    unsigned nclasses, norders;
-    size_t order_bytes[SLAB_MAX_ORDER + 1]; /* distinct slab sizes, ascending */
+    unsigned nclasses;
     uint8_t class_of[HEAP_SLAB_MAX / 8];    /* (size - 1) / 8 -> first class that fits */
     struct slab_cache classes[SLAB_CLASS_MAX];
     struct slab_cache hdr; /* header cache of off-slab classes */
     struct heap_source *src;
     struct heap *pages;
+    struct addr_map map; /* page -> header of the slab covering it, for every slab of the set */
     struct heap_counters
         count; /* only failed_calls and reported_errors: the caches count the rest */
 };
@@ -324,6 +341,23 @@ static struct layout layout_choose(size_t stride, size_t align, size_t page, boo
 }
 
 /*
+ * ceil(2^INDEX_SHIFT / d) for d < INDEX_LIMIT, by shift-and-subtract: once
+ * per cache, and without a 64-bit divide (which i686 would take from libgcc).
+ */
+static uint64_t index_reciprocal(size_t d)
+{
+    uint64_t q = 0, rem = 0;
+    for (int bit = INDEX_SHIFT; bit >= 0; bit--) {
+        rem = rem << 1 | (bit == INDEX_SHIFT);
+        if (rem >= d) {
+            rem -= d;
+            q |= (uint64_t)1 << bit;
+        }
+    }
+    return q + (rem != 0);
+}
+
+/*
  * Fill in c's geometry for objects of `size` at `align` (a power of two).
  * Returns false when no slab can hold them.
  */
@@ -332,7 +366,8 @@ static bool cache_geometry(struct slab_cache *c, size_t size, size_t align, size
 {
     if (align < SLAB_LINK_BYTES)
         align = SLAB_LINK_BYTES;
-    if (size == 0 || size > (page << SLAB_MAX_ORDER) || align > (page << SLAB_MAX_ORDER))
+    if (size == 0 || size > (page << SLAB_MAX_ORDER) || align > (page << SLAB_MAX_ORDER) ||
+        (page << SLAB_MAX_ORDER) > INDEX_LIMIT)
         return false;
     /* with a constructor the link must not overwrite constructed state: put it after */
     c->link_off = ctor ? round_up(size, SLAB_LINK_BYTES) : 0;
@@ -340,6 +375,7 @@ static bool cache_geometry(struct slab_cache *c, size_t size, size_t align, size
     struct layout l = layout_choose(c->stride, align, page, allow_off);
     if (l.n == 0)
         return false;
+    c->stride_inv = index_reciprocal(c->stride);
     c->size = size;
     c->objects = l.n;
     c->slab_bytes = l.slab_bytes;
@@ -381,6 +417,7 @@ static void cache_init(struct slab_cache *c, const char *name, struct heap_sourc
 static void *cache_alloc_locked(struct slab_cache *c);
 static void object_release(struct slab_cache *c, struct slab *s, uint32_t i);
 static struct slab *slab_lookup(struct slab_cache *c, const void *ptr);
+static void slab_header_put(struct slab_cache *c, struct slab *s);
 
 /* Write a fresh header for a slab at base: every object free, none handed out. */
 static void slab_init(struct slab_cache *c, struct slab *s, unsigned char *base)
@@ -420,11 +457,28 @@ static struct slab *slab_new(struct slab_cache *c)
         return NULL;
     }
     slab_init(c, s, base);
+    if (c->set && addr_map_set(&c->set->map, (uintptr_t)base, c->slab_bytes, s) != 0) {
+        s->magic = SLAB_DEAD;
+        if (c->hdr_cache)
+            slab_header_put(c, s);
+        heap_free(c->pages, base);
+        return NULL;
+    }
     heap_pages_set_tag(c->pages, base, s); /* base -> header, for every later lookup */
     if (c->ctor)
         slab_construct(c, s);
     list_push(c, s, ON_EMPTY);
     return s;
+}
+
+/* Give an off-slab header back to the header cache. */
+static void slab_header_put(struct slab_cache *c, struct slab *s)
+{
+    struct slab *hs = slab_lookup(c->hdr_cache, s);
+    if (!hs)
+        mm_panic("slab_release: header %p of %s is not in its header cache", (void *)s, c->name);
+    object_release(c->hdr_cache, hs,
+                   (uint32_t)(((unsigned char *)s - hs->objects) / c->hdr_cache->stride));
 }
 
 /* Return an empty slab's memory: its run to the page heap, an off-slab header to its cache. */
@@ -433,14 +487,10 @@ static void slab_release(struct slab_cache *c, struct slab *s)
     unsigned char *base = slab_base(c, s);
     list_unlink(c, s);
     s->magic = SLAB_DEAD;
-    if (c->hdr_cache) {
-        struct slab *hs = slab_lookup(c->hdr_cache, s);
-        if (!hs)
-            mm_panic("slab_release: header %p of %s is not in its header cache", (void *)s,
-                     c->name);
-        object_release(c->hdr_cache, hs,
-                       (uint32_t)(((unsigned char *)s - hs->objects) / c->hdr_cache->stride));
-    }
+    if (c->set)
+        addr_map_clear(&c->set->map, (uintptr_t)base, c->slab_bytes);
+    if (c->hdr_cache)
+        slab_header_put(c, s);
     heap_free(c->pages, base);
 }
 
@@ -590,9 +640,11 @@ static uint32_t object_index(const struct slab_cache *c, const struct slab *s, c
     if (p < s->objects)
         return SLAB_END;
     size_t off = (size_t)(p - s->objects);
-    if (off % c->stride || off / c->stride >= c->objects)
+    if (off >= c->slab_bytes)
         return SLAB_END;
-    uint32_t i = (uint32_t)(off / c->stride);
+    uint32_t i = (uint32_t)(((uint64_t)off * c->stride_inv) >> INDEX_SHIFT);
+    if ((size_t)i * c->stride != off || i >= c->objects)
+        return SLAB_END;
     if (bit_free(s, i)) {
         *why = "double free (object is free)";
         return SLAB_END;
@@ -669,6 +721,9 @@ static int check_slab(const struct slab_cache *c, const struct slab *s, uint32_t
         return violation(c, s, "slab misplaced or its run is not tagged with it");
     if (s->cookie != cookie_of(c, (void *)base))
         return violation(c, s, "cookie wrong");
+    if (c->set && (addr_map_get(&c->set->map, base) != s ||
+                   addr_map_get(&c->set->map, base + c->slab_bytes - 1) != s))
+        return violation(c, s, "the address map does not lead to this slab");
     bool ok = which == ON_EMPTY  ? s->inuse == 0
               : which == ON_FULL ? s->inuse == c->objects
                                  : s->inuse > 0 && s->inuse < c->objects;
@@ -710,12 +765,14 @@ static int check_cache(const struct slab_cache *c, size_t *slabs)
     return bad;
 }
 
-/* The private page heap is sane and holds exactly the slabs. */
+/* The private page heap is sane and holds exactly the slabs (and the map's nodes). */
 static int check_pages(struct heap *pages, const struct slab_cache *c, size_t slabs)
 {
     int bad = heap_check(pages);
     struct heap_stats st;
     heap_stats(pages, &st);
+    if (c->set)
+        slabs += c->set->map.node_count;
     if (st.live_blocks != slabs)
         bad += violation(c, pages, "page heap holds runs that are not slabs (or misses some)");
     return bad;
@@ -944,22 +1001,16 @@ static bool set_owns(const struct slab_set *set, const struct slab_cache *c)
     return c >= &set->classes[0] && c < &set->classes[set->nclasses];
 }
 
-/* The slab of a user object of set holding ptr, or NULL.  One page-heap lookup per slab size. */
+/*
+ * The slab of a user object of set holding ptr, or NULL: one map lookup,
+ * whatever the slab's size.  The map only holds our own slabs' headers, so
+ * the header is only read once the map vouched for it; header-cache slabs
+ * are in the map too, and refused.
+ */
 static struct slab *set_lookup(struct slab_set *set, const void *ptr)
 {
-    /*
-     * Smallest slab size first.  A probe may land on a run that starts at
-     * the probed base but is too short to hold ptr; then a bigger size is
-     * tried.  Objects of the header cache are found too, and refused.
-     */
-    for (unsigned k = 0; k < set->norders; k++) {
-        uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(set->order_bytes[k] - 1);
-        struct slab *s = header_at(set->pages, base);
-        if (s && (s->cache == &set->hdr || set_owns(set, s->cache)) &&
-            (uintptr_t)ptr - base < s->cache->slab_bytes)
-            return set_owns(set, s->cache) ? s : NULL;
-    }
-    return NULL;
+    struct slab *s = addr_map_get(&set->map, (uintptr_t)ptr);
+    return s && s->magic == SLAB_MAGIC && set_owns(set, s->cache) ? s : NULL;
 }
 
 /* The class serving (size, align), or -1. */
@@ -1013,6 +1064,23 @@ static void set_free(struct heap *h, void *ptr)
     src_unlock(set->src);
 }
 
+/* ops->release: free ptr when it is a live object of the set; its size, or 0 (silently). */
+static size_t set_release(struct heap *h, void *ptr)
+{
+    struct slab_set *set = to_set(h);
+    const char *why;
+    size_t n = 0;
+    src_lock(set->src);
+    struct slab *s = set_lookup(set, ptr);
+    uint32_t i = s ? object_index(s->cache, s, ptr, &why) : SLAB_END;
+    if (i != SLAB_END) {
+        n = s->cache->size;
+        object_release(s->cache, s, i);
+    }
+    src_unlock(set->src);
+    return n;
+}
+
 static int set_check(struct heap *h)
 {
     struct slab_set *set = to_set(h);
@@ -1048,20 +1116,8 @@ static const struct heap_ops set_ops = {
     .free = set_free,
     .check = set_check,
     .stats = set_stats,
+    .release = set_release,
 };
-
-/* Remember a slab size for lookups (kept sorted, no duplicates). */
-static void set_note_order(struct slab_set *set, size_t bytes)
-{
-    unsigned k = 0;
-    while (k < set->norders && set->order_bytes[k] < bytes)
-        k++;
-    if (k < set->norders && set->order_bytes[k] == bytes)
-        return;
-    memmove(&set->order_bytes[k + 1], &set->order_bytes[k], (set->norders - k) * sizeof(size_t));
-    set->order_bytes[k] = bytes;
-    set->norders++;
-}
 
 /* Geometry of every class (and of the header cache) in a set not yet placed in memory. */
 static bool set_geometry(struct slab_set *set, size_t page)
@@ -1092,13 +1148,12 @@ static void set_init(struct slab_set *set, struct heap_source *src, struct heap 
     set->magic = SET_MAGIC;
     set->src = src;
     set->pages = pages;
+    addr_map_init(&set->map, pages, src_page(src));
     cache_init(&set->hdr, "slab-headers", src, pages, NULL, set);
     set->hdr.internal = true;
-    set_note_order(set, set->hdr.slab_bytes);
     for (unsigned k = 0; k < set->nclasses; k++) {
         struct slab_cache *c = &set->classes[k];
         cache_init(c, c->name, src, pages, &set->hdr, set);
-        set_note_order(set, c->slab_bytes);
     }
     /* class_of: for each 8-byte step of size, the first class at least that big */
     unsigned k = 0;
@@ -1120,7 +1175,10 @@ struct heap *heap_slab_create(struct heap_source *src)
     void *mem;
     src_lock(src);
     struct heap *pages = heap_pages_create_with(
-        src, &(struct heap_pages_config){.flags = HEAP_PAGES_NOLOCK, .extra = sizeof proto}, &mem);
+        src,
+        &(struct heap_pages_config){.flags = HEAP_PAGES_NOLOCK | HEAP_PAGES_KEEP,
+                                    .extra = sizeof proto},
+        &mem);
     src_unlock(src);
     if (!pages)
         return NULL;
@@ -1139,6 +1197,7 @@ void heap_slab_shrink(struct heap *h)
     for (unsigned k = 0; k < set->nclasses; k++)
         cache_shrink_locked(&set->classes[k]);
     cache_shrink_locked(&set->hdr); /* last: the classes just gave their headers back */
+    heap_pages_trim(set->pages);     /* and the slabs the page heap kept for reuse */
     src_unlock(set->src);
 }
 
@@ -1166,12 +1225,5 @@ struct slab *slab_debug_slab_of(struct heap *h, const void *ptr)
     }
     if (h->ops != &set_ops)
         return NULL;
-    struct slab_set *set = to_set(h);
-    for (unsigned k = 0; k < set->norders; k++) {
-        uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(set->order_bytes[k] - 1);
-        struct slab *s = heap_pages_tag(set->pages, (void *)base);
-        if (s)
-            return s;
-    }
-    return NULL;
+    return addr_map_get(&to_set(h)->map, (uintptr_t)ptr);
 }

@@ -294,6 +294,56 @@ END {
     }
 }' "$SUMMARY" >>"$MD"
 
+# ---------------------------------------------------------------- targets
+# The default allocator's targets, each with its measured value and met / not
+# met (ratios from this run only).  A target whose inputs are missing (a peer
+# not installed, a run that failed) says so instead of guessing.
+awk -F'\t' -v us=composite '
+NR == 1 { next }
+$3 == "ok" { ok[$1, $2] = 1; ops[$1, $2] = $4; p9999[$1, $2] = $8; live[$1, $2] = $10; rss[$1, $2] = $11; W[$1] = 1 }
+function row(what, value, goal, met) {
+    printf "| %s | %s | %s | %s |\n", what, value, goal, met ? "met" : "**not met**"
+}
+function missing(what, goal) { printf "| %s | no measurement | %s | not measured |\n", what, goal }
+function vs(w, peer, goal,   r) {
+    if (!ok[w, us] || !ok[w, peer]) { missing(us " / " peer " on " w, ">= " goal); return }
+    r = ops[w, us] / ops[w, peer]
+    row(us " / " peer " on " w " (throughput)", sprintf("%.2fx", r), ">= " sprintf("%.2f", goal), r >= goal)
+}
+END {
+    print ""
+    print "## Targets (the default allocator: " us ")"
+    print ""
+    print "| target | measured | goal | |"
+    print "|---|---:|---:|---|"
+    split("churn-1k churn-16k churn-1k-in-256k", fast, " ")
+    for (i = 1; i <= 3; i++) vs(fast[i], "mimalloc", 1.0)
+    n = 0
+    for (w in W) names[++n] = w
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (names[j] < names[i]) { t = names[i]; names[i] = names[j]; names[j] = t }
+    for (i = 1; i <= n; i++) vs(names[i], "glibc", 1.0)
+    if (ok["mixed", us] && live["mixed", us] > 0) {
+        r = rss["mixed", us] / live["mixed", us]
+        row("footprint on mixed (peak RSS / peak live)", sprintf("%.2f", r), "<= 1.10", r <= 1.10)
+    } else missing("footprint on mixed", "<= 1.10")
+    split("glibc jemalloc mimalloc tcmalloc", P, " ")
+    for (i = 1; i <= n; i++) {
+        w = names[i]; best = ""; bestp = ""
+        for (k = 1; k <= 4; k++) if (ok[w, P[k]] && (best == "" || rss[w, P[k]] < best)) { best = rss[w, P[k]]; bestp = P[k] }
+        if (!ok[w, us] || best == "") { missing("footprint on " w " vs the best peer", "<= best peer"); continue }
+        row("footprint on " w " vs the best peer (" bestp ")", sprintf("%.1f / %.1f MiB", rss[w, us] / 1048576, best / 1048576),
+            "<= best peer", rss[w, us] <= best)
+    }
+    a = "churn-1k-in-256k"; b = "churn-1k"
+    if (ok[a, us] && ok[b, us] && p9999[b, us] > 0) {
+        r = p9999[a, us] / p9999[b, us]
+        row("p99.99 " a " / p99.99 " b, sprintf("%s / %s ns = %.2f", p9999[a, us], p9999[b, us], r), "<= 1.5", r <= 1.5)
+    } else missing("p99.99 " a " / " b, "<= 1.5")
+    if (ok[a, us] && ok[a, "glibc"])
+        row("p99.99 " a " against glibc", sprintf("%s / %s ns", p9999[a, us], p9999[a, "glibc"]), "below glibc", p9999[a, us] + 0 < p9999[a, "glibc"] + 0)
+    else missing("p99.99 " a " against glibc", "below glibc")
+}' "$SUMMARY" >>"$MD"
+
 # ---------------------------------------------------------------- plots
 # Data for gnuplot: one row per workload (or working set), one column per allocator; "?" = none.
 awk -F'\t' -v allocs="${ALLOCATORS[*]}" -v out="$OUT" '

@@ -368,6 +368,50 @@ TEST(create_from_parts)
     source_linux_destroy(b);
 }
 
+static char release_probe[64];
+
+/*
+ * heap_release, the composite's one-pass free: a live block of any part is
+ * freed and its usable size returned; NULL, foreign, interior and freed
+ * pointers give 0 with nothing reported and nothing changed - through the
+ * composite and through each part - while heap_free of the same pointers
+ * still reports each once.
+ */
+TEST(release_frees_live_blocks_and_nothing_else)
+{
+    struct heap_source *src = linux_source(0);
+    struct heap *h = heap_composite_create(src);
+    static const size_t sizes[] = {40, 5000, 100 * KIB};
+    char on_stack[32];
+    for (size_t k = 0; k < 3; k++) {
+        char *p = heap_alloc(h, sizes[k], 0), *q = heap_alloc(h, sizes[k], 0);
+        CHECK(p && q && owner(h, p) == (int)k);
+        size_t usable = heap_size(h, p), reports = mm_host_report_count();
+        struct heap_stats before = heap_stats_of(h);
+        void *bad[] = {NULL, p + 16, p + sizes[k] - 1, on_stack, release_probe + 8};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+            CHECK_EQ(heap_release(h, bad[i]), 0);
+        for (int part = SMALL; part <= LARGE; part++)
+            if (part != (int)k)
+                CHECK_EQ(heap_release(heap_composite_part(h, part), p), 0);
+        struct heap_stats after = heap_stats_of(h);
+        CHECK_EQ(after.live_blocks, before.live_blocks);
+        CHECK_EQ(after.bytes_in_use, before.bytes_in_use);
+        CHECK_EQ(mm_host_report_count(), reports);
+        CHECK_EQ(heap_release(h, p), usable);
+        CHECK_EQ(heap_size(h, p), 0);
+        CHECK_EQ(heap_release(h, p), 0); /* freed: silent */
+        CHECK_EQ(mm_host_report_count(), reports);
+        CHECK_EQ(heap_free_reports(h, p), 1); /* heap_free still reports it, once */
+        size_t qsize = heap_size(h, q); /* and each part releases its own blocks */
+        CHECK_EQ(heap_release(heap_composite_part(h, (int)k), q), qsize);
+        CHECK_EQ(heap_size(h, q), 0);
+        CHECK_EQ(heap_check(h), 0);
+    }
+    heap_composite_destroy(h);
+    source_linux_destroy(src);
+}
+
 TEST(destroy)
 {
     struct heap_source *src = linux_source(SOURCE_LINUX_NO_SHRINK);

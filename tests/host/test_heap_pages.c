@@ -484,3 +484,91 @@ TEST(destroy_returns_frames)
     CHECK_EQ(source_committed(src), start);
     source_linux_destroy(src);
 }
+
+/* ------------------------------------------------------------ kept blocks */
+
+static size_t source_calls(struct heap_source *src)
+{
+    struct source_linux_stats st;
+    source_linux_stats(src, &st);
+    return st.grow_calls + st.map_calls + st.unmap_calls + st.activate_calls +
+           st.deactivate_calls;
+}
+
+/*
+ * HEAP_PAGES_KEEP: a freed block stays committed and comes back for the
+ * next request of about its size without a single source call, while it is
+ * refused like any freed block; the budget bounds what is kept, and trim
+ * gives all of it back.
+ */
+TEST(kept_blocks_are_reused_and_stay_exact)
+{
+    struct heap_source *src = linux_source(0, 0);
+    struct heap *h = heap_pages_create_with(src, &(struct heap_pages_config){.flags = HEAP_PAGES_KEEP}, NULL);
+    CHECK(h != NULL);
+    size_t start = source_committed(src);
+    char *p = heap_alloc(h, 100 * KIB, 0);
+    CHECK(p != NULL);
+    memset(p, 1, 100 * KIB);
+    heap_free(h, p);
+    CHECK_EQ(heap_size(h, p), 0);
+    CHECK_EQ(heap_free_reports(h, p), 1); /* double free of a kept block */
+    CHECK(strstr(mm_host_last_report(), "double free") != NULL);
+    CHECK(heap_pages_tag(h, p) == NULL);
+    CHECK_EQ(heap_check(h), 0);
+    size_t calls = source_calls(src);
+    char *q = heap_alloc(h, 96 * KIB, 0); /* within 1/8 of the kept block */
+    CHECK(q == p);
+    CHECK_EQ(source_calls(src), calls);
+    CHECK_EQ(heap_size(h, q), 100 * KIB);
+    CHECK_EQ(heap_check(h), 0);
+    heap_free(h, q);
+    /* a much smaller request does not take (and waste) the kept block */
+    char *small = heap_alloc(h, 4096, 0);
+    CHECK(small != NULL && small != p);
+    heap_free(h, small);
+    /* free far more than the budget: what stays committed is bounded */
+    char *blocks[64];
+    for (int i = 0; i < 64; i++)
+        CHECK((blocks[i] = heap_alloc(h, 64 * KIB, 0)) != NULL);
+    for (int i = 0; i < 64; i++)
+        heap_free(h, blocks[i]);
+    CHECK_EQ(heap_check(h), 0);
+    CHECK(source_committed(src) <= start + 512 * KIB + 64 * KIB);
+    heap_pages_trim(h);
+    CHECK_EQ(heap_check(h), 0);
+    CHECK_EQ(source_committed(src), start);
+    heap_pages_destroy(h);
+    source_linux_destroy(src);
+}
+
+/* A block grows in place into the free pages right after it, and refuses (changing nothing) when they are not free. */
+TEST(resize_grows_in_place)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP, 0);
+    struct heap *h = heap_pages_create(src);
+    char *p = heap_alloc(h, 4 * 4096, 0), *q = heap_alloc(h, 4 * 4096, 0);
+    CHECK(p && q == p + 4 * 4096); /* carved one after the other */
+    memset(p, 7, 4 * 4096);
+    heap_free(h, q);
+    CHECK_EQ(heap_resize(h, p, 6 * 4096 + 1), 0);
+    CHECK_EQ(heap_size(h, p), 7 * 4096);
+    CHECK(p[4 * 4096 - 1] == 7);
+    memset(p, 8, 7 * 4096); /* the new pages are committed */
+    CHECK_EQ(heap_check(h), 0);
+    char *r = heap_alloc(h, 4096, 0);
+    CHECK(r == p + 7 * 4096);
+    CHECK_EQ(heap_resize(h, p, 8 * 4096), -1); /* r is in the way */
+    CHECK_EQ(heap_size(h, p), 7 * 4096);
+    CHECK_EQ(heap_resize(h, p, 3 * 4096), 0); /* already big enough */
+    mm_host_print_reports(0);
+    size_t reports = mm_host_report_count();
+    CHECK_EQ(heap_resize(h, p + 4096, 8 * 4096), -1); /* interior: reported */
+    CHECK_EQ(mm_host_report_count(), reports + 1);
+    mm_host_print_reports(1);
+    CHECK_EQ(heap_check(h), 0);
+    heap_free(h, p);
+    heap_free(h, r);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}

@@ -189,6 +189,35 @@ TEST(realloc_of_a_foreign_pointer_is_reported)
     drop_heap(h);
 }
 
+/*
+ * A buffer grown by small appends where it can never grow in place (the
+ * heap seen without resize) must still move only a logarithmic number of
+ * times - each move leaves headroom - not once per append.
+ */
+TEST(realloc_appends_move_rarely)
+{
+    struct heap *h = fresh_heap();
+    struct heap_ops no_resize = *h->ops;
+    const struct heap_ops *saved = h->ops;
+    no_resize.resize = NULL;
+    h->ops = &no_resize;
+    size_t n = 1024, moves = 0;
+    char *p = mm_malloc(h, n);
+    pattern_fill(p, n, 9);
+    while (n < 256 * KIB) {
+        char *q = mm_realloc(h, p, n + 64);
+        CHECK(q != NULL);
+        moves += q != p;
+        p = q;
+        n += 64;
+    }
+    CHECK(pattern_ok(p, 1024, 9));
+    CHECK(moves <= 32); /* 1 KiB to 256 KiB with headroom: about 14 moves, at most 25 */
+    mm_free(h, p);
+    h->ops = saved;
+    drop_heap(h);
+}
+
 TEST(realloc_moves_on_a_heap_without_resize)
 {
     /* the same instance seen through a table without resize: realloc must move */

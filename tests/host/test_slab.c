@@ -402,6 +402,36 @@ TEST(set_foreign_interior_double_free)
     source_linux_destroy(src);
 }
 
+/*
+ * The object index is a multiply by a rounded-up reciprocal: every object
+ * start of every class must be found, and every other offset refused, over
+ * whole slabs (the largest offsets are where a wrong reciprocal would err).
+ */
+TEST(set_every_object_start_and_nothing_else)
+{
+    struct heap_source *src = linux_source(0);
+    struct heap *h = heap_slab_create(src);
+    static const size_t sizes[] = {16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048};
+    enum { N = 200 };
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        char *obj[N];
+        for (int i = 0; i < N; i++) {
+            obj[i] = heap_alloc(h, sizes[k], 0);
+            CHECK(obj[i] != NULL);
+        }
+        for (int i = 0; i < N; i++) {
+            CHECK_EQ(heap_size(h, obj[i]), sizes[k]);
+            for (size_t off = 1; off < sizes[k]; off += off < 16 ? 1 : 7)
+                CHECK_EQ(heap_size(h, obj[i] + off), 0);
+        }
+        for (int i = 0; i < N; i++)
+            heap_free(h, obj[i]);
+    }
+    CHECK_EQ(heap_check(h), 0);
+    heap_slab_destroy(h);
+    source_linux_destroy(src);
+}
+
 TEST(destroy_refuses_live_objects)
 {
     struct heap_source *src = linux_source(SOURCE_LINUX_NO_SHRINK);

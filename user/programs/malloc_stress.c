@@ -11,8 +11,8 @@
  * consistency check must find nothing every 1000 operations.  Then the
  * edges: impossible sizes return NULL, a double free and a foreign pointer
  * are reported (counted) and change nothing, and with everything freed the
- * heap has nothing in use (large blocks went out through reserve and came
- * back through release).
+ * heap has nothing in use (large blocks were carved from grown memory, and
+ * freed memory beyond the heaps' retain budget went back by decommit).
  */
 #include "mm/heap.h"
 #include "stdlib.h"
@@ -177,7 +177,7 @@ int main(void)
            ss.deactivate_calls);
     UT_EQ(hs.bytes_in_use, 0);
     UT_EQ(hs.live_blocks, 0);
-    UT_CHECK(ss.grow_calls > 0 && ss.map_calls > 0 && ss.unmap_calls > 0);
+    UT_CHECK(ss.grow_calls > 0 && ss.deactivate_calls > 0);
     edges();
     UT_OK(sys_memstat(&ms));
     ut_log("left: %u pages committed, %u backed", (unsigned)ms.proc_committed,
