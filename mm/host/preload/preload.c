@@ -1,0 +1,622 @@
+/*
+ * mm/host/preload/preload.c - libmm.so: the project's allocators as the
+ * malloc of any dynamically linked Linux program (LD_PRELOAD, or -lmm).
+ *
+ * How it works.  Every thread gets a heap instance of its own (a composite,
+ * mm/heap_composite.h) on a source of its own (source_linux, a private 4
+ * GiB reservation), created on the thread's first allocation and handed to
+ * a pool when the thread exits, where the next new thread adopts it with
+ * whatever blocks are still live in it.  The malloc family (mm/malloc.h)
+ * runs over the calling thread's instance.
+ *
+ * Ownership.  The instance's source is wrapped by a recording source: every
+ * range it grows or maps is entered in an address -> instance map
+ * (preload_owner.c), and a mapping it unmaps is removed.  free(p) looks p
+ * up there: no instance means a pointer libmm never handed out (reported,
+ * ignored); the caller's own instance is freed into directly; a block of
+ * another thread's instance is put in the caller's remote-free batch, which
+ * is handed to the owner in one go when it holds PRELOAD_BATCH blocks, when
+ * the next remote free is for another owner, or when the thread exits.
+ * Handing a batch over takes the owner's lock once for all its blocks.
+ *
+ * Locking.  Each instance has a lock of its own (a recursive mutex, given
+ * to the heap as its source's lock hook, so every heap operation holds it).
+ * The owner thread is normally its only user, so the lock is uncontended on
+ * the fast path; another thread takes it to hand over a batch, to read a
+ * block's size (malloc_usable_size, realloc), or to free into an instance
+ * nobody owns.  There is no global lock on any allocation or free: the
+ * registry lock is taken only to create, retire or adopt an instance.
+ *
+ * Threads that have no instance yet, or no longer: while a thread is being
+ * given one (pthread_setspecific, which may allocate), during library
+ * start-up (pthread_atfork allocates) and after its exit destructor ran
+ * (glibc frees and may allocate afterwards), allocations are served by one
+ * shared instance, which is locked like any other.  Nothing here calls
+ * dlsym or the previous malloc, so there is no start-up recursion to break
+ * beyond that.
+ *
+ * fork(): the prepare handler takes the registry lock and every instance's
+ * lock, so the child gets every heap in a consistent state; the child
+ * re-initialises the locks (it is single-threaded), hands the batches of
+ * the threads that did not survive to their owners, and pools their
+ * instances for adoption.
+ *
+ * Costs: malloc = a TLS load + the composite's cost + an uncontended lock;
+ * free = two dependent loads (owner map) + the same; a cross-thread free =
+ * an array store, and 1/PRELOAD_BATCH of a lock and the frees.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mm/heap.h"
+#include "mm/heap_composite.h"
+#include "mm/heap_debug.h"
+#include "mm/host/preload/libmm.h"
+#include "mm/host/preload/preload.h"
+#include "mm/host/source_linux.h"
+#include "mm/malloc.h"
+
+#define PRELOAD_EXPORT __attribute__((visibility("default")))
+#define PRELOAD_BATCH 64
+#define PRELOAD_CAPACITY ((size_t)4 << 30) /* per-thread reservation */
+
+enum inst_kind { KIND_THREAD, KIND_SHARED, KIND_GUARD };
+
+struct preload_inst {
+    struct heap_source rec;    /* first: the recording source handed to the heap */
+    struct heap_source *inner; /* the source_linux behind it */
+    struct heap *heap;
+    pthread_mutex_t lock; /* recursive: the heap's lock hook, and a batch hand-over */
+    enum inst_kind kind;
+    int owned;                    /* a live thread uses it (registry lock) */
+    struct preload_inst *next;    /* registry: every instance ever made */
+    struct preload_inst *pooled;  /* pool of instances nobody owns */
+    struct preload_inst *to;      /* owner of the blocks in batch[] */
+    unsigned batch_n;             /* written only by the thread using this instance */
+    void *batch[PRELOAD_BATCH];   /* blocks freed here that belong to `to` */
+};
+
+enum { TLS_NEW, TLS_STARTING, TLS_ACTIVE, TLS_EXITED };
+static __thread struct preload_inst *tls_inst __attribute__((tls_model("initial-exec")));
+static __thread int tls_state __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct preload_inst *registry; /* reg_lock */
+static struct preload_inst *pool;     /* reg_lock */
+static struct preload_inst *shared;   /* made first, never retired */
+static struct preload_inst *guard;    /* the guard-page heap, or NULL */
+static pthread_key_t exit_key;
+static int ready; /* 0 nothing, 1 shared exists, 2 complete */
+static int print_stats;
+
+/* ---------------------------------------------------------------- the recording source */
+
+static struct preload_inst *inst_of(struct heap_source *src)
+{
+    return (struct preload_inst *)src; /* rec is the first member */
+}
+
+static void *rec_grow(struct heap_source *src, size_t bytes)
+{
+    struct preload_inst *in = inst_of(src);
+    void *p = in->inner->grow(in->inner, bytes);
+    if (p && preload_owner_set((uintptr_t)p, bytes, in) < 0) {
+        if (in->inner->shrink)
+            in->inner->shrink(in->inner, bytes);
+        return NULL; /* without an owner entry the block could never be freed */
+    }
+    return p;
+}
+
+static int rec_shrink(struct heap_source *src, size_t bytes)
+{
+    /* The range stays this source's reservation: only this source grows into it again. */
+    struct preload_inst *in = inst_of(src);
+    return in->inner->shrink(in->inner, bytes);
+}
+
+static void *rec_map(struct heap_source *src, size_t bytes)
+{
+    struct preload_inst *in = inst_of(src);
+    void *p = in->inner->map(in->inner, bytes);
+    if (p && preload_owner_set((uintptr_t)p, bytes, in) < 0) {
+        in->inner->unmap(in->inner, p, bytes);
+        return NULL;
+    }
+    return p;
+}
+
+static void rec_unmap(struct heap_source *src, void *ptr, size_t bytes)
+{
+    /* Forget first: once unmapped, the range may be mapped again by anyone. */
+    struct preload_inst *in = inst_of(src);
+    preload_owner_set((uintptr_t)ptr, bytes, NULL);
+    in->inner->unmap(in->inner, ptr, bytes);
+}
+
+static int rec_activate(struct heap_source *src, void *ptr, size_t bytes)
+{
+    struct preload_inst *in = inst_of(src);
+    return in->inner->activate(in->inner, ptr, bytes);
+}
+
+static void rec_deactivate(struct heap_source *src, void *ptr, size_t bytes)
+{
+    struct preload_inst *in = inst_of(src);
+    in->inner->deactivate(in->inner, ptr, bytes);
+}
+
+static void rec_lock(struct heap_source *src)
+{
+    pthread_mutex_lock(&inst_of(src)->lock);
+}
+
+static void rec_unlock(struct heap_source *src)
+{
+    pthread_mutex_unlock(&inst_of(src)->lock);
+}
+
+static void inst_lock_init(struct preload_inst *in)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&in->lock, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
+/* Wrap in->inner: the same features, each one recording ownership on the way. */
+static void rec_init(struct preload_inst *in)
+{
+    struct heap_source *s = in->inner;
+    in->rec = (struct heap_source){
+        .grow = rec_grow,
+        .shrink = s->shrink ? rec_shrink : NULL,
+        .map = s->map ? rec_map : NULL,
+        .unmap = s->unmap ? rec_unmap : NULL,
+        .activate = s->activate ? rec_activate : NULL,
+        .deactivate = s->deactivate ? rec_deactivate : NULL,
+        .lock = rec_lock,
+        .unlock = rec_unlock,
+        .page_size = s->page_size,
+        .grow_limit = s->grow_limit,
+    };
+}
+
+/* ---------------------------------------------------------------- instances */
+
+/* The heap of a new instance: a composite, or for the guard mode a debug heap. */
+static struct heap *inst_make_heap(struct preload_inst *in, size_t guard_window)
+{
+    struct source_linux_config cfg = {.capacity = PRELOAD_CAPACITY};
+    if (in->kind == KIND_GUARD) {
+        /* the window, its records (about 1/64 of it on x86-64) and room to spare */
+        cfg.capacity = guard_window + guard_window / 16 + ((size_t)16 << 20);
+        cfg.flags = SOURCE_LINUX_STRICT; /* freed blocks and guards must fault */
+    }
+    in->inner = source_linux_create(&cfg);
+    if (!in->inner)
+        return NULL;
+    rec_init(in);
+    if (in->kind == KIND_GUARD)
+        return heap_debug_create(&in->rec, guard_window, 0);
+    return heap_composite_create(&in->rec);
+}
+
+/* A new instance in the registry, or NULL (out of memory: nothing is kept). */
+static struct preload_inst *inst_create(enum inst_kind kind, size_t guard_window)
+{
+    struct preload_inst *in = mmap(NULL, sizeof *in, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (in == MAP_FAILED)
+        return NULL;
+    in->kind = kind;
+    inst_lock_init(in);
+    in->heap = inst_make_heap(in, guard_window);
+    if (!in->heap) {
+        if (in->inner)
+            source_linux_destroy(in->inner);
+        munmap(in, sizeof *in);
+        return NULL;
+    }
+    pthread_mutex_lock(&reg_lock);
+    in->owned = kind == KIND_THREAD;
+    in->next = registry;
+    registry = in;
+    pthread_mutex_unlock(&reg_lock);
+    return in;
+}
+
+/* An instance for a new thread: an orphan to adopt, else a new one. */
+static struct preload_inst *inst_for_thread(void)
+{
+    pthread_mutex_lock(&reg_lock);
+    struct preload_inst *in = pool;
+    if (in) {
+        pool = in->pooled;
+        in->owned = 1;
+    }
+    pthread_mutex_unlock(&reg_lock);
+    return in ? in : inst_create(KIND_THREAD, 0);
+}
+
+/* Hand the blocks batched in `from` to their owner, under the owner's lock once. */
+static void batch_flush(struct preload_inst *from)
+{
+    unsigned n = from->batch_n;
+    struct preload_inst *to = from->to;
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&to->lock);
+    for (unsigned i = 0; i < n; i++)
+        heap_free(to->heap, from->batch[i]);
+    pthread_mutex_unlock(&to->lock);
+    __atomic_store_n(&from->batch_n, 0, __ATOMIC_RELEASE);
+}
+
+/* A free of another thread's block: batched for its owner. */
+static void batch_add(struct preload_inst *self, struct preload_inst *owner, void *p)
+{
+    if (self->to != owner) {
+        batch_flush(self);
+        self->to = owner;
+    }
+    self->batch[self->batch_n] = p;
+    __atomic_store_n(&self->batch_n, self->batch_n + 1, __ATOMIC_RELEASE);
+    if (self->batch_n == PRELOAD_BATCH)
+        batch_flush(self);
+}
+
+/* Thread exit (the key's destructor): return the batch, pool the instance. */
+static void thread_exit(void *arg)
+{
+    struct preload_inst *in = arg;
+    batch_flush(in);
+    tls_inst = NULL;
+    tls_state = TLS_EXITED; /* later allocations on this thread: the shared instance */
+    pthread_mutex_lock(&reg_lock);
+    in->owned = 0;
+    in->pooled = pool;
+    pool = in;
+    pthread_mutex_unlock(&reg_lock);
+}
+
+/* ---------------------------------------------------------------- fork */
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (struct preload_inst *in = registry; in; in = in->next)
+        pthread_mutex_lock(&in->lock);
+}
+
+static void fork_parent(void)
+{
+    for (struct preload_inst *in = registry; in; in = in->next)
+        pthread_mutex_unlock(&in->lock);
+    pthread_mutex_unlock(&reg_lock);
+}
+
+/* The child has one thread: every other thread's instance is an orphan now. */
+static void fork_child(void)
+{
+    pthread_mutex_init(&reg_lock, NULL);
+    for (struct preload_inst *in = registry; in; in = in->next)
+        inst_lock_init(in);
+    for (struct preload_inst *in = registry; in; in = in->next) {
+        if (in->kind != KIND_THREAD || in == tls_inst || !in->owned)
+            continue;
+        batch_flush(in);
+        in->owned = 0;
+        in->pooled = pool;
+        pool = in;
+    }
+}
+
+/* ---------------------------------------------------------------- start-up */
+
+static void read_env(void)
+{
+    const char *s = getenv("MM_BAD_FREE");
+    if (s && strcmp(s, "abort") == 0)
+        preload_set_policy(PRELOAD_ABORT);
+    else if (s && strcmp(s, "silent") == 0)
+        preload_set_policy(PRELOAD_SILENT);
+    else if (s && *s && strcmp(s, "report") != 0)
+        preload_print("libmm: MM_BAD_FREE=%s is not report, abort or silent: using report", s);
+    s = getenv("MM_STATS");
+    print_stats = s && *s && strcmp(s, "0") != 0;
+}
+
+/* Everything global, once.  Allocations it causes itself go to `shared`. */
+static void global_init_locked(void)
+{
+    read_env();
+    shared = inst_create(KIND_SHARED, 0);
+    if (!shared)
+        return;
+    __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+    tls_state = TLS_STARTING; /* pthread_atfork may allocate: serve it from shared */
+    size_t window;
+    if (preload_guard_config(&window)) {
+        guard = inst_create(KIND_GUARD, window);
+        if (guard)
+            preload_guard_start(guard->heap);
+        else
+            preload_print("libmm: MM_GUARD: cannot reserve the guard window; guard mode off");
+    }
+    pthread_key_create(&exit_key, thread_exit);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    tls_state = TLS_NEW;
+    __atomic_store_n(&ready, 2, __ATOMIC_RELEASE);
+}
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* 0 when the shared instance exists (start-up may still be under way on this thread). */
+static int global_init(void)
+{
+    if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) == 2)
+        return 0;
+    if (tls_state == TLS_STARTING)
+        return shared ? 0 : -1; /* start-up allocating on this very thread */
+    pthread_mutex_lock(&init_lock);
+    if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) == 0)
+        global_init_locked();
+    pthread_mutex_unlock(&init_lock);
+    return shared ? 0 : -1;
+}
+
+/* The calling thread's instance, made on first use; NULL only when memory is out. */
+static struct preload_inst *self_slow(void)
+{
+    if (global_init() < 0)
+        return NULL;
+    if (tls_state != TLS_NEW || __atomic_load_n(&ready, __ATOMIC_ACQUIRE) != 2)
+        return shared; /* starting up, being given an instance, or exited */
+    tls_state = TLS_STARTING;
+    struct preload_inst *in = inst_for_thread();
+    if (!in) {
+        tls_state = TLS_NEW;
+        return shared;
+    }
+    pthread_setspecific(exit_key, in); /* may allocate: served by shared */
+    tls_inst = in;
+    tls_state = TLS_ACTIVE;
+    return in;
+}
+
+static inline struct preload_inst *self(void)
+{
+    struct preload_inst *in = tls_inst;
+    return __builtin_expect(in != NULL, 1) ? in : self_slow();
+}
+
+/* The heap a new block comes from: the guard heap when it picks this one. */
+static struct heap *alloc_heap(void)
+{
+    if (guard && preload_guard_pick())
+        return guard->heap;
+    struct preload_inst *in = self();
+    return in ? in->heap : NULL;
+}
+
+static void *check_result(void *p)
+{
+    if (!p)
+        errno = ENOMEM;
+    return p;
+}
+
+/* A block from the guard heap, or when its window is full from the thread's own. */
+#define ALLOC_WITH(call_on_heap)                                                                   \
+    do {                                                                                           \
+        struct heap *h_ = alloc_heap();                                                            \
+        void *p_ = h_ ? call_on_heap(h_) : NULL;                                                   \
+        if (!p_ && h_ && guard && h_ == guard->heap) {                                             \
+            struct preload_inst *in_ = self();                                                     \
+            p_ = in_ ? call_on_heap(in_->heap) : NULL;                                             \
+        }                                                                                          \
+        return check_result(p_);                                                                   \
+    } while (0)
+
+/* ---------------------------------------------------------------- the malloc family */
+
+static void bad_pointer(const char *fn, const void *p)
+{
+    preload_report("%s(%p): not a block allocated by libmm; ignored", fn, p);
+}
+
+/* free into owner, from whichever thread. */
+static void free_owned(struct preload_inst *owner, void *p)
+{
+    struct preload_inst *in = tls_inst;
+    if (owner == in)
+        heap_free(owner->heap, p);
+    else if (owner->kind == KIND_GUARD)
+        preload_guard_free(owner->heap, p);
+    else if (in && owner->kind == KIND_THREAD)
+        batch_add(in, owner, p);
+    else
+        heap_free(owner->heap, p); /* takes owner's lock */
+}
+
+PRELOAD_EXPORT void free(void *p)
+{
+    if (!p)
+        return;
+    struct preload_inst *owner = preload_owner_get(p);
+    if (!owner)
+        bad_pointer("free", p);
+    else
+        free_owned(owner, p);
+}
+
+#define MALLOC_ON(h) mm_malloc(h, n)
+PRELOAD_EXPORT void *malloc(size_t n)
+{
+    ALLOC_WITH(MALLOC_ON);
+}
+
+#define CALLOC_ON(h) mm_calloc(h, nmemb, size)
+PRELOAD_EXPORT void *calloc(size_t nmemb, size_t size)
+{
+    ALLOC_WITH(CALLOC_ON);
+}
+
+/* realloc of a block another instance owns (or when the guard heap takes the new one): move it. */
+static void *realloc_move(struct preload_inst *owner, void *p, size_t n, struct heap *to)
+{
+    size_t old = heap_size(owner->heap, p);
+    if (old == 0) {
+        preload_report("realloc(%p): not a live block (already freed, or interior)", p);
+        return NULL;
+    }
+    void *q = mm_malloc(to, n);
+    if (!q)
+        return check_result(NULL);
+    memcpy(q, p, old < n ? old : n);
+    free_owned(owner, p);
+    return q;
+}
+
+PRELOAD_EXPORT void *realloc(void *p, size_t n)
+{
+    if (!p)
+        return malloc(n);
+    struct preload_inst *owner = preload_owner_get(p);
+    if (!owner) {
+        bad_pointer("realloc", p);
+        return NULL;
+    }
+    struct heap *to = alloc_heap();
+    if (!to)
+        return check_result(NULL);
+    if (owner->heap == to && owner->kind != KIND_GUARD)
+        return check_result(mm_realloc(to, p, n)); /* in place when it can */
+    return realloc_move(owner, p, n, to);
+}
+
+PRELOAD_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
+{
+    if (size != 0 && nmemb > SIZE_MAX / size) {
+        errno = ENOMEM;
+        return NULL; /* the product would wrap: never a short block */
+    }
+    return realloc(p, nmemb * size);
+}
+
+#define MEMALIGN_ON(h) mm_memalign(h, align, n)
+PRELOAD_EXPORT void *memalign(size_t align, size_t n)
+{
+    if (align == 0 || !heap_align_valid(align)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    ALLOC_WITH(MEMALIGN_ON);
+}
+
+PRELOAD_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    return memalign(align, n);
+}
+
+PRELOAD_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (align == 0 || !heap_align_valid(align) || align % sizeof(void *) != 0)
+        return EINVAL;
+    void *p = memalign(align, n);
+    if (!p)
+        return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+#define VALLOC_ON(h) mm_valloc(h, n)
+PRELOAD_EXPORT void *valloc(size_t n)
+{
+    ALLOC_WITH(VALLOC_ON);
+}
+
+#define PVALLOC_ON(h) mm_pvalloc(h, n)
+PRELOAD_EXPORT void *pvalloc(size_t n)
+{
+    ALLOC_WITH(PVALLOC_ON);
+}
+
+PRELOAD_EXPORT size_t malloc_usable_size(void *p)
+{
+    struct preload_inst *owner = p ? preload_owner_get(p) : NULL;
+    return owner ? heap_size(owner->heap, p) : 0;
+}
+
+/* ---------------------------------------------------------------- statistics */
+
+static void stats_add(struct heap_stats *sum, const struct heap_stats *st)
+{
+    sum->bytes_in_use += st->bytes_in_use;
+    sum->bytes_peak += st->bytes_peak;
+    sum->bytes_held += st->bytes_held;
+    sum->bytes_committed += st->bytes_committed;
+    sum->free_blocks += st->free_blocks;
+    sum->live_blocks += st->live_blocks;
+    sum->alloc_calls += st->alloc_calls;
+    sum->free_calls += st->free_calls;
+    sum->failed_calls += st->failed_calls;
+    sum->reported_errors += st->reported_errors;
+    if (st->largest_free > sum->largest_free)
+        sum->largest_free = st->largest_free;
+}
+
+static const char *kind_name(const struct preload_inst *in)
+{
+    return in->kind == KIND_GUARD ? "guard" : in->kind == KIND_SHARED ? "shared" : "thread";
+}
+
+static void stats_print_one(const char *what, const struct heap_stats *st)
+{
+    preload_print("libmm: %-8s in use %zu B (peak %zu), held %zu B, committed %zu B, "
+                  "live %zu, allocs %zu, frees %zu, failed %zu, reports %zu",
+                  what, st->bytes_in_use, st->bytes_peak, st->bytes_held, st->bytes_committed,
+                  st->live_blocks, st->alloc_calls, st->free_calls, st->failed_calls,
+                  st->reported_errors);
+}
+
+PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
+{
+    memset(sum, 0, sizeof *sum);
+    if (tls_inst)
+        batch_flush(tls_inst);
+    pthread_mutex_lock(&reg_lock);
+    int n = 0;
+    for (struct preload_inst *in = registry; in; in = in->next, n++) {
+        struct heap_stats st;
+        heap_stats(in->heap, &st);
+        stats_add(sum, &st);
+        if (print)
+            stats_print_one(kind_name(in), &st);
+    }
+    pthread_mutex_unlock(&reg_lock);
+    if (print)
+        stats_print_one("total", sum);
+    return n;
+}
+
+__attribute__((destructor)) static void stats_at_exit(void)
+{
+    if (print_stats && shared) {
+        struct heap_stats sum;
+        libmm_stats(&sum, 1);
+    }
+}
+
+/* Start when loaded, so MM_* settings and the guard mode apply from the first call on. */
+__attribute__((constructor)) static void start(void)
+{
+    global_init();
+}
