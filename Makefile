@@ -165,10 +165,14 @@ LIBMM := $(BUILD)/host/libmm.a
 # entries) are not installed, nor the VMM's API, which needs a machine's page
 # tables behind mm/port.h (tests/host/vmm_sim.c is a simulated one).
 LIBMM_PRIVATE_HEADERS := mm/bits.h mm/pte.h $(wildcard mm/vmm*.h mm/*_internal.h)
-LIBMM_HEADERS := $(filter-out $(LIBMM_PRIVATE_HEADERS),$(wildcard mm/*.h mm/host/*.h)) mm/host/preload/libmm.h
+LIBMM_HEADERS := $(filter-out $(LIBMM_PRIVATE_HEADERS),$(wildcard mm/*.h mm/host/*.h))
 # `make libmm`: the archive plus its public headers under build/host/include
 # (use -Ibuild/host/include and #include "mm/heap.h").
-libmm: $(LIBMM) $(LIBMM_SO) $(patsubst %,$(BUILD)/host/include/%,$(LIBMM_HEADERS))
+libmm: $(LIBMM) $(LIBMM_SO) $(patsubst %,$(BUILD)/host/include/%,$(LIBMM_HEADERS)) \
+       $(BUILD)/host/include/libmm.h
+$(BUILD)/host/include/libmm.h: mm/host/preload/libmm.h
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@
 $(BUILD)/host/include/%.h: %.h
 	@mkdir -p $(dir $@)
 	$(Q)cp $< $@
