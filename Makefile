@@ -257,6 +257,12 @@ $(BUILD)/host/bench/%: $(BUILD)/host/opt/tests/bench/%.o $(LIBMM) $(BUILD)/host/
 	@mkdir -p $(dir $@)
 	$(HOSTCC) -o $@ $^ -lm
 
+# The multi-threaded malloc benchmark: a plain program, run under each
+# allocator (libmm.so included) by scripts/bench_mt.sh.
+$(BUILD)/host/bench/bench_mt: tests/bench/mt/bench_mt.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -std=c11 -O2 -g $(WARN) -pthread -o $@ $<
+
 # ---------------------------------------------------------------- commands
 deps:
 	@scripts/deps.sh
@@ -281,8 +287,9 @@ test: deps
 	@KCC=$(KCC) scripts/test.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BUILD)/host/bench/bench_heap_nohard
-	scripts/bench.sh $(BENCH_BINS)
+	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BUILD)/host/bench/bench_heap_nohard \
+	    $(BUILD)/host/bench/bench_mt $(LIBMM_SO)
+	scripts/bench.sh $(BENCH_BINS) $(BUILD)/host/bench/bench_mt
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
