@@ -47,6 +47,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,13 +66,38 @@
 #define PRELOAD_BATCH 64
 #define PRELOAD_CAPACITY ((size_t)4 << 30) /* per-thread reservation */
 
+/* Small unmapped regions a source keeps for its next map: how many, how much in all. */
+#define PRELOAD_MAP_CACHE 32
+#define PRELOAD_MAP_CACHE_BYTES ((size_t)256 << 10)
+#define PRELOAD_MAP_CACHE_MAX ((size_t)64 << 10) /* largest region kept */
+
 enum inst_kind { KIND_THREAD, KIND_SHARED, KIND_GUARD };
+
+struct cached_map {
+    void *ptr;
+    size_t bytes;
+};
+
+/*
+ * An instance's lock: recursive, so that a malloc or free takes it once and
+ * the heap's own lock calls inside (one per sub-heap operation) only count.
+ * The owner thread is almost always the only taker: one compare-and-swap to
+ * take it, one store to drop it; a contended taker spins, yielding the CPU.
+ */
+struct inst_lock {
+    int word;              /* 0 free, 1 held */
+    unsigned depth;        /* holder's nesting */
+    const void *holder;    /* the holding thread's tls_self address */
+};
 
 struct preload_inst {
     struct heap_source rec;    /* first: the recording source handed to the heap */
     struct heap_source *inner; /* the source_linux behind it */
     struct heap *heap;
-    pthread_mutex_t lock; /* recursive: the heap's lock hook, and a batch hand-over */
+    struct inst_lock lock; /* the heap's lock hook, a batch hand-over, a whole malloc/free */
+    unsigned cached_n;     /* unmapped regions kept for the next map (under lock) */
+    size_t cached_bytes;
+    struct cached_map cached[PRELOAD_MAP_CACHE];
     enum inst_kind kind;
     int owned;                    /* a live thread uses it (registry lock) */
     struct preload_inst *next;    /* registry: every instance ever made */
@@ -120,10 +146,44 @@ static int rec_shrink(struct heap_source *src, size_t bytes)
     return in->inner->shrink(in->inner, bytes);
 }
 
+/* A kept region of exactly `bytes`, or NULL.  Under the instance lock. */
+static void *map_cache_take(struct preload_inst *in, size_t bytes)
+{
+    for (unsigned i = 0; i < in->cached_n; i++) {
+        if (in->cached[i].bytes != bytes)
+            continue;
+        void *p = in->cached[i].ptr;
+        in->cached[i] = in->cached[--in->cached_n];
+        in->cached_bytes -= bytes;
+        return p;
+    }
+    return NULL;
+}
+
+/* Keep a small unmapped region for the next map: 1 if kept. */
+static int map_cache_put(struct preload_inst *in, void *ptr, size_t bytes)
+{
+    if (bytes > PRELOAD_MAP_CACHE_MAX || in->cached_n == PRELOAD_MAP_CACHE ||
+        in->cached_bytes + bytes > PRELOAD_MAP_CACHE_BYTES)
+        return 0;
+    in->cached[in->cached_n++] = (struct cached_map){ptr, bytes};
+    in->cached_bytes += bytes;
+    return 1;
+}
+
+/*
+ * map: a region kept from an earlier unmap when one of the same size is
+ * there (the slab set maps and unmaps single pages at a high rate: each
+ * munmap is a system call and, with threads, a TLB shoot-down), else a
+ * fresh mapping, recorded as this instance's.
+ */
 static void *rec_map(struct heap_source *src, size_t bytes)
 {
     struct preload_inst *in = inst_of(src);
-    void *p = in->inner->map(in->inner, bytes);
+    void *p = map_cache_take(in, bytes);
+    if (p)
+        return p; /* still recorded as ours */
+    p = in->inner->map(in->inner, bytes);
     if (p && preload_owner_set((uintptr_t)p, bytes, in) < 0) {
         in->inner->unmap(in->inner, p, bytes);
         return NULL;
@@ -133,8 +193,10 @@ static void *rec_map(struct heap_source *src, size_t bytes)
 
 static void rec_unmap(struct heap_source *src, void *ptr, size_t bytes)
 {
-    /* Forget first: once unmapped, the range may be mapped again by anyone. */
     struct preload_inst *in = inst_of(src);
+    if (map_cache_put(in, ptr, bytes))
+        return; /* kept, and still ours: nobody else can be given this range */
+    /* Forget first: once unmapped, the range may be mapped again by anyone. */
     preload_owner_set((uintptr_t)ptr, bytes, NULL);
     in->inner->unmap(in->inner, ptr, bytes);
 }
@@ -151,23 +213,54 @@ static void rec_deactivate(struct heap_source *src, void *ptr, size_t bytes)
     in->inner->deactivate(in->inner, ptr, bytes);
 }
 
+/* The address of a thread-local variable: a cheap, unique name for the calling thread. */
+static __thread char tls_self __attribute__((tls_model("initial-exec")));
+
+static void inst_lock(struct preload_inst *in)
+{
+    struct inst_lock *l = &in->lock;
+    if (__atomic_load_n(&l->holder, __ATOMIC_RELAXED) == &tls_self) {
+        l->depth++; /* only the holder itself can see its own name here */
+        return;
+    }
+    for (unsigned spins = 0;; spins++) {
+        int free_word = 0;
+        if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) == 0 &&
+            __atomic_compare_exchange_n(&l->word, &free_word, 1, 0, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED))
+            break;
+        if (spins > 64)
+            sched_yield(); /* the holder may not be running: more threads than CPUs */
+        else
+            __builtin_ia32_pause();
+    }
+    __atomic_store_n(&l->holder, &tls_self, __ATOMIC_RELAXED);
+    l->depth = 1;
+}
+
+static void inst_unlock(struct preload_inst *in)
+{
+    struct inst_lock *l = &in->lock;
+    if (--l->depth)
+        return;
+    __atomic_store_n(&l->holder, NULL, __ATOMIC_RELAXED);
+    __atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
+}
+
 static void rec_lock(struct heap_source *src)
 {
-    pthread_mutex_lock(&inst_of(src)->lock);
+    inst_lock(inst_of(src));
 }
 
 static void rec_unlock(struct heap_source *src)
 {
-    pthread_mutex_unlock(&inst_of(src)->lock);
+    inst_unlock(inst_of(src));
 }
 
+/* The child of a fork: only the forking thread exists, whoever held the lock. */
 static void inst_lock_init(struct preload_inst *in)
 {
-    pthread_mutexattr_t a;
-    pthread_mutexattr_init(&a);
-    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&in->lock, &a);
-    pthread_mutexattr_destroy(&a);
+    in->lock = (struct inst_lock){0};
 }
 
 /* Wrap in->inner: the same features, each one recording ownership on the way. */
@@ -252,10 +345,10 @@ static void batch_flush(struct preload_inst *from)
     struct preload_inst *to = from->to;
     if (n == 0)
         return;
-    pthread_mutex_lock(&to->lock);
+    inst_lock(to);
     for (unsigned i = 0; i < n; i++)
         heap_free(to->heap, from->batch[i]);
-    pthread_mutex_unlock(&to->lock);
+    inst_unlock(to);
     __atomic_store_n(&from->batch_n, 0, __ATOMIC_RELEASE);
 }
 
@@ -292,13 +385,13 @@ static void fork_prepare(void)
 {
     pthread_mutex_lock(&reg_lock);
     for (struct preload_inst *in = registry; in; in = in->next)
-        pthread_mutex_lock(&in->lock);
+        inst_lock(in);
 }
 
 static void fork_parent(void)
 {
     for (struct preload_inst *in = registry; in; in = in->next)
-        pthread_mutex_unlock(&in->lock);
+        inst_unlock(in);
     pthread_mutex_unlock(&reg_lock);
 }
 
@@ -397,13 +490,12 @@ static inline struct preload_inst *self(void)
     return __builtin_expect(in != NULL, 1) ? in : self_slow();
 }
 
-/* The heap a new block comes from: the guard heap when it picks this one. */
-static struct heap *alloc_heap(void)
+/* The instance a new block comes from: the guard heap's when it picks this one. */
+static struct preload_inst *alloc_inst(void)
 {
     if (guard && preload_guard_pick())
-        return guard->heap;
-    struct preload_inst *in = self();
-    return in ? in->heap : NULL;
+        return guard;
+    return self();
 }
 
 static void *check_result(void *p)
@@ -413,14 +505,24 @@ static void *check_result(void *p)
     return p;
 }
 
-/* A block from the guard heap, or when its window is full from the thread's own. */
+/*
+ * Run call_on_heap on the instance's heap with its lock held once for the
+ * whole call (the heap's own lock calls inside then only count); from the
+ * guard heap, or when its window is full from the thread's own.
+ */
 #define ALLOC_WITH(call_on_heap)                                                                   \
     do {                                                                                           \
-        struct heap *h_ = alloc_heap();                                                            \
-        void *p_ = h_ ? call_on_heap(h_) : NULL;                                                   \
-        if (!p_ && h_ && guard && h_ == guard->heap) {                                             \
-            struct preload_inst *in_ = self();                                                     \
-            p_ = in_ ? call_on_heap(in_->heap) : NULL;                                             \
+        struct preload_inst *in_ = alloc_inst();                                                   \
+        void *p_ = NULL;                                                                           \
+        if (in_) {                                                                                 \
+            inst_lock(in_);                                                                        \
+            p_ = call_on_heap(in_->heap);                                                          \
+            inst_unlock(in_);                                                                      \
+        }                                                                                          \
+        if (!p_ && in_ && in_ == guard && (in_ = self()) != NULL) {                                \
+            inst_lock(in_);                                                                        \
+            p_ = call_on_heap(in_->heap);                                                          \
+            inst_unlock(in_);                                                                      \
         }                                                                                          \
         return check_result(p_);                                                                   \
     } while (0)
@@ -436,9 +538,11 @@ static void bad_pointer(const char *fn, const void *p)
 static void free_owned(struct preload_inst *owner, void *p)
 {
     struct preload_inst *in = tls_inst;
-    if (owner == in)
+    if (owner == in) {
+        inst_lock(in);
         heap_free(owner->heap, p);
-    else if (owner->kind == KIND_GUARD)
+        inst_unlock(in);
+    } else if (owner->kind == KIND_GUARD)
         preload_guard_free(owner->heap, p);
     else if (in && owner->kind == KIND_THREAD)
         batch_add(in, owner, p);
@@ -494,12 +598,15 @@ PRELOAD_EXPORT void *realloc(void *p, size_t n)
         bad_pointer("realloc", p);
         return NULL;
     }
-    struct heap *to = alloc_heap();
+    struct preload_inst *to = alloc_inst();
     if (!to)
         return check_result(NULL);
-    if (owner->heap == to && owner->kind != KIND_GUARD)
-        return check_result(mm_realloc(to, p, n)); /* in place when it can */
-    return realloc_move(owner, p, n, to);
+    if (owner != to || owner == guard)
+        return realloc_move(owner, p, n, to->heap);
+    inst_lock(to);
+    void *q = mm_realloc(to->heap, p, n); /* in place when it can */
+    inst_unlock(to);
+    return check_result(q);
 }
 
 PRELOAD_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
