@@ -62,9 +62,9 @@ static int kernel_eager;
 static struct kheap_source debug_source;
 static struct heap *debug_heap;
 static struct heap *ordinary_heap;
-static unsigned debug_every;           /* serve 1 in debug_every allocations (1: all) */
-static unsigned long debug_count;      /* allocations seen by the router */
-static unsigned long debug_fallbacks;  /* sampled allocations the debug heap could not serve */
+static unsigned debug_every;          /* serve 1 in debug_every allocations (1: all) */
+static unsigned long debug_count;     /* allocations seen by the router */
+static unsigned long debug_fallbacks; /* sampled allocations the debug heap could not serve */
 
 static void kheap_lock(struct heap_source *src)
 {
@@ -195,7 +195,9 @@ static void kdebug_init(const struct boot_info *bi)
     int r = source_init(&debug_source, KDEBUG_WINDOW + KDEBUG_META, 0);
     if (r)
         panic("kheap_init: no region for the debug heap: %s", vmm_strerror(r));
-    debug_heap = heap_debug_create(&debug_source.region.source, KDEBUG_WINDOW, 0);
+    debug_heap = heap_debug_create_with(
+        &debug_source.region.source,
+        &(struct heap_debug_config){.window_bytes = KDEBUG_WINDOW, .flags = 0});
     if (!debug_heap)
         panic("kheap_init: heap_debug_create failed");
     ordinary_heap = kernel_heap;

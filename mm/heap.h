@@ -58,6 +58,24 @@ struct heap_stats {
     size_t reported_errors; /* misuse reports (bad frees, corruption) */
 };
 
+/*
+ * The call counters every instance keeps, named as the fields of struct
+ * heap_stats they feed: an implementation embeds one and its stats op calls
+ * heap_counters_add.
+ */
+struct heap_counters {
+    size_t alloc_calls, free_calls, failed_calls, reported_errors;
+};
+
+/* Add c's counts to st (sub-heaps of one instance add up). */
+static inline void heap_counters_add(struct heap_stats *st, const struct heap_counters *c)
+{
+    st->alloc_calls += c->alloc_calls;
+    st->free_calls += c->free_calls;
+    st->failed_calls += c->failed_calls;
+    st->reported_errors += c->reported_errors;
+}
+
 /* The table every implementation fills in.  alloc/size/free are required. */
 struct heap_ops {
     const char *name;

@@ -232,8 +232,9 @@ struct heap_composite {
     struct heap *probe[PARTS]; /* distinct parts, in the order ownership is asked */
     unsigned nprobe;
     size_t page;
-    size_t failed_calls, reported_errors; /* atomic */
-    struct sub_brk medium_src;            /* the medium heap's private break (create only) */
+    struct heap_counters
+        count; /* failed_calls and reported_errors, atomic: the sub-heaps count the rest */
+    struct sub_brk medium_src; /* the medium heap's private break (create only) */
 };
 _Static_assert(offsetof(struct heap_composite, heap) == 0, "a struct heap * must point at it");
 _Static_assert(offsetof(struct sub_brk, view) == 0, "the view is the sub_brk");
@@ -290,7 +291,7 @@ static struct heap *owner_of(struct heap_composite *c, const void *ptr, size_t *
 
 static void composite_report(struct heap_composite *c, const char *op, const void *ptr)
 {
-    count(&c->reported_errors);
+    count(&c->count.reported_errors);
     mm_report("composite: %s(%p): not a live block of any sub-heap (foreign, interior or freed)",
               op, ptr);
 }
@@ -307,7 +308,7 @@ static void *composite_alloc(struct heap *h, size_t size, size_t align)
         if (p)
             return p;
     }
-    count(&c->failed_calls);
+    count(&c->count.failed_calls);
     return NULL;
 }
 
@@ -389,8 +390,8 @@ static void composite_stats(struct heap *h, struct heap_stats *st)
         st->live_blocks--;
         st->alloc_calls--;
     }
-    st->failed_calls = __atomic_load_n(&c->failed_calls, __ATOMIC_RELAXED);
-    st->reported_errors += __atomic_load_n(&c->reported_errors, __ATOMIC_RELAXED);
+    st->failed_calls = __atomic_load_n(&c->count.failed_calls, __ATOMIC_RELAXED);
+    st->reported_errors += __atomic_load_n(&c->count.reported_errors, __ATOMIC_RELAXED);
 }
 
 static const struct heap_ops composite_ops = {
@@ -433,7 +434,8 @@ struct heap *heap_composite_create(struct heap_source *src)
     void *mem;
     if (!src || !src->grow)
         return NULL;
-    struct heap *large = heap_pages_create_ex(src, 0, sizeof(struct heap_composite), &mem);
+    struct heap *large = heap_pages_create_with(
+        src, &(struct heap_pages_config){.extra = sizeof(struct heap_composite)}, &mem);
     if (!large)
         return NULL;
     struct heap_composite *c = mem;

@@ -52,12 +52,12 @@
 enum rec_state { REC_UNUSED = 0, REC_LIVE = 1, REC_FREED = 2 };
 
 struct debug_record {
-    uintptr_t user;  /* first byte handed out */
-    size_t size;     /* bytes requested (at least 1) */
-    uint32_t span;   /* first window page of the span (its low guard) */
-    uint32_t pages;  /* body pages (the span is pages + 2) */
-    uint32_t state;  /* enum rec_state */
-    uint32_t next;   /* free-list link while unused */
+    uintptr_t user; /* first byte handed out */
+    size_t size;    /* bytes requested (at least 1) */
+    uint32_t span;  /* first window page of the span (its low guard) */
+    uint32_t pages; /* body pages (the span is pages + 2) */
+    uint32_t state; /* enum rec_state */
+    uint32_t next;  /* free-list link while unused */
     uintptr_t alloc_trace[HEAP_DEBUG_TRACE];
     uintptr_t free_trace[HEAP_DEBUG_TRACE];
 };
@@ -210,7 +210,8 @@ static void slack_fill(struct heap_debug *d, const struct debug_record *r)
     unsigned char *body = (unsigned char *)page_addr(d, r->span + 1);
     unsigned char *end = body + (size_t)r->pages * d->page;
     memset(body, SIGNATURE, r->user - (uintptr_t)body);
-    memset((unsigned char *)r->user + r->size, SIGNATURE, (size_t)(end - (unsigned char *)r->user) - r->size);
+    memset((unsigned char *)r->user + r->size, SIGNATURE,
+           (size_t)(end - (unsigned char *)r->user) - r->size);
 }
 
 /* Address of the first slack byte that lost its signature, or 0 (after the block first). */
@@ -309,13 +310,12 @@ static void report_bad_free(struct heap_debug *d, const char *kind, const void *
     if (r->state == REC_FREED)
         mm_report("heap_debug: %s of %p at 0x%lx: block 0x%lx (%lu bytes, allocated at 0x%lx, "
                   "freed at 0x%lx)",
-                  kind, ptr, (unsigned long)caller, (unsigned long)r->user,
-                  (unsigned long)r->size, (unsigned long)r->alloc_trace[0],
-                  (unsigned long)r->free_trace[0]);
+                  kind, ptr, (unsigned long)caller, (unsigned long)r->user, (unsigned long)r->size,
+                  (unsigned long)r->alloc_trace[0], (unsigned long)r->free_trace[0]);
     else
         mm_report("heap_debug: %s of %p at 0x%lx: block 0x%lx (%lu bytes, allocated at 0x%lx)",
-                  kind, ptr, (unsigned long)caller, (unsigned long)r->user,
-                  (unsigned long)r->size, (unsigned long)r->alloc_trace[0]);
+                  kind, ptr, (unsigned long)caller, (unsigned long)r->user, (unsigned long)r->size,
+                  (unsigned long)r->alloc_trace[0]);
 }
 
 static void debug_free(struct heap *h, void *ptr)
@@ -489,8 +489,7 @@ static void text_bytes(struct text *t, uintptr_t n)
     text_str(t, n == 1 ? " byte" : " bytes");
 }
 
-int heap_debug_explain_access(struct heap *h, uintptr_t addr, unsigned access, char *buf,
-                              size_t n)
+int heap_debug_explain_access(struct heap *h, uintptr_t addr, unsigned access, char *buf, size_t n)
 {
     const struct debug_record *r = record_at(to_debug(h), addr);
     if (!r)
@@ -555,8 +554,15 @@ static uint32_t window_take(struct heap_debug *d, size_t bytes)
     return (uint32_t)(got / d->page);
 }
 
-struct heap *heap_debug_create(struct heap_source *src, size_t window_bytes, unsigned flags)
+struct heap *heap_debug_create(struct heap_source *src)
 {
+    return heap_debug_create_with(src, NULL);
+}
+
+struct heap *heap_debug_create_with(struct heap_source *src, const struct heap_debug_config *cfg)
+{
+    size_t window_bytes = cfg ? cfg->window_bytes : 0;
+    unsigned flags = cfg ? cfg->flags : 0;
     size_t page = heap_source_page_size(src);
     if (!src->grow || !src->activate || !src->deactivate || (flags & ~HEAP_DEBUG_LEFT))
         return NULL;

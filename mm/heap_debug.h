@@ -42,7 +42,7 @@
 
 #include "mm/heap.h"
 
-/* heap_debug_create flags */
+/* Flags of struct heap_debug_config. */
 #define HEAP_DEBUG_LEFT 0x1u /* blocks against the left page edge: underruns fault */
 
 /* Return addresses recorded per allocation and per free. */
@@ -53,9 +53,15 @@
 #define HEAP_DEBUG_ACCESS_READ 1u
 #define HEAP_DEBUG_ACCESS_WRITE 2u
 
+/* Options of heap_debug_create_with; a zeroed struct means the defaults. */
+struct heap_debug_config {
+    size_t window_bytes; /* address space for blocks, a multiple of the page size (0: 16 MiB) */
+    unsigned flags;      /* HEAP_DEBUG_* */
+};
+
 /*
  * Create a debug heap on src whose blocks come from a window of
- * window_bytes of address space (a multiple of the page size; 0: 16 MiB).
+ * cfg->window_bytes of address space (cfg NULL: the defaults).
  * The window is taken from src->grow at once (page by page deactivated, so
  * it costs address space, not frames) together with the metadata: 4 bytes
  * per window page plus one record per possible block (about 24 bytes per
@@ -63,7 +69,10 @@
  * deactivate or cannot provide the memory.  Blocks larger than the window
  * (minus its guards) are refused with NULL.
  */
-struct heap *heap_debug_create(struct heap_source *src, size_t window_bytes, unsigned flags);
+struct heap *heap_debug_create_with(struct heap_source *src, const struct heap_debug_config *cfg);
+
+/* The same with the defaults: a 16 MiB window, blocks against the right edge. */
+struct heap *heap_debug_create(struct heap_source *src);
 
 /* 1 if addr lies in h's window (a block, a guard, a freed range), else 0. */
 int heap_debug_owns_address(struct heap *h, uintptr_t addr);
@@ -75,20 +84,19 @@ int heap_debug_owns_address(struct heap *h, uintptr_t addr);
  * has been recycled).  access: HEAP_DEBUG_ACCESS_*.  Examples:
  *   "out-of-bounds write 1 byte past block 0x... (64 bytes, allocated at 0x...)"
  *   "out-of-bounds read 1 byte before block 0x... (64 bytes, allocated at 0x...)"
- *   "use-after-free write at offset 8 of block 0x... (64 bytes, allocated at 0x..., freed at 0x...)"
- * Reads h without its lock: call it while no other context is operating on h.
+ *   "use-after-free write at offset 8 of block 0x... (64 bytes, allocated at 0x..., freed at
+ * 0x...)" Reads h without its lock: call it while no other context is operating on h.
  */
-int heap_debug_explain_access(struct heap *h, uintptr_t addr, unsigned access, char *buf,
-                              size_t n);
+int heap_debug_explain_access(struct heap *h, uintptr_t addr, unsigned access, char *buf, size_t n);
 
 /* heap_debug_explain_access with the access unknown ("access"). */
 int heap_debug_explain(struct heap *h, uintptr_t addr, char *buf, size_t n);
 
 /* What h knows about the block covering addr (live, or freed and still remembered). */
 struct heap_debug_block {
-    uintptr_t address; /* first byte handed out */
-    size_t size;       /* bytes requested */
-    int live;          /* 1 live, 0 freed */
+    uintptr_t address;                       /* first byte handed out */
+    size_t size;                             /* bytes requested */
+    int live;                                /* 1 live, 0 freed */
     uintptr_t alloc_trace[HEAP_DEBUG_TRACE]; /* innermost first; 0 = unknown */
     uintptr_t free_trace[HEAP_DEBUG_TRACE];  /* all 0 while live */
 };

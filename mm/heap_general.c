@@ -120,10 +120,10 @@ _Static_assert(FL_COUNT < SIZE_BITS, "first-level bitmap is one word");
 
 /* The overlay of a block.  Only header is valid in a used block. */
 struct block {
-    uintptr_t header;        /* size | HDR_* */
-    uintptr_t next_free;     /* free only, mangled (link_next) */
-    uintptr_t prev_free;     /* free only, mangled (link_prev) */
-    uintptr_t dc_lo, dc_hi;  /* HDR_DECOMMITTED only: page-aligned, decommitted */
+    uintptr_t header;       /* size | HDR_* */
+    uintptr_t next_free;    /* free only, mangled (link_next) */
+    uintptr_t prev_free;    /* free only, mangled (link_prev) */
+    uintptr_t dc_lo, dc_hi; /* HDR_DECOMMITTED only: page-aligned, decommitted */
 };
 _Static_assert(offsetof(struct block, next_free) == sizeof(uintptr_t), "links follow the header");
 _Static_assert(sizeof(struct block) == FREE_META, "free metadata size");
@@ -150,11 +150,11 @@ struct segment {
 };
 
 struct general_heap {
-    struct heap heap; /* first: the struct heap * is this struct */
-    uintptr_t magic;  /* HEAP_MAGIC ^ address */
+    struct heap heap;   /* first: the struct heap * is this struct */
+    uintptr_t magic;    /* HEAP_MAGIC ^ address */
     uintptr_t link_key; /* free-list links are stored XOR this XOR their own address */
     struct heap_source *src;
-    struct heap_general_tunables tun;
+    struct heap_general_config tun;
     size_t page;
     unsigned long fl_bitmap;      /* bit fl: some list heads[fl][*] is non-empty */
     uint32_t sl_bitmap[FL_COUNT]; /* bit sl: heads[fl][sl] is non-empty */
@@ -167,7 +167,7 @@ struct general_heap {
     size_t decommitted;   /* bytes inside decommitted ranges */
     size_t free_count, free_bytes;
     size_t in_use, peak, live;
-    size_t allocs, frees, fails, reports;
+    struct heap_counters count;
     size_t ops; /* MM_DEBUG: operation counter */
 };
 
@@ -181,7 +181,7 @@ static const struct heap_ops general_ops;
 /* Report misuse (counted in the stats); the caller has refused the operation. */
 #define general_report(h, ...)                                                                     \
     do {                                                                                           \
-        (h)->reports++;                                                                            \
+        (h)->count.reported_errors++;                                                              \
         mm_report("heap_general: " __VA_ARGS__);                                                   \
     } while (0)
 
@@ -1082,7 +1082,7 @@ static void *general_alloc(struct heap *hp, size_t size, size_t align)
     if (!p)
         p = arena_alloc(h, size, align);
     if (p) {
-        h->allocs++;
+        h->count.alloc_calls++;
         h->live++;
         if (h->in_use > h->peak)
             h->peak = h->in_use;
@@ -1090,7 +1090,7 @@ static void *general_alloc(struct heap *hp, size_t size, size_t align)
         memset(p, JUNK_FRESH, size); /* uninitialised reads show up as a pattern */
 #endif
     } else {
-        h->fails++;
+        h->count.failed_calls++;
     }
     debug_after_op(h);
     heap_source_unlock(h->src);
@@ -1125,7 +1125,7 @@ static void general_free(struct heap *hp, void *ptr)
     heap_source_lock(h->src);
     enum lookup kind = lookup(h, (uintptr_t)ptr, &seg, &b);
     if (kind == MAPPED_BLOCK || kind == ARENA_BLOCK) {
-        h->frees++;
+        h->count.free_calls++;
         h->live--; /* before block_release: trimming looks at it */
     }
     if (kind == MAPPED_BLOCK) {
@@ -1452,10 +1452,7 @@ static void general_stats(struct heap *hp, struct heap_stats *st)
     st->free_blocks = h->free_count;
     st->largest_free = largest_free(h);
     st->live_blocks = h->live;
-    st->alloc_calls = h->allocs;
-    st->free_calls = h->frees;
-    st->failed_calls = h->fails;
-    st->reported_errors = h->reports;
+    heap_counters_add(st, &h->count);
     heap_source_unlock(h->src);
 }
 
@@ -1471,7 +1468,7 @@ static const struct heap_ops general_ops = {
 
 /* ---------------------------------------------------------------- create / destroy */
 
-void heap_general_tunables_default(struct heap_general_tunables *t)
+void heap_general_config_default(struct heap_general_config *t)
 {
     t->grow_min = 64 * 1024;
     t->release_threshold = 256 * 1024;
@@ -1481,11 +1478,10 @@ void heap_general_tunables_default(struct heap_general_tunables *t)
 }
 
 /* Defaults for zero fields, page rounding, and the hysteresis rule. */
-static struct heap_general_tunables tunables_fix(const struct heap_general_tunables *in,
-                                                 size_t page)
+static struct heap_general_config tunables_fix(const struct heap_general_config *in, size_t page)
 {
-    struct heap_general_tunables d, t = in ? *in : (struct heap_general_tunables){0};
-    heap_general_tunables_default(&d);
+    struct heap_general_config d, t = in ? *in : (struct heap_general_config){0};
+    heap_general_config_default(&d);
     t.grow_min = align_up(t.grow_min ? t.grow_min : d.grow_min, page);
     t.release_keep = align_up(t.release_keep ? t.release_keep : d.release_keep, page);
     t.release_threshold = t.release_threshold ? t.release_threshold : d.release_threshold;
@@ -1515,13 +1511,13 @@ static void *first_grow(struct heap_source *src, size_t prefix, size_t *bytes, s
 }
 
 /* See heap_general.h.  The control block is the start of the first grow. */
-struct heap *heap_general_create_tuned(struct heap_source *src,
-                                       const struct heap_general_tunables *tunables)
+struct heap *heap_general_create_with(struct heap_source *src,
+                                      const struct heap_general_config *tunables)
 {
     size_t page = heap_source_page_size(src);
     if (!src->grow || page < 4 * GRAIN || (page & (page - 1)))
         return NULL;
-    struct heap_general_tunables t = tunables_fix(tunables, page);
+    struct heap_general_config t = tunables_fix(tunables, page);
     size_t prefix = align_up(sizeof(struct general_heap), GRAIN), cap = t.arena_capacity;
     size_t bytes = align_up(prefix + arena_overhead(cap) + t.grow_min, page);
     if (src->grow_limit && bytes > src->grow_limit)
@@ -1551,11 +1547,11 @@ struct heap *heap_general_create_tuned(struct heap_source *src,
 
 struct heap *heap_general_create(struct heap_source *src)
 {
-    return heap_general_create_tuned(src, NULL);
+    return heap_general_create_with(src, NULL);
 }
 
 /* See heap_general.h. */
-void heap_general_set_tunables(struct heap *hp, const struct heap_general_tunables *t)
+void heap_general_set_config(struct heap *hp, const struct heap_general_config *t)
 {
     struct general_heap *h = to_general(hp);
     heap_source_lock(h->src);

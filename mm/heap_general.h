@@ -43,8 +43,9 @@
 /* Bytes of overhead an allocated block carries in front of the user pointer. */
 #define HEAP_GENERAL_OVERHEAD sizeof(uintptr_t)
 
-/* Knobs; 0 in a field means "the default" (see heap_general_tunables_default). */
-struct heap_general_tunables {
+/* Options of heap_general_create_with; 0 in a field means "the default"
+ * (heap_general_config_default). */
+struct heap_general_config {
     size_t grow_min;          /* smallest grow request (default 64 KiB) */
     size_t release_threshold; /* free span that is given back: top shrunk, interior
                                  decommitted (default 256 KiB; raised to at least
@@ -59,7 +60,7 @@ struct heap_general_tunables {
 };
 
 /* Fill *t with the defaults. */
-void heap_general_tunables_default(struct heap_general_tunables *t);
+void heap_general_config_default(struct heap_general_config *t);
 
 /*
  * Create a general heap on src with default tunables.  Its control block
@@ -69,12 +70,11 @@ void heap_general_tunables_default(struct heap_general_tunables *t);
  */
 struct heap *heap_general_create(struct heap_source *src);
 
-/* The same with tunables (NULL: defaults).  Unusable values are corrected (see above). */
-struct heap *heap_general_create_tuned(struct heap_source *src,
-                                       const struct heap_general_tunables *t);
+/* The same with options (cfg NULL: defaults).  Unusable values are corrected (see above). */
+struct heap *heap_general_create_with(struct heap_source *src, const struct heap_general_config *t);
 
-/* Change the release/map tunables of a live heap (takes the lock).  Sizes already held stay. */
-void heap_general_set_tunables(struct heap *h, const struct heap_general_tunables *t);
+/* Change the release/map options of a live heap (takes the lock).  Sizes already held stay. */
+void heap_general_set_config(struct heap *h, const struct heap_general_config *t);
 
 /*
  * Give everything back to the source: unmap separately mapped blocks,

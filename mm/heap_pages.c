@@ -57,6 +57,7 @@
  * context is the source's lock's business (an irq-saving lock makes it so).
  */
 #include "mm/heap_pages.h"
+#include "mm/heap_pages_internal.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -114,7 +115,7 @@ struct heap_pages {
     size_t inactive_bytes; /* free runs, deactivated */
     size_t live_bytes, peak_bytes, meta_bytes;
     size_t live_blocks, free_runs;
-    size_t alloc_calls, free_calls, failed_calls, reported_errors;
+    struct heap_counters count;
 };
 _Static_assert(offsetof(struct heap_pages, heap) == 0,
                "a struct heap * must point at the instance");
@@ -258,7 +259,7 @@ static uint32_t hash_find(struct heap_pages *hp, uintptr_t start)
     uint32_t i = hp->buckets[bucket_of(hp, start)];
     for (uint32_t steps = 0; i != NIL; steps++) {
         if (i >= hp->cap || steps >= hp->cap) {
-            hp->reported_errors++;
+            hp->count.reported_errors++;
             mm_report("heap_pages: corrupted hash chain near %p", (void *)start);
             return NIL;
         }
@@ -535,7 +536,7 @@ static uint32_t block_from_map(struct heap_pages *hp, size_t pages)
         return NIL;
     if ((uintptr_t)p & (hp->page - 1)) {
         mm_report("heap_pages: source mapped %p, not page-aligned; refused", p);
-        hp->reported_errors++;
+        hp->count.reported_errors++;
         if (hp->src->unmap)
             hp->src->unmap(hp->src, p, bytes);
         return NIL;
@@ -722,7 +723,7 @@ static void table_maybe_shrink(struct heap_pages *hp)
 
 static void pages_report(struct heap_pages *hp, const void *ptr, const char *why)
 {
-    hp->reported_errors++;
+    hp->count.reported_errors++;
     mm_report("heap_pages: free(%p): %s", ptr, why);
 }
 
@@ -763,7 +764,7 @@ static void *alloc_locked(struct heap_pages *hp, size_t size, size_t align)
     uint32_t i = block_new(hp, pages, align, RUN_LIVE, true);
     if (i == NIL)
         return NULL;
-    hp->alloc_calls++;
+    hp->count.alloc_calls++;
     return (void *)hp->runs[i].start;
 }
 
@@ -773,7 +774,7 @@ static void *pages_alloc(struct heap *h, size_t size, size_t align)
     pages_lock(hp);
     void *p = alloc_locked(hp, size, align);
     if (!p)
-        hp->failed_calls++;
+        hp->count.failed_calls++;
     pages_unlock(hp);
     return p;
 }
@@ -798,7 +799,7 @@ static void free_locked(struct heap_pages *hp, void *ptr)
         return;
     }
     block_release(hp, i);
-    hp->free_calls++;
+    hp->count.free_calls++;
     table_maybe_shrink(hp);
 }
 
@@ -973,10 +974,7 @@ static void pages_stats(struct heap *h, struct heap_stats *st)
     st->free_blocks = hp->free_runs;
     st->largest_free = largest_free_bytes(hp);
     st->live_blocks = hp->live_blocks;
-    st->alloc_calls = hp->alloc_calls;
-    st->free_calls = hp->free_calls;
-    st->failed_calls = hp->failed_calls;
-    st->reported_errors = hp->reported_errors;
+    heap_counters_add(st, &hp->count);
     pages_unlock(hp);
 }
 
@@ -1032,9 +1030,13 @@ static struct heap_pages *instance_init(struct heap_source *src, unsigned flags,
  * instance needs no memory but its source's.  The grow is made under the
  * source lock unless the owner holds it (NOLOCK).
  */
-struct heap *heap_pages_create_ex(struct heap_source *src, unsigned flags, size_t extra,
-                                  void **extra_out)
+struct heap *heap_pages_create_with(struct heap_source *src, const struct heap_pages_config *cfg,
+                                    void **extra_out)
 {
+    unsigned flags = cfg ? cfg->flags : 0;
+    size_t extra = cfg ? cfg->extra : 0;
+    if ((flags & ~HEAP_PAGES_NOLOCK) || (extra && !extra_out))
+        return NULL;
     if (!src || !src->grow || (src->page_size & (src->page_size - 1)) ||
         extra > HEAP_MAX_REQUEST / 2 || (!src->map != !src->unmap))
         return NULL;
@@ -1061,7 +1063,7 @@ struct heap *heap_pages_create_ex(struct heap_source *src, unsigned flags, size_
 
 struct heap *heap_pages_create(struct heap_source *src)
 {
-    return heap_pages_create_ex(src, 0, 0, NULL);
+    return heap_pages_create_with(src, NULL, NULL);
 }
 
 /*
@@ -1123,7 +1125,7 @@ int heap_pages_set_tag(struct heap *h, void *ptr, void *tag)
         hp->runs[i].u.tag = tag;
         run_seal(&hp->runs[i]);
     } else {
-        hp->reported_errors++;
+        hp->count.reported_errors++;
         mm_report("heap_pages: set_tag(%p): %s", ptr, why);
     }
     pages_unlock(hp);

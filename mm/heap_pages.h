@@ -31,17 +31,25 @@
  */
 struct heap *heap_pages_create(struct heap_source *src);
 
-/* Flags of heap_pages_create_ex(). */
+/* Flags of struct heap_pages_config. */
 #define HEAP_PAGES_NOLOCK 0x1u /* never take src->lock: the owner holds it around every call */
 
+/* Options of heap_pages_create_with; a zeroed struct means the defaults. */
+struct heap_pages_config {
+    unsigned flags; /* HEAP_PAGES_* */
+    size_t extra;   /* bytes to reserve in the instance's own pages for the caller (below) */
+};
+
 /*
- * Like heap_pages_create(), and also reserve `extra` bytes (aligned for any
- * object) in the instance's own pages for the caller's struct, returned in
- * *extra_out (zeroed).  Lets an owner (a slab cache, the composite heap) cost
- * no memory beyond the page heap's instance.  Returns NULL on failure.
+ * Like heap_pages_create() with options (cfg NULL: defaults).  With
+ * cfg->extra, also reserve that many bytes (aligned for any object) in the
+ * instance's own pages for the caller's struct, returned in *extra_out
+ * (zeroed; extra_out may be NULL when extra is 0).  Lets an owner (a slab
+ * cache, the composite heap) cost no memory beyond the page heap's
+ * instance.  Returns NULL on failure or unknown flags.
  */
-struct heap *heap_pages_create_ex(struct heap_source *src, unsigned flags, size_t extra,
-                                  void **extra_out);
+struct heap *heap_pages_create_with(struct heap_source *src, const struct heap_pages_config *cfg,
+                                    void **extra_out);
 
 /*
  * Tear the instance down: every mapped block is unmapped, and every grown
@@ -60,36 +68,5 @@ void *heap_pages_tag(struct heap *h, const void *ptr);
 
 /* Set the tag of the live block starting at ptr.  Returns 0, or -1 (reported) if there is none. */
 int heap_pages_set_tag(struct heap *h, void *ptr, void *tag);
-
-/*
- * Layout of a run record.  Not an API: exposed so that debuggers and the
- * checker's self-tests can name the fields.  There is no padding, so every
- * byte of a record is covered by the seal or by a structural check.
- */
-struct page_run {
-    uintptr_t start; /* first byte, page-aligned */
-    size_t pages;    /* length in pages, >= 1 */
-    union {
-        void *tag; /* live block: the owner's word */
-        struct {
-            uint32_t prev, next; /* free run: neighbours in its size bin */
-        } bin;
-        uint64_t raw; /* makes the union 8 bytes everywhere; sealed as such */
-    } u;
-    uint32_t hnext;        /* next record in the same hash bucket */
-    uint32_t aprev, anext; /* grown runs: the address-ordered run list */
-    uint16_t state;        /* RUN_SPARE, RUN_FREE, RUN_LIVE, RUN_META (heap_pages.c) */
-    uint16_t origin;       /* RUN_GROWN or RUN_MAPPED */
-    uint32_t self;         /* own index in the record table */
-    uint32_t seal;         /* checksum of start, pages, u, state, origin, self */
-};
-_Static_assert(sizeof(struct page_run) == 2 * sizeof(uintptr_t) + 8 + 6 * 4,
-               "struct page_run must have no padding");
-
-/*
- * The record of the block or free run starting at ptr, or NULL.  For tests
- * that corrupt one on purpose and for debuggers; takes no lock.
- */
-struct page_run *heap_pages_debug_run(struct heap *h, const void *ptr);
 
 #endif /* MM_HEAP_PAGES_H */

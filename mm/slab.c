@@ -57,6 +57,7 @@
  * its slab aside (reported, never used again) instead of following it.
  */
 #include "mm/slab.h"
+#include "mm/slab_internal.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -104,7 +105,7 @@ struct slab_cache {
     size_t broken;       /* slabs put aside because their free list was corrupted */
     size_t constructing; /* slabs whose constructor calls are running (lock dropped) */
     size_t live, peak;
-    size_t alloc_calls, free_calls, failed_calls, reported_errors;
+    struct heap_counters count;
     uint32_t secret; /* mixed into every slab's cookie */
     bool internal;   /* a header cache: its objects are not user blocks */
     struct heap_source *src;
@@ -125,7 +126,8 @@ struct slab_set {
     struct slab_cache hdr; /* header cache of off-slab classes */
     struct heap_source *src;
     struct heap *pages;
-    size_t failed_calls, reported_errors;
+    struct heap_counters
+        count; /* only failed_calls and reported_errors: the caches count the rest */
 };
 _Static_assert(offsetof(struct slab_set, heap) == 0, "a struct heap * must point at the set");
 _Static_assert(HEAP_SLAB_MAX % 8 == 0 && SLAB_CLASS_MAX <= UINT8_MAX, "class_of indexing");
@@ -445,7 +447,7 @@ static void slab_release(struct slab_cache *c, struct slab *s)
 /* Set s aside for good: its free list cannot be trusted. */
 static void slab_quarantine(struct slab_cache *c, struct slab *s, const char *why)
 {
-    c->reported_errors++;
+    c->count.reported_errors++;
     mm_report("slab %s: slab %p: %s; slab put aside", c->name, (void *)s, why);
     list_unlink(c, s);
     s->list = ON_BROKEN;
@@ -513,12 +515,12 @@ static void *cache_alloc_locked(struct slab_cache *c)
     for (;;) {
         struct slab *s = c->lists[ON_PARTIAL] ? c->lists[ON_PARTIAL] : c->lists[ON_EMPTY];
         if (!s && !(s = slab_new(c))) {
-            c->failed_calls++;
+            c->count.failed_calls++;
             return NULL;
         }
         void *obj = slab_take(c, s);
         if (obj) {
-            c->alloc_calls++;
+            c->count.alloc_calls++;
             if (++c->live > c->peak)
                 c->peak = c->live;
             return obj;
@@ -541,7 +543,7 @@ static void object_release(struct slab_cache *c, struct slab *s, uint32_t i)
     bit_set(s, i, true);
     s->inuse--;
     c->live--;
-    c->free_calls++;
+    c->count.free_calls++;
     if (s->list == ON_BROKEN)
         return; /* its list cannot be trusted: the slab stays aside */
     if (s->inuse > 0) {
@@ -600,7 +602,7 @@ static uint32_t object_index(const struct slab_cache *c, const struct slab *s, c
 
 static void cache_report(struct slab_cache *c, const void *ptr, const char *why)
 {
-    c->reported_errors++;
+    c->count.reported_errors++;
     mm_report("slab %s: free(%p): %s", c->name, ptr, why);
 }
 
@@ -727,10 +729,7 @@ static void cache_add_stats(const struct slab_cache *c, struct heap_stats *st)
     st->bytes_peak += c->peak * c->size;
     st->free_blocks += c->counts[ON_PARTIAL] * c->objects + c->counts[ON_EMPTY] * c->objects;
     st->live_blocks += c->live;
-    st->alloc_calls += c->alloc_calls;
-    st->free_calls += c->free_calls;
-    st->failed_calls += c->failed_calls;
-    st->reported_errors += c->reported_errors;
+    heap_counters_add(st, &c->count);
     if ((c->counts[ON_PARTIAL] || c->counts[ON_EMPTY]) && c->size > st->largest_free)
         st->largest_free = c->size;
 }
@@ -757,7 +756,7 @@ static void *cache_op_alloc(struct heap *h, size_t size, size_t align)
     struct slab_cache *c = to_cache(h);
     if (size > c->size || align > c->align) {
         src_lock(c->src);
-        c->failed_calls++;
+        c->count.failed_calls++;
         src_unlock(c->src);
         return NULL;
     }
@@ -798,7 +797,7 @@ static void cache_op_stats(struct heap *h, struct heap_stats *st)
     src_lock(c->src);
     cache_add_stats(c, st);
     if (c->hdr_cache) { /* its calls and objects are bookkeeping, not the user's */
-        st->reported_errors += c->hdr_cache->reported_errors;
+        st->reported_errors += c->hdr_cache->count.reported_errors;
     }
     pages_add_stats(c->pages, st);
     src_unlock(c->src);
@@ -835,7 +834,8 @@ struct slab_cache *slab_cache_create(struct heap_source *src, const char *name, 
         return NULL;
     void *mem;
     src_lock(src);
-    struct heap *pages = heap_pages_create_ex(src, HEAP_PAGES_NOLOCK, sizeof a, &mem);
+    struct heap *pages = heap_pages_create_with(
+        src, &(struct heap_pages_config){.flags = HEAP_PAGES_NOLOCK, .extra = sizeof a}, &mem);
     src_unlock(src);
     if (!pages)
         return NULL;
@@ -891,7 +891,7 @@ int slab_cache_destroy(struct slab_cache *c)
     struct heap_source *src = c->src;
     src_lock(src);
     if (c->set || c->internal || c->live || c->broken) {
-        c->reported_errors++;
+        c->count.reported_errors++;
         mm_report("slab_cache_destroy: %s: %zu objects live or not a standalone cache", c->name,
                   c->live);
         src_unlock(src);
@@ -984,7 +984,7 @@ static void *set_alloc(struct heap *h, size_t size, size_t align)
     src_lock(set->src);
     void *p = k < 0 ? NULL : cache_alloc_locked(&set->classes[k]);
     if (k < 0)
-        set->failed_calls++;
+        set->count.failed_calls++;
     src_unlock(set->src);
     return p;
 }
@@ -1007,7 +1007,7 @@ static void set_free(struct heap *h, void *ptr)
     if (s) {
         cache_free_in(s->cache, s, ptr);
     } else {
-        set->reported_errors++;
+        set->count.reported_errors++;
         mm_report("slab: free(%p): not an object of this heap (foreign pointer)", ptr);
     }
     src_unlock(set->src);
@@ -1035,8 +1035,8 @@ static void set_stats(struct heap *h, struct heap_stats *st)
     src_lock(set->src);
     for (unsigned k = 0; k < set->nclasses; k++)
         cache_add_stats(&set->classes[k], st);
-    st->failed_calls += set->failed_calls;
-    st->reported_errors += set->reported_errors + set->hdr.reported_errors;
+    heap_counters_add(st, &set->count);
+    st->reported_errors += set->hdr.count.reported_errors;
     pages_add_stats(set->pages, st);
     src_unlock(set->src);
 }
@@ -1119,7 +1119,8 @@ struct heap *heap_slab_create(struct heap_source *src)
         return NULL;
     void *mem;
     src_lock(src);
-    struct heap *pages = heap_pages_create_ex(src, HEAP_PAGES_NOLOCK, sizeof proto, &mem);
+    struct heap *pages = heap_pages_create_with(
+        src, &(struct heap_pages_config){.flags = HEAP_PAGES_NOLOCK, .extra = sizeof proto}, &mem);
     src_unlock(src);
     if (!pages)
         return NULL;

@@ -33,7 +33,8 @@ static int dbg_open(struct dbg *d, unsigned flags)
 {
     if (vmm_region_source_init(&d->rs, vmm_kernel_space(), WINDOW + META, 0) != 0)
         return -1;
-    d->h = heap_debug_create(&d->rs.source, WINDOW, flags);
+    d->h = heap_debug_create_with(
+        &d->rs.source, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = flags});
     if (!d->h) {
         vmm_region_source_fini(&d->rs);
         return -1;
@@ -130,10 +131,9 @@ static struct dbg fault_heap;
 
 static int explain(uint32_t addr, uint32_t error, char *buf, unsigned size)
 {
-    return heap_debug_explain_access(fault_heap.h, addr,
-                                     (error & VMM_ACCESS_WRITE) ? HEAP_DEBUG_ACCESS_WRITE
-                                                                : HEAP_DEBUG_ACCESS_READ,
-                                     buf, size);
+    return heap_debug_explain_access(
+        fault_heap.h, addr,
+        (error & VMM_ACCESS_WRITE) ? HEAP_DEBUG_ACCESS_WRITE : HEAP_DEBUG_ACCESS_READ, buf, size);
 }
 
 /* A 64-byte block of a fresh debug heap with `flags`, its explainer registered. */

@@ -78,9 +78,9 @@ static struct heap_source *make_source(unsigned kind, struct source_static *sst)
 }
 
 /* Tunables from four bytes; small, so that every path is reached on a few MiB. */
-static struct heap_general_tunables make_tunables(struct input *in)
+static struct heap_general_config make_tunables(struct input *in)
 {
-    struct heap_general_tunables t = {0};
+    struct heap_general_config t = {0};
     t.grow_min = (size_t)(input_byte(in) % 16 + 1) * 4096;
     t.release_keep = (size_t)(input_byte(in) % 16 + 1) * 4096;
     t.release_threshold = (size_t)(input_byte(in) % 64 + 1) * 4096;
@@ -91,7 +91,7 @@ static struct heap_general_tunables make_tunables(struct input *in)
 }
 
 /* The footprint the heap may keep after everything is freed: its hysteresis. */
-static size_t footprint_slack(const struct heap_general_tunables *t, unsigned kind)
+static size_t footprint_slack(const struct heap_general_config *t, unsigned kind)
 {
     if (kind % 4 == 1)
         return SIZE_MAX / 2; /* no shrink: nothing can go back */
@@ -140,9 +140,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct input in = {data, size};
     struct source_static sst;
     unsigned kind = input_byte(&in);
-    struct heap_general_tunables t = make_tunables(&in);
+    struct heap_general_config t = make_tunables(&in);
     struct heap_source *src = make_source(kind, &sst);
-    struct heap *h = src ? heap_general_create_tuned(src, &t) : NULL;
+    struct heap *h = src ? heap_general_create_with(src, &t) : NULL;
     struct heap_shadow *s = h ? heap_shadow_open(h, MAX_LIVE) : NULL;
     if (!s)
         abort(); /* every configuration above must give a working heap */

@@ -17,9 +17,11 @@
 #include "mm/heap_composite.h"
 #include "mm/heap_general.h"
 #include "mm/heap_pages.h"
+#include "mm/heap_pages_internal.h"
 #include "mm/host/port_linux.h"
 #include "mm/host/source_linux.h"
 #include "mm/slab.h"
+#include "mm/slab_internal.h"
 #include "mm/source_static.h"
 
 #include <stdlib.h>

@@ -91,7 +91,8 @@ static int explains(struct heap *h, const void *addr, unsigned access, const cha
 TEST(right_placement_overrun_traps_at_first_byte_past)
 {
     struct heap_source *src = strict_source();
-    struct heap *h = heap_debug_create(src, WINDOW, 0);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = 0});
     CHECK(h);
     unsigned char *p = heap_alloc(h, 64, 0);
     CHECK(p);
@@ -102,7 +103,7 @@ TEST(right_placement_overrun_traps_at_first_byte_past)
     CHECK(traps(p + 64, 0));
     CHECK(explains(h, p + 64, HEAP_DEBUG_ACCESS_WRITE, "out-of-bounds write 1 byte past block"));
     CHECK(explains(h, p + 70, HEAP_DEBUG_ACCESS_READ, "out-of-bounds read 7 bytes past block"));
-    CHECK(!traps(p - 1, 1)); /* the left side is slack, not guard ... */
+    CHECK(!traps(p - 1, 1));              /* the left side is slack, not guard ... */
     CHECK_EQ(heap_free_reports(h, p), 1); /* ... and the damage is found at free */
     CHECK(last_report_is("signature corrupted (overrun into slack)"));
     heap_debug_destroy(h);
@@ -112,7 +113,8 @@ TEST(right_placement_overrun_traps_at_first_byte_past)
 TEST(left_placement_underrun_traps_at_first_byte_before)
 {
     struct heap_source *src = strict_source();
-    struct heap *h = heap_debug_create(src, WINDOW, HEAP_DEBUG_LEFT);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = HEAP_DEBUG_LEFT});
     CHECK(h);
     unsigned char *p = heap_alloc(h, 100, 0);
     CHECK(p);
@@ -129,7 +131,8 @@ TEST(left_placement_underrun_traps_at_first_byte_before)
 TEST(odd_size_overrun_into_slack_is_caught_at_free)
 {
     struct heap_source *src = strict_source();
-    struct heap *h = heap_debug_create(src, WINDOW, 0);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = 0});
     CHECK(h);
     unsigned char *p = heap_alloc(h, 73, 0);
     CHECK(p);
@@ -152,7 +155,8 @@ TEST(odd_size_overrun_into_slack_is_caught_at_free)
 TEST(left_placement_slack_after_block_is_checked)
 {
     struct heap_source *src = strict_source();
-    struct heap *h = heap_debug_create(src, WINDOW, HEAP_DEBUG_LEFT);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = HEAP_DEBUG_LEFT});
     CHECK(h);
     unsigned char *p = heap_alloc(h, 10, 0);
     p[10] = 1;
@@ -167,7 +171,8 @@ TEST(left_placement_slack_after_block_is_checked)
 TEST(use_after_free_traps_and_is_explained)
 {
     struct heap_source *src = strict_source();
-    struct heap *h = heap_debug_create(src, WINDOW, 0);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = 0});
     CHECK(h);
     unsigned char *p = heap_alloc(h, 256, 0);
     CHECK(p);
@@ -175,7 +180,8 @@ TEST(use_after_free_traps_and_is_explained)
     heap_free(h, p);
     CHECK(traps(p, 0));
     CHECK(traps(p + 8, 1));
-    CHECK(explains(h, p + 8, HEAP_DEBUG_ACCESS_WRITE, "use-after-free write at offset 8 of freed block"));
+    CHECK(explains(h, p + 8, HEAP_DEBUG_ACCESS_WRITE,
+                   "use-after-free write at offset 8 of freed block"));
     CHECK(explains(h, p, HEAP_DEBUG_ACCESS_READ, "freed at 0x"));
     CHECK_EQ(heap_size(h, p), 0);
     heap_debug_destroy(h);
@@ -185,7 +191,8 @@ TEST(use_after_free_traps_and_is_explained)
 TEST(double_interior_and_foreign_frees_are_reported_by_kind)
 {
     struct heap_source *src = strict_source();
-    struct heap *h = heap_debug_create(src, WINDOW, 0);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = 0});
     CHECK(h);
     unsigned char *p = heap_alloc(h, 48, 0);
     CHECK_EQ(heap_size(h, p + 1), 0);
@@ -213,7 +220,8 @@ TEST(double_interior_and_foreign_frees_are_reported_by_kind)
 TEST(realloc_grow_and_shrink_keep_the_guard_at_the_new_end)
 {
     struct heap_source *src = strict_source();
-    struct heap *h = heap_debug_create(src, WINDOW, 0);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = 0});
     CHECK(h);
     unsigned char *p = mm_malloc(h, 32);
     memset(p, 0x5A, 32);
@@ -237,7 +245,8 @@ TEST(freed_ranges_are_not_reused_until_the_window_wraps)
 {
     struct heap_source *src = strict_source();
     const size_t window = 64 * PAGE;
-    struct heap *h = heap_debug_create(src, window, 0);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = window, .flags = 0});
     CHECK(h);
     unsigned char *first = heap_alloc(h, 8, 0);
     unsigned char *seen[64];
@@ -259,7 +268,8 @@ TEST(freed_ranges_are_not_reused_until_the_window_wraps)
 TEST(live_blocks_are_stepped_over_when_the_cursor_wraps)
 {
     struct heap_source *src = strict_source();
-    struct heap *h = heap_debug_create(src, 9 * PAGE, 0);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = 9 * PAGE, .flags = 0});
     CHECK(h);
     void *a = heap_alloc(h, 8, 0), *b = heap_alloc(h, 8, 0), *c = heap_alloc(h, 8, 0);
     CHECK(a && b && c);
@@ -278,7 +288,8 @@ TEST(frames_go_back_at_free)
 {
     struct heap_source *src = strict_source();
     struct source_linux_stats st;
-    struct heap *h = heap_debug_create(src, WINDOW, 0);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = 0});
     CHECK(h);
     source_linux_stats(src, &st);
     size_t base = st.committed;
@@ -298,7 +309,8 @@ TEST(frames_go_back_at_free)
 TEST(alignments_and_sizes)
 {
     struct heap_source *src = strict_source();
-    struct heap *h = heap_debug_create(src, WINDOW, 0);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = 0});
     CHECK(h);
     for (size_t align = 16; align <= 4 * PAGE; align *= 2) {
         for (size_t size = 1; size < 3 * PAGE; size = size * 3 + 1) {
@@ -311,7 +323,9 @@ TEST(alignments_and_sizes)
         }
     }
     CHECK(heap_alloc(h, WINDOW, 0) == NULL); /* bigger than the window */
-    CHECK(heap_debug_create(src, WINDOW, 0x80) == NULL); /* unknown flag */
+    CHECK(heap_debug_create_with(
+              src, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = 0x80}) ==
+          NULL); /* unknown flag */
     heap_debug_destroy(h);
     source_linux_destroy(src);
 }
@@ -319,10 +333,11 @@ TEST(alignments_and_sizes)
 TEST(records_identify_the_allocating_and_freeing_callers)
 {
     struct heap_source *src = strict_source();
-    struct heap *h = heap_debug_create(src, WINDOW, 0);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = 0});
     CHECK(h);
     unsigned char *p = heap_alloc(h, 24, 0);
-    uintptr_t here = (uintptr_t)&&after_alloc;
+    uintptr_t here = (uintptr_t) && after_alloc;
 after_alloc:;
     struct heap_debug_block b;
     CHECK(heap_debug_lookup(h, (uintptr_t)p + 30, &b)); /* in the guard: still this block */
@@ -345,14 +360,16 @@ TEST(refuses_a_source_without_activate)
 {
     struct source_linux_config cfg = {.capacity = 1u << 20, .flags = SOURCE_LINUX_NO_COMMIT};
     struct heap_source *src = source_linux_create(&cfg);
-    CHECK(heap_debug_create(src, 0, 0) == NULL);
+    CHECK(heap_debug_create_with(src, &(struct heap_debug_config){.window_bytes = 0, .flags = 0}) ==
+          NULL);
     source_linux_destroy(src);
 }
 
 TEST(the_ring_remembers_the_last_256_frees)
 {
     struct heap_source *src = strict_source();
-    struct heap *h = heap_debug_create(src, WINDOW, 0);
+    struct heap *h = heap_debug_create_with(
+        src, &(struct heap_debug_config){.window_bytes = WINDOW, .flags = 0});
     CHECK(h);
     unsigned char *p[300];
     for (int i = 0; i < 300; i++) {

@@ -72,8 +72,8 @@ TEST(stress_strict_linux_source)
     struct heap_source *src = linux_source(512 * MIB, SOURCE_LINUX_STRICT);
     struct heap *h = heap_general_create(src);
     CHECK(h != NULL);
-    struct heap_general_tunables t;
-    heap_general_tunables_default(&t);
+    struct heap_general_config t;
+    heap_general_config_default(&t);
     struct heap_shadow_config cfg;
     heap_shadow_config_default(&cfg);
     cfg.ops = heap_shadow_env_ops(2000000);
@@ -183,10 +183,10 @@ TEST(stress_non_adjacent_grows_make_arenas)
 {
     struct heap_source *inner = linux_source(512 * MIB, 0);
     struct gappy_source g = {.src = {.grow = gappy_grow, .page_size = 4096}, .inner = inner};
-    struct heap_general_tunables t;
-    heap_general_tunables_default(&t);
+    struct heap_general_config t;
+    heap_general_config_default(&t);
     t.grow_min = 16 * KIB;
-    struct heap *h = heap_general_create_tuned(&g.src, &t);
+    struct heap *h = heap_general_create_with(&g.src, &t);
     CHECK(h != NULL);
     struct heap_shadow_config cfg;
     heap_shadow_config_default(&cfg);
@@ -206,11 +206,11 @@ TEST(stress_small_arena_capacity_releases_arenas)
 {
     /* Capacity 256 KiB: arenas come and go; all must go back when everything is free. */
     struct heap_source *src = linux_source(512 * MIB, SOURCE_LINUX_STRICT);
-    struct heap_general_tunables t;
-    heap_general_tunables_default(&t);
+    struct heap_general_config t;
+    heap_general_config_default(&t);
     t.arena_capacity = 256 * KIB;
     t.grow_min = 32 * KIB;
-    struct heap *h = heap_general_create_tuned(src, &t);
+    struct heap *h = heap_general_create_with(src, &t);
     size_t start = held(h);
     struct heap_shadow_config cfg;
     heap_shadow_config_default(&cfg);
@@ -450,11 +450,11 @@ TEST(empty_heap_releases_its_arenas_whatever_was_freed_last)
      * the newest arena empties while a mapped block is still live, so only
      * the last free, of the mapped block, can give the arenas back. */
     struct heap_source *src = linux_source(256 * MIB, 0);
-    struct heap_general_tunables t = {.arena_capacity = 64 * KIB,
-                                      .grow_min = 16 * KIB,
-                                      .release_keep = 128 * KIB,
-                                      .release_threshold = 1};
-    struct heap *h = heap_general_create_tuned(src, &t);
+    struct heap_general_config t = {.arena_capacity = 64 * KIB,
+                                    .grow_min = 16 * KIB,
+                                    .release_keep = 128 * KIB,
+                                    .release_threshold = 1};
+    struct heap *h = heap_general_create_with(src, &t);
     size_t start = held(h), threshold = 128 * KIB + 16 * KIB + 4096; /* as raised */
     void *p[18];
     for (int i = 0; i < 18; i++)
@@ -618,10 +618,10 @@ TEST(mapped_blocks_follow_map_threshold)
     void *small = heap_alloc(h, 100 * KIB, 0), *large = heap_alloc(h, 300 * KIB, 0);
     CHECK_EQ(src_stats(src).map_calls, maps + 1);
     CHECK(heap_size(h, large) >= 300 * KIB);
-    struct heap_general_tunables t;
-    heap_general_tunables_default(&t);
+    struct heap_general_config t;
+    heap_general_config_default(&t);
     t.map_threshold = SIZE_MAX;
-    heap_general_set_tunables(h, &t);
+    heap_general_set_config(h, &t);
     void *unmapped = heap_alloc(h, 300 * KIB, 0);
     CHECK_EQ(src_stats(src).map_calls, maps + 1);
     heap_free(h, large);
@@ -797,11 +797,11 @@ TEST(broken_back_link_is_reported_and_the_heap_stays_usable)
 TEST(destroy_gives_everything_back)
 {
     struct heap_source *src = linux_source(256 * MIB, 0);
-    struct heap_general_tunables t;
-    heap_general_tunables_default(&t);
+    struct heap_general_config t;
+    heap_general_config_default(&t);
     t.arena_capacity = 128 * KIB; /* several arenas */
     t.grow_min = 16 * KIB;
-    struct heap *h = heap_general_create_tuned(src, &t);
+    struct heap *h = heap_general_create_with(src, &t);
     for (int i = 0; i < 300; i++)
         CHECK(heap_alloc(h, (size_t)(i % 13 + 1) * 3000, 0) != NULL);
     CHECK(heap_alloc(h, 3 * MIB, 0) != NULL); /* mapped */

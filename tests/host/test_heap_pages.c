@@ -16,6 +16,7 @@
 
 #include "mm/heap.h"
 #include "mm/heap_pages.h"
+#include "mm/heap_pages_internal.h"
 #include "mm/host/port_linux.h"
 #include "mm/host/source_linux.h"
 #include "mm/source_static.h"
@@ -148,7 +149,8 @@ TEST(locking_discipline)
 
     unsigned long locks = lc.locks;
     lc.depth = 1; /* the owner of a NOLOCK instance holds the lock */
-    struct heap *n = heap_pages_create_ex(src, HEAP_PAGES_NOLOCK, 0, NULL);
+    struct heap *n = heap_pages_create_with(
+        src, &(struct heap_pages_config){.flags = HEAP_PAGES_NOLOCK, .extra = 0}, NULL);
     CHECK(n != NULL);
     void *p = heap_alloc(n, 3 * 4096, 0);
     CHECK(p != NULL && heap_size(n, p) == 3 * 4096);

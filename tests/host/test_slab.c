@@ -18,6 +18,7 @@
 #include "mm/host/port_linux.h"
 #include "mm/host/source_linux.h"
 #include "mm/slab.h"
+#include "mm/slab_internal.h"
 #include "mm/source_static.h"
 
 #include <stdlib.h>

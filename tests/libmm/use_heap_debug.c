@@ -24,7 +24,9 @@ __attribute__((noinline)) static void free_here(struct heap *h, void *p)
 
 int main(void)
 {
-    struct heap *h = heap_debug_create(source_linux_create(NULL), 4 << 20, 0);
+    struct heap *h =
+        heap_debug_create_with(source_linux_create(NULL),
+                               &(struct heap_debug_config){.window_bytes = 4 << 20, .flags = 0});
     libmm_use_heap(h, 8192);
     void *p = allocate_here(h);
     USE_EXPECT(p && heap_size(h, p) == 40);

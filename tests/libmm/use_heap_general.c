@@ -7,10 +7,10 @@ int main(void)
 {
     struct heap_source *src = source_linux_create(NULL), *src2 = source_linux_create(NULL);
     libmm_use_heap(heap_general_create(src), 1 << 20);
-    struct heap_general_tunables t;
-    heap_general_tunables_default(&t);
+    struct heap_general_config t;
+    heap_general_config_default(&t);
     t.grow_min *= 2;
-    struct heap *tuned = heap_general_create_tuned(src2, &t);
+    struct heap *tuned = heap_general_create_with(src2, &t);
     libmm_use_heap(tuned, 4096);
     heap_general_destroy(tuned);
     return libmm_use_done("mm/heap_general.h");

@@ -166,7 +166,10 @@ int mm_alone_smoke(void)
     exercise(heap_general_create(source_static_init(&fixed, buffer, sizeof buffer, 0)), 16384);
     exercise(heap_pages_create(bump_source(&pages_src)), 16384);
     exercise(heap_slab_create(bump_source(&slab_src)), 512);
-    exercise(heap_debug_create(bump_source(&debug_src), 1u << 20, 0), 16384);
+    exercise(
+        heap_debug_create_with(bump_source(&debug_src),
+                               &(struct heap_debug_config){.window_bytes = 1u << 20, .flags = 0}),
+        16384);
     struct heap *composite = heap_composite_create(bump_source(&composite_src));
     exercise(composite, 16384);
     if (composite)

@@ -29,7 +29,8 @@ int malloc_use_debug(unsigned flags)
 {
     if (process_heap)
         return -1; /* blocks of the ordinary heap exist, or it is already chosen */
-    process_heap = heap_debug_create(uheap_source(), DEBUG_WINDOW, flags);
+    process_heap = heap_debug_create_with(
+        uheap_source(), &(struct heap_debug_config){.window_bytes = DEBUG_WINDOW, .flags = flags});
     return process_heap ? 0 : -1;
 }
 
