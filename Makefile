@@ -161,6 +161,7 @@ $(BUILD)/host/opt/%.o: %.c
 
 LIBMM_SRC := $(wildcard mm/*.c mm/host/*.c)
 LIBMM := $(BUILD)/host/libmm.a
+LIBMM_SO := $(BUILD)/host/libmm.so
 # The public headers: mm/'s internal ones (the VMM's, bit helpers, page-table
 # entries) are not installed, nor the VMM's API, which needs a machine's page
 # tables behind mm/port.h (tests/host/vmm_sim.c is a simulated one).
@@ -186,7 +187,6 @@ $(LIBMM): $(patsubst %.c,$(BUILD)/host/opt/%.o,$(LIBMM_SRC))
 # the Linux source and mm/host/preload/; only the malloc family and
 # libmm_stats are exported.  Sibling calls stay calls so that the guard
 # mode's call-site traces keep every frame.
-LIBMM_SO := $(BUILD)/host/libmm.so
 LIBMM_SO_SRC := $(filter-out mm/pmm.c mm/vmm%.c,$(wildcard mm/*.c)) mm/host/source_linux.c \
                 $(wildcard mm/host/preload/*.c)
 LIBMM_SO_CFLAGS := $(HOST_OPT_CFLAGS) -fPIC -fvisibility=hidden -fno-optimize-sibling-calls \

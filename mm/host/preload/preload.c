@@ -297,7 +297,7 @@ static struct heap *inst_make_heap(struct preload_inst *in, size_t guard_window)
         return NULL;
     rec_init(in);
     if (in->kind == KIND_GUARD)
-        return heap_debug_create(&in->rec, guard_window, 0);
+        return heap_debug_create_with(&in->rec, &(struct heap_debug_config){.window_bytes = guard_window});
     return heap_composite_create(&in->rec);
 }
 
