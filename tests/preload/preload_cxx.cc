@@ -58,7 +58,8 @@ int main()
     long sum = work();
     stats(&after, 0);
     check(sum == 199990000L, "containers give the right sum, aligned new is aligned");
-    check(after.alloc_calls >= before.alloc_calls + 6000, "new went through libmm (1000 map nodes, 1000 vectors growing)");
+    check(after.alloc_calls >= before.alloc_calls + 6000,
+          "new went through libmm (1000 map nodes, 1000 vectors growing)");
     check(after.live_blocks == before.live_blocks, "delete gave every block back");
     std::printf("# preload_cxx: %d failed\n", failed);
     return failed ? 1 : 0;

@@ -44,7 +44,7 @@ static void free_stack_address(void)
 {
     int local;
     void *volatile addr = &local; /* hidden from the compiler, which would refuse it */
-    free(addr); /* not libmm's: one report, nothing else */
+    free(addr);                   /* not libmm's: one report, nothing else */
 }
 
 static void *volatile kept;

@@ -85,9 +85,9 @@ struct cached_map {
  * take it, one store to drop it; a contended taker spins, yielding the CPU.
  */
 struct inst_lock {
-    int word;              /* 0 free, 1 held */
-    unsigned depth;        /* holder's nesting */
-    const void *holder;    /* the holding thread's tls_self address */
+    int word;           /* 0 free, 1 held */
+    unsigned depth;     /* holder's nesting */
+    const void *holder; /* the holding thread's tls_self address */
 };
 
 struct preload_inst {
@@ -99,12 +99,12 @@ struct preload_inst {
     size_t cached_bytes;
     struct cached_map cached[PRELOAD_MAP_CACHE];
     enum inst_kind kind;
-    int owned;                    /* a live thread uses it (registry lock) */
-    struct preload_inst *next;    /* registry: every instance ever made */
-    struct preload_inst *pooled;  /* pool of instances nobody owns */
-    struct preload_inst *to;      /* owner of the blocks in batch[] */
-    unsigned batch_n;             /* written only by the thread using this instance */
-    void *batch[PRELOAD_BATCH];   /* blocks freed here that belong to `to` */
+    int owned;                   /* a live thread uses it (registry lock) */
+    struct preload_inst *next;   /* registry: every instance ever made */
+    struct preload_inst *pooled; /* pool of instances nobody owns */
+    struct preload_inst *to;     /* owner of the blocks in batch[] */
+    unsigned batch_n;            /* written only by the thread using this instance */
+    void *batch[PRELOAD_BATCH];  /* blocks freed here that belong to `to` */
 };
 
 enum { TLS_NEW, TLS_STARTING, TLS_ACTIVE, TLS_EXITED };
@@ -297,15 +297,16 @@ static struct heap *inst_make_heap(struct preload_inst *in, size_t guard_window)
         return NULL;
     rec_init(in);
     if (in->kind == KIND_GUARD)
-        return heap_debug_create_with(&in->rec, &(struct heap_debug_config){.window_bytes = guard_window});
+        return heap_debug_create_with(&in->rec,
+                                      &(struct heap_debug_config){.window_bytes = guard_window});
     return heap_composite_create(&in->rec);
 }
 
 /* A new instance in the registry, or NULL (out of memory: nothing is kept). */
 static struct preload_inst *inst_create(enum inst_kind kind, size_t guard_window)
 {
-    struct preload_inst *in = mmap(NULL, sizeof *in, PROT_READ | PROT_WRITE,
-                                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct preload_inst *in =
+        mmap(NULL, sizeof *in, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (in == MAP_FAILED)
         return NULL;
     in->kind = kind;

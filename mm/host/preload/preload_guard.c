@@ -63,7 +63,8 @@ int preload_guard_config(size_t *window_bytes)
     guard_every = strcmp(s, "all") == 0 ? 1 : (unsigned)parse_count(s);
     if (guard_every == 0) {
         preload_print("libmm: MM_GUARD=%s is neither 'all' nor a number N (one in N); "
-                      "guard mode off", s);
+                      "guard mode off",
+                      s);
         return 0;
     }
     size_t mib = GUARD_DEFAULT_WINDOW_MIB;
@@ -181,8 +182,8 @@ static void guard_fault(int sig, siginfo_t *si, void *uc_void)
     uintptr_t addr = (uintptr_t)si->si_addr;
     struct sigaction *old = sig == SIGBUS ? &old_bus : &old_segv;
     if (guard_heap && heap_debug_owns_address(guard_heap, addr)) {
-        unsigned access = (uc->uc_mcontext.gregs[REG_ERR] & 2) ? HEAP_DEBUG_ACCESS_WRITE
-                                                                : HEAP_DEBUG_ACCESS_READ;
+        unsigned access =
+            (uc->uc_mcontext.gregs[REG_ERR] & 2) ? HEAP_DEBUG_ACCESS_WRITE : HEAP_DEBUG_ACCESS_READ;
         char line[256], at[256];
         if (!heap_debug_explain_access(guard_heap, addr, access, line, sizeof line))
             snprintf(line, sizeof line, "access to guard page 0x%lx", (unsigned long)addr);

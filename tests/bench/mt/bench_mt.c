@@ -35,7 +35,7 @@
 
 static unsigned long ops_per_thread = 2000000;
 static unsigned nthreads;
-static void **shared_slots;      /* xfree */
+static void **shared_slots; /* xfree */
 static size_t shared_count;
 static uint64_t checksums[64];
 
@@ -175,8 +175,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_mt churn|xfree|prodcons THREADS [SCALE]\n");
         return 2;
     }
-    void *(*fn)(void *) = strcmp(argv[1], "churn") == 0  ? churn
-                          : strcmp(argv[1], "xfree") == 0 ? xfree
+    void *(*fn)(void *) = strcmp(argv[1], "churn") == 0      ? churn
+                          : strcmp(argv[1], "xfree") == 0    ? xfree
                           : strcmp(argv[1], "prodcons") == 0 ? prodcons
                                                              : NULL;
     nthreads = (unsigned)atoi(argv[2]);
