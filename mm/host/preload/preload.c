@@ -535,20 +535,27 @@ static void bad_pointer(const char *fn, const void *p)
     preload_report("%s(%p): not a block allocated by libmm; ignored", fn, p);
 }
 
-/* free into owner, from whichever thread. */
-static void free_owned(struct preload_inst *owner, void *p)
+/*
+ * free into owner, from whichever thread.  Always inlined, like the guard
+ * heap's free below, so that the debug heap's free trace (a few frames
+ * deep) reaches past libmm into the program.
+ */
+static inline __attribute__((always_inline)) void free_owned(struct preload_inst *owner, void *p)
 {
     struct preload_inst *in = tls_inst;
     if (owner == in) {
         inst_lock(in);
         heap_free(owner->heap, p);
         inst_unlock(in);
-    } else if (owner->kind == KIND_GUARD)
-        preload_guard_free(owner->heap, p);
-    else if (in && owner->kind == KIND_THREAD)
+    } else if (owner->kind == KIND_GUARD) {
+        preload_guard_freeing((uintptr_t)p);
+        heap_free(owner->heap, p);
+        preload_guard_freeing(0);
+    } else if (in && owner->kind == KIND_THREAD) {
         batch_add(in, owner, p);
-    else
+    } else {
         heap_free(owner->heap, p); /* takes owner's lock */
+    }
 }
 
 PRELOAD_EXPORT void free(void *p)

@@ -46,11 +46,11 @@ void preload_guard_start(struct heap *guard);
 int preload_guard_pick(void);
 
 /*
- * Around the free of a guard block: the block's call sites are printed,
- * named, after any report the debug heap makes during that free (an
- * overrun into the slack, a double free).
+ * Around the free of a guard block (block != 0 before, 0 after): the
+ * block's call sites are printed, named, after any report the debug heap
+ * makes during that free (an overrun into the slack, a double free).
  */
-void preload_guard_free(struct heap *guard, void *ptr);
+void preload_guard_freeing(uintptr_t block);
 
 /* Called by the port after each report that was printed. */
 void preload_guard_after_report(void);

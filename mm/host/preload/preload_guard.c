@@ -156,11 +156,9 @@ __attribute__((noinline)) static size_t walk_here(uintptr_t *out, size_t max)
     return n;
 }
 
-void preload_guard_free(struct heap *guard, void *ptr)
+void preload_guard_freeing(uintptr_t block)
 {
-    guard_freeing = (uintptr_t)ptr;
-    heap_free(guard, ptr);
-    guard_freeing = 0;
+    guard_freeing = block;
 }
 
 void preload_guard_after_report(void)
