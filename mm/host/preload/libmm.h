@@ -24,7 +24,7 @@
 
 /*
  * Sum the heap_stats of every instance (every thread's, living or pooled,
- * the shared one and the guard heap) into *sum, after handing the calling
+ * and the guard heap) into *sum, after handing the calling
  * thread's batched cross-thread frees to their owners, so that
  * sum->live_blocks counts exactly the blocks not freed yet by threads that
  * have exited or are the caller.  print != 0 also writes one line per

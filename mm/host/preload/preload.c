@@ -30,8 +30,10 @@
  * Threads that have no instance yet, or no longer: while a thread is being
  * given one (pthread_setspecific, which may allocate), during library
  * start-up (pthread_atfork allocates) and after its exit destructor ran
- * (glibc frees and may allocate afterwards), allocations are served by one
- * shared instance, which is locked like any other.  Nothing here calls
+ * (glibc frees and may allocate afterwards), allocations are served by the
+ * first instance made, the one of the thread that started the library.
+ * Every heap operation takes the instance's lock, so an instance serving
+ * a second thread now and then needs nothing more.  Nothing here calls
  * dlsym or the previous malloc, so there is no start-up recursion to break
  * beyond that.
  *
@@ -71,7 +73,7 @@
 #define PRELOAD_MAP_CACHE_BYTES ((size_t)256 << 10)
 #define PRELOAD_MAP_CACHE_MAX ((size_t)64 << 10) /* largest region kept */
 
-enum inst_kind { KIND_THREAD, KIND_SHARED, KIND_GUARD };
+enum inst_kind { KIND_THREAD, KIND_GUARD };
 
 struct cached_map {
     void *ptr;
@@ -114,10 +116,10 @@ static __thread int tls_state __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct preload_inst *registry; /* reg_lock */
 static struct preload_inst *pool;     /* reg_lock */
-static struct preload_inst *shared;   /* made first, never retired */
+static struct preload_inst *fallback; /* the first instance: for threads without one */
 static struct preload_inst *guard;    /* the guard-page heap, or NULL */
 static pthread_key_t exit_key;
-static int ready; /* 0 nothing, 1 shared exists, 2 complete */
+static int ready; /* 0 nothing, 1 fallback exists, 2 complete */
 static int print_stats;
 
 /* ---------------------------------------------------------------- the recording source */
@@ -372,7 +374,7 @@ static void thread_exit(void *arg)
     struct preload_inst *in = arg;
     batch_flush(in);
     tls_inst = NULL;
-    tls_state = TLS_EXITED; /* later allocations on this thread: the shared instance */
+    tls_state = TLS_EXITED; /* later allocations on this thread: the fallback instance */
     pthread_mutex_lock(&reg_lock);
     in->owned = 0;
     in->pooled = pool;
@@ -427,15 +429,18 @@ static void read_env(void)
     print_stats = s && *s && strcmp(s, "0") != 0;
 }
 
-/* Everything global, once.  Allocations it causes itself go to `shared`. */
+/*
+ * Everything global, once; the calling thread gets the first instance.
+ * Allocations start-up causes itself go to that instance too.
+ */
 static void global_init_locked(void)
 {
     read_env();
-    shared = inst_create(KIND_SHARED, 0);
-    if (!shared)
+    fallback = inst_create(KIND_THREAD, 0);
+    if (!fallback)
         return;
     __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-    tls_state = TLS_STARTING; /* pthread_atfork may allocate: serve it from shared */
+    tls_state = TLS_STARTING; /* pthread_atfork may allocate: serve it from fallback */
     size_t window;
     if (preload_guard_config(&window)) {
         guard = inst_create(KIND_GUARD, window);
@@ -446,24 +451,26 @@ static void global_init_locked(void)
     }
     pthread_key_create(&exit_key, thread_exit);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
-    tls_state = TLS_NEW;
+    pthread_setspecific(exit_key, fallback);
+    tls_inst = fallback;
+    tls_state = TLS_ACTIVE;
     __atomic_store_n(&ready, 2, __ATOMIC_RELEASE);
 }
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* 0 when the shared instance exists (start-up may still be under way on this thread). */
+/* 0 when the fallback instance exists (start-up may still be under way on this thread). */
 static int global_init(void)
 {
     if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) == 2)
         return 0;
     if (tls_state == TLS_STARTING)
-        return shared ? 0 : -1; /* start-up allocating on this very thread */
+        return fallback ? 0 : -1; /* start-up allocating on this very thread */
     pthread_mutex_lock(&init_lock);
     if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) == 0)
         global_init_locked();
     pthread_mutex_unlock(&init_lock);
-    return shared ? 0 : -1;
+    return fallback ? 0 : -1;
 }
 
 /* The calling thread's instance, made on first use; NULL only when memory is out. */
@@ -472,14 +479,14 @@ static struct preload_inst *self_slow(void)
     if (global_init() < 0)
         return NULL;
     if (tls_state != TLS_NEW || __atomic_load_n(&ready, __ATOMIC_ACQUIRE) != 2)
-        return shared; /* starting up, being given an instance, or exited */
+        return fallback; /* starting up, being given an instance, or exited */
     tls_state = TLS_STARTING;
     struct preload_inst *in = inst_for_thread();
     if (!in) {
         tls_state = TLS_NEW;
-        return shared;
+        return fallback;
     }
-    pthread_setspecific(exit_key, in); /* may allocate: served by shared */
+    pthread_setspecific(exit_key, in); /* may allocate: served by fallback */
     tls_inst = in;
     tls_state = TLS_ACTIVE;
     return in;
@@ -690,7 +697,7 @@ static void stats_add(struct heap_stats *sum, const struct heap_stats *st)
 
 static const char *kind_name(const struct preload_inst *in)
 {
-    return in->kind == KIND_GUARD ? "guard" : in->kind == KIND_SHARED ? "shared" : "thread";
+    return in->kind == KIND_GUARD ? "guard" : "thread";
 }
 
 static void stats_print_one(const char *what, const struct heap_stats *st)
@@ -724,7 +731,7 @@ PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
 
 __attribute__((destructor)) static void stats_at_exit(void)
 {
-    if (print_stats && shared) {
+    if (print_stats && fallback) {
         struct heap_stats sum;
         libmm_stats(&sum, 1);
     }
