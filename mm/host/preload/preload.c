@@ -53,6 +53,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -96,17 +97,19 @@ struct preload_inst {
     struct heap_source rec;    /* first: the recording source handed to the heap */
     struct heap_source *inner; /* the source_linux behind it */
     struct heap *heap;
-    struct inst_lock lock; /* the heap's lock hook, a batch hand-over, a whole malloc/free */
-    unsigned cached_n;     /* unmapped regions kept for the next map (under lock) */
+    /* the heap's lock hook, a batch hand-over, a whole malloc/free; other
+     * threads take it: a cache line of its own, apart from the owner's batch */
+    struct inst_lock lock __attribute__((aligned(64)));
+    unsigned cached_n; /* unmapped regions kept for the next map (under lock) */
     size_t cached_bytes;
     struct cached_map cached[PRELOAD_MAP_CACHE];
     enum inst_kind kind;
     int owned;                   /* a live thread uses it (registry lock) */
     struct preload_inst *next;   /* registry: every instance ever made */
     struct preload_inst *pooled; /* pool of instances nobody owns */
-    struct preload_inst *to;     /* owner of the blocks in batch[] */
-    unsigned batch_n;            /* written only by the thread using this instance */
-    void *batch[PRELOAD_BATCH];  /* blocks freed here that belong to `to` */
+    struct preload_inst *to __attribute__((aligned(64))); /* owner of the blocks in batch[] */
+    unsigned batch_n;           /* written only by the thread using this instance */
+    void *batch[PRELOAD_BATCH]; /* blocks freed here that belong to `to` */
 };
 
 enum { TLS_NEW, TLS_STARTING, TLS_ACTIVE, TLS_EXITED };
@@ -416,6 +419,22 @@ static void fork_child(void)
 
 /* ---------------------------------------------------------------- start-up */
 
+/*
+ * The hardening secret (free-list link mangling, mm/heap.h): 16 random
+ * bytes the kernel gives every process (AT_RANDOM), folded, instead of the
+ * instance address alone.
+ */
+static void seed_secret(void)
+{
+    const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+    if (!r)
+        return;
+    uint64_t a, b;
+    memcpy(&a, r, sizeof a);
+    memcpy(&b, r + 8, sizeof b);
+    heap_set_secret_seed((uintptr_t)(a ^ (b << 17 | b >> 47)));
+}
+
 static void read_env(void)
 {
     const char *s = getenv("MM_BAD_FREE");
@@ -436,6 +455,7 @@ static void read_env(void)
 static void global_init_locked(void)
 {
     read_env();
+    seed_secret(); /* before the first instance: each keeps the secret it was made with */
     fallback = inst_create(KIND_THREAD, 0);
     if (!fallback)
         return;
