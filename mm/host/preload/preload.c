@@ -71,7 +71,7 @@
 
 /* Small unmapped regions a source keeps for its next map: how many, how much in all. */
 #define PRELOAD_MAP_CACHE 32
-#define PRELOAD_MAP_CACHE_BYTES ((size_t)256 << 10)
+#define PRELOAD_MAP_CACHE_BYTES ((size_t)64 << 10)
 #define PRELOAD_MAP_CACHE_MAX ((size_t)64 << 10) /* largest region kept */
 
 enum inst_kind { KIND_THREAD, KIND_GUARD };
