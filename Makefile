@@ -253,6 +253,9 @@ $(BUILD)/host/bench/bench_heap_nohard: $(BUILD)/host/opt/tests/bench/bench_heap.
 
 # Benchmarks: tests/bench/bench_NAME.c, optimised, no sanitizers.
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BUILD)/host/bench/%,$(wildcard tests/bench/bench_*.c))
+# Their objects are reached only through the pattern rule: keep them, or make
+# deletes them as intermediates and compiles them again on every `make bench`.
+.SECONDARY: $(patsubst tests/bench/%.c,$(BUILD)/host/opt/tests/bench/%.o,$(wildcard tests/bench/bench_*.c))
 $(BUILD)/host/bench/%: $(BUILD)/host/opt/tests/bench/%.o $(LIBMM) $(BUILD)/host/opt/lib/format.o $(BUILD)/host/opt/kernel/memmap.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) -o $@ $^ -lm

@@ -31,8 +31,8 @@ static void report_end(const char *name, int pid, int status)
     if (SYS_WAIT_EXITED(status))
         kprintf("demo: %s (pid %d) exited with status %d\n", name, pid, SYS_WAIT_STATUS(status));
     else
-        kprintf("demo: %s (pid %d) was killed (cause %d): %s\n", name, pid,
-                SYS_WAIT_CAUSE(status), process_last_kill());
+        kprintf("demo: %s (pid %d) was killed: %s (report above)\n", name, pid,
+                process_kill_cause_name(SYS_WAIT_CAUSE(status)));
 }
 
 void demo_run(void)
@@ -42,8 +42,8 @@ void demo_run(void)
         kprintf("demo: no initrd was loaded, so there are no user programs to run\n");
         return;
     }
-    kprintf("\n== demo: %u user programs, each in its own address space, with heaps that "
-            "commit lazily\n", (unsigned)DEMO_COUNT);
+    kprintf("\n== demo: %u user programs, each in its own address space (heaps commit lazily)\n",
+            (unsigned)DEMO_COUNT);
     size_t before = frames_now();
     for (unsigned i = 0; i < DEMO_COUNT; i++) {
         pids[i] = process_spawn(demo_programs[i], 0, 0);

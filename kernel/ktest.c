@@ -4,6 +4,7 @@
 #include "kernel/ktest.h"
 #include "arch/x86/cpu.h"
 #include "kernel/log.h"
+#include "kernel/mm_port.h"
 #include "kernel/panic.h"
 #include "lib/format.h"
 #include "kernel/kmalloc.h"
@@ -110,6 +111,10 @@ static int run_one(const struct ktest *t)
     failures = 0;
     struct footprint before = footprint();
     t->fn();
+    unsigned missing = mm_port_expect_reports(0);
+    if (missing && !failures)
+        ktest_fail(t->file, 0, "%u misuse report%s announced but never made", missing,
+                   missing == 1 ? "" : "s");
     if (!failures && !t->expect_fault)
         check_footprint(t, before);
     if (failures)
@@ -161,6 +166,14 @@ static int run_suite(const char *only, int allow_fault, unsigned *planned, unsig
 int ktest_run_inline(const char *only, unsigned *planned, unsigned *passed)
 {
     return run_suite(only, 0, planned, passed);
+}
+
+const char *ktest_name(unsigned index)
+{
+    for (const struct ktest *t = __ktests_start; t < __ktests_end; t++)
+        if (!t->expect_fault && index-- == 0)
+            return t->name;
+    return 0;
 }
 
 int ktest_is_fault_test(const char *name)

@@ -81,6 +81,9 @@ int ktest_run_inline(const char *only, unsigned *planned, unsigned *passed);
 /* 1 if `name` is a fault test, 0 if an ordinary one, -1 if there is none. */
 int ktest_is_fault_test(const char *name);
 
+/* The name of the index-th ordinary (non-fault) test, NULL past the last. */
+const char *ktest_name(unsigned index);
+
 /* Number of failures recorded in the running test so far. */
 int ktest_failures(void);
 

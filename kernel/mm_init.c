@@ -121,11 +121,13 @@ void mm_init_vmm(const struct boot_info *bi)
     cpu_protections_enable();
     struct vmm_stats st;
     vmm_get_stats(&st);
-    kprintf("VMM: kernel half shared by every address space (%zu page tables), commit policy %s\n",
+    /* within 80 columns, as the whole boot log: the VGA console shows it too */
+    kprintf("VMM: kernel half shared by every space (%zu page tables), commit policy %s\n",
             st.kernel_page_tables, overcommit ? "overcommit" : "strict");
-    kprintf("CPU: %s; write protection on; global pages %s; SMEP %s; SMAP %s\n",
+    kprintf("CPU: %s; WP on; PGE %s; SMEP %s; SMAP %s; UMIP %s\n",
             cpu_features.vendor, cpu_features.pge ? "on" : "absent",
-            cpu_features.smep ? "on" : "absent", cpu_features.smap ? "on" : "absent");
+            cpu_features.smep ? "on" : "absent", cpu_features.smap ? "on" : "absent",
+            cpu_features.umip ? "on" : "absent");
 }
 
 /* The initrd module mapped read-only into the kernel half; NULL when there is none. */
@@ -175,19 +177,21 @@ void mm_print_summary(void)
     vmm_get_stats(&vs);
     vmm_space_get_stats(vmm_kernel_space(), &ks);
     heap_stats(kheap(), &hs);
+    /* every line within 80 columns: the VGA console shows the same log */
     kprintf("\n== memory at a glance (type `help` at the prompt for more)\n");
     kprintf("  frames [");
     print_frame_bar(&ps, 48);
-    kprintf("] # used %zu  r reserved %zu  . free %zu (of %zu, %zu MiB)\n", ps.used, ps.reserved,
-            ps.free, ps.total, ps.total >> 8);
-    kprintf("  pages  %zu committed in all spaces, %zu backed, %zu promised to future faults "
-            "(policy %s)\n",
+    kprintf("] %zu MiB of RAM\n", ps.total >> 8);
+    kprintf("         # used %zu, r reserved %zu, . free %zu, of %zu frames\n", ps.used,
+            ps.reserved, ps.free, ps.total);
+    kprintf("  pages  %zu committed in all spaces, %zu backed, %zu promised (policy %s)\n",
             vs.committed, vs.backed, vs.outstanding,
             vs.policy == VMM_POLICY_STRICT ? "strict" : "overcommit");
-    kprintf("  kernel %zu regions, %zu pages reserved, %zu committed, %zu backed; %zu page tables\n",
-            ks.regions, ks.reserved, ks.committed, ks.backed, vs.kernel_page_tables);
-    kprintf("  kheap  %zu KiB live in %zu blocks, %zu KiB held (%zu KiB committed), "
-            "largest free block %zu KiB\n",
-            hs.bytes_in_use >> 10, hs.live_blocks, hs.bytes_held >> 10, hs.bytes_committed >> 10,
-            hs.largest_free >> 10);
+    kprintf("  kernel %zu regions: %zu pages reserved, %zu committed, %zu backed\n", ks.regions,
+            ks.reserved, ks.committed, ks.backed);
+    kprintf("         %zu page tables map the kernel half, shared by every space\n",
+            vs.kernel_page_tables);
+    kprintf("  kheap  %zu KiB live in %zu blocks, %zu KiB held (%zu KiB committed),\n",
+            hs.bytes_in_use >> 10, hs.live_blocks, hs.bytes_held >> 10, hs.bytes_committed >> 10);
+    kprintf("         largest free block %zu KiB\n", hs.largest_free >> 10);
 }

@@ -22,6 +22,7 @@
 
 static unsigned long report_count;
 static char last_report[192];
+static unsigned reports_expected; /* announced by a test, still to come */
 struct port_lock {
     uint32_t flags;
     int held;
@@ -58,7 +59,19 @@ void mm_report(const char *fmt, ...)
     fmt_vsnprintf(last_report, sizeof last_report, fmt, ap);
     va_end(ap);
     report_count++;
-    kprintf("mm: %s\n", last_report);
+    if (reports_expected) {
+        reports_expected--;
+        kprintf("mm: expected: %s\n", last_report);
+    } else {
+        kprintf("mm: %s\n", last_report);
+    }
+}
+
+unsigned mm_port_expect_reports(unsigned n)
+{
+    unsigned missing = reports_expected;
+    reports_expected = n;
+    return missing;
 }
 
 unsigned long mm_port_report_count(void)

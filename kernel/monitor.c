@@ -6,19 +6,32 @@
  * The editor is a small state machine over input bytes, so that keys can be
  * scripted in tests (monitor_input) exactly as they arrive from a terminal:
  * printable bytes insert at the cursor, control bytes edit, and the escape
- * sequences ESC [ A/B/C/D (arrows) move through the history or the line;
- * other escape sequences are read to their final byte and ignored.
+ * sequences of the arrows (ESC [ A/B/C/D), Home and End (ESC [ H/F, ESC O
+ * H/F, ESC [ 1~ / 4~ / 7~ / 8~) and Delete (ESC [ 3~) move through the
+ * history or edit the line; other escape sequences are read to their final
+ * byte and ignored.
  *
  * The history is a ring of MONITOR_HISTORY lines; history_total counts
  * every line ever added, so line k lives in slot k % MONITOR_HISTORY while
  * k >= history_total - MONITOR_HISTORY.  history_pos is the line the up and
  * down arrows show (history_total: the fresh line being typed).
+ *
+ * Editor and history live in one struct, so that a test can type into a
+ * fresh one and give the user's back untouched (monitor_sandbox_begin).
+ *
+ * Interrupts are off while a line is edited or a command runs, so a
+ * command sees the layers between two steps of the running programs, never
+ * in the middle of one; `run` waits, `test` and `bench` turn them on.
+ * Between keys they are on: the timer runs the background programs, and
+ * the monitor's loop takes its turn in their round (process_boot_takes_turns).
  */
 #include "kernel/monitor.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/ps2kbd.h"
 #include "arch/x86/serial.h"
 #include "kernel/log.h"
+#include "kernel/panic.h"
+#include "kernel/process.h"
 
 #include <string.h>
 
@@ -31,17 +44,35 @@
 #define KEY_DEL 0x7F
 #define MAX_ARGS 8
 
-enum esc_state { ESC_NONE, ESC_SEEN, ESC_CSI };
+enum esc_state { ESC_NONE, ESC_SEEN, ESC_CSI, ESC_SS3 };
 
-static struct {
+struct monitor_state {
     char line[MONITOR_LINE_MAX];
     unsigned len, cursor;
     enum esc_state esc;
-    char prev; /* the byte before: CR LF ends one line, not two */
-} ed;
+    unsigned esc_param; /* the number in ESC [ n ~ */
+    char prev;          /* the byte before: CR LF ends one line, not two */
+    char history[MONITOR_HISTORY][MONITOR_LINE_MAX];
+    unsigned history_total, history_pos;
+};
+#define SANDBOX_DEPTH 2 /* a test's sandbox, and one inside it (the sandbox's own test) */
+static struct monitor_state mon, saved_mon[SANDBOX_DEPTH];
+static unsigned sandboxes;
 
-static char history[MONITOR_HISTORY][MONITOR_LINE_MAX];
-static unsigned history_total, history_pos;
+void monitor_sandbox_begin(void)
+{
+    if (sandboxes == SANDBOX_DEPTH)
+        panic("monitor_sandbox_begin: nested more than %d deep", SANDBOX_DEPTH);
+    saved_mon[sandboxes++] = mon;
+    memset(&mon, 0, sizeof mon);
+}
+
+void monitor_sandbox_end(void)
+{
+    if (!sandboxes)
+        panic("monitor_sandbox_end: no sandbox");
+    mon = saved_mon[--sandboxes];
+}
 
 /* ---------------------------------------------------------------- dispatch */
 
@@ -101,29 +132,29 @@ int monitor_execute(const char *text)
 
 /* ---------------------------------------------------------------- editor */
 
-/* Redraw the whole line and put the terminal's cursor back at ed.cursor. */
+/* Redraw the whole line and put the terminal's cursor back at mon.cursor. */
 static void redraw(void)
 {
-    kprintf("\r" MONITOR_PROMPT "%s\x1b[K", ed.line);
-    for (unsigned i = ed.cursor; i < ed.len; i++)
+    kprintf("\r" MONITOR_PROMPT "%s\x1b[K", mon.line);
+    for (unsigned i = mon.cursor; i < mon.len; i++)
         kputc(KEY_BS);
 }
 
 static void set_line(const char *text)
 {
-    strlcpy(ed.line, text, sizeof ed.line);
-    ed.len = ed.cursor = (unsigned)strlen(ed.line);
+    strlcpy(mon.line, text, sizeof mon.line);
+    mon.len = mon.cursor = (unsigned)strlen(mon.line);
     redraw();
 }
 
 static void insert_char(char c)
 {
-    if (ed.len + 1 >= sizeof ed.line)
+    if (mon.len + 1 >= sizeof mon.line)
         return; /* full: the byte is dropped */
-    memmove(ed.line + ed.cursor + 1, ed.line + ed.cursor, ed.len - ed.cursor + 1);
-    ed.line[ed.cursor++] = c;
-    ed.len++;
-    if (ed.cursor == ed.len)
+    memmove(mon.line + mon.cursor + 1, mon.line + mon.cursor, mon.len - mon.cursor + 1);
+    mon.line[mon.cursor++] = c;
+    mon.len++;
+    if (mon.cursor == mon.len)
         kputc(c);
     else
         redraw();
@@ -131,12 +162,12 @@ static void insert_char(char c)
 
 static void erase_before_cursor(void)
 {
-    if (!ed.cursor)
+    if (!mon.cursor)
         return;
-    memmove(ed.line + ed.cursor - 1, ed.line + ed.cursor, ed.len - ed.cursor + 1);
-    ed.cursor--;
-    ed.len--;
-    if (ed.cursor == ed.len)
+    memmove(mon.line + mon.cursor - 1, mon.line + mon.cursor, mon.len - mon.cursor + 1);
+    mon.cursor--;
+    mon.len--;
+    if (mon.cursor == mon.len)
         kprintf("\b \b");
     else
         redraw();
@@ -146,80 +177,135 @@ static void history_add(const char *line)
 {
     if (!*line)
         return;
-    if (history_total && strcmp(history[(history_total - 1) % MONITOR_HISTORY], line) == 0)
+    if (mon.history_total && strcmp(mon.history[(mon.history_total - 1) % MONITOR_HISTORY], line) == 0)
         return; /* a repeated command is kept once */
-    strlcpy(history[history_total % MONITOR_HISTORY], line, MONITOR_LINE_MAX);
-    history_total++;
+    strlcpy(mon.history[mon.history_total % MONITOR_HISTORY], line, MONITOR_LINE_MAX);
+    mon.history_total++;
 }
 
 /* Step through the history: -1 older, +1 newer (past the newest: an empty line). */
 static void history_step(int dir)
 {
-    unsigned oldest = history_total > MONITOR_HISTORY ? history_total - MONITOR_HISTORY : 0;
-    if (dir < 0 && history_pos > oldest)
-        history_pos--;
-    else if (dir > 0 && history_pos < history_total)
-        history_pos++;
+    unsigned oldest = mon.history_total > MONITOR_HISTORY ? mon.history_total - MONITOR_HISTORY : 0;
+    if (dir < 0 && mon.history_pos > oldest)
+        mon.history_pos--;
+    else if (dir > 0 && mon.history_pos < mon.history_total)
+        mon.history_pos++;
     else
         return;
-    set_line(history_pos == history_total ? "" : history[history_pos % MONITOR_HISTORY]);
+    set_line(mon.history_pos == mon.history_total ? "" : mon.history[mon.history_pos % MONITOR_HISTORY]);
 }
 
-/* The final byte of an escape sequence ESC [ ... c. */
-static void escape_final(char c)
+static void cursor_to(unsigned pos)
+{
+    mon.cursor = pos;
+    redraw();
+}
+
+static void erase_at_cursor(void)
+{
+    if (mon.cursor == mon.len)
+        return;
+    memmove(mon.line + mon.cursor, mon.line + mon.cursor + 1, mon.len - mon.cursor);
+    mon.len--;
+    redraw();
+}
+
+/*
+ * The final byte of ESC [ n c or ESC O c.  Terminals differ for Home and
+ * End (xterm: ESC [ H / ESC O H, the Linux console and tmux: ESC [ 1~,
+ * rxvt: ESC [ 7~), so all are taken.
+ */
+static void escape_final(char c, unsigned param)
 {
     switch (c) {
     case 'A': history_step(-1); break;
     case 'B': history_step(1); break;
     case 'C':
-        if (ed.cursor < ed.len) {
-            ed.cursor++;
+        if (mon.cursor < mon.len) {
+            mon.cursor++;
             kprintf("\x1b[C");
         }
         break;
     case 'D':
-        if (ed.cursor) {
-            ed.cursor--;
+        if (mon.cursor) {
+            mon.cursor--;
             kputc(KEY_BS);
         }
         break;
-    default: break; /* Home, End, Delete, function keys: not used */
+    case 'H': cursor_to(0); break;
+    case 'F': cursor_to(mon.len); break;
+    case '~':
+        if (param == 1 || param == 7)
+            cursor_to(0);
+        else if (param == 4 || param == 8)
+            cursor_to(mon.len);
+        else if (param == 3)
+            erase_at_cursor();
+        break; /* Insert, PgUp, PgDn, function keys: not used */
+    default: break;
     }
+}
+
+/* Feed a byte of an escape sequence (mon.esc is not ESC_NONE). */
+static void escape_byte(char c)
+{
+    if (mon.esc == ESC_SEEN) {
+        mon.esc = c == '[' ? ESC_CSI : c == 'O' ? ESC_SS3 : ESC_NONE;
+        mon.esc_param = 0;
+        return;
+    }
+    if (mon.esc == ESC_CSI && c >= '0' && c <= '9') {
+        if (mon.esc_param < 1000)
+            mon.esc_param = mon.esc_param * 10 + (unsigned)(c - '0');
+        return;
+    }
+    if (mon.esc == ESC_SS3 || (c >= 0x40 && c <= 0x7E)) { /* the final byte */
+        mon.esc = ESC_NONE;
+        escape_final(c, mon.esc_param);
+    } /* else: other parameter or intermediate bytes */
 }
 
 static void clear_line(void)
 {
-    ed.len = ed.cursor = 0;
-    ed.line[0] = 0;
-    history_pos = history_total;
+    mon.len = mon.cursor = 0;
+    mon.line[0] = 0;
+    mon.history_pos = mon.history_total;
+}
+
+/* Run one line as typed at the prompt (the history gets it), then collect ended programs. */
+static void execute_typed(const char *line)
+{
+    history_add(line);
+    mon.history_pos = mon.history_total;
+    monitor_execute(line);
+    monitor_collect_background();
 }
 
 /* The line is complete: run it and prompt again. */
 static void finish_line(void)
 {
     char line[MONITOR_LINE_MAX];
-    memcpy(line, ed.line, ed.len + 1);
+    memcpy(line, mon.line, mon.len + 1);
     kputc('\n');
     clear_line();
-    history_add(line);
-    history_pos = history_total;
-    monitor_execute(line);
+    execute_typed(line);
     kprintf(MONITOR_PROMPT);
+}
+
+/* Ctrl-C: show the line as it was, mark it dropped, start afresh. */
+static void drop_line(void)
+{
+    kprintf("%s^C\n" MONITOR_PROMPT, mon.line + mon.cursor); /* the cursor goes to the end first */
+    clear_line();
 }
 
 int monitor_input(char c)
 {
-    char prev = ed.prev;
-    ed.prev = c;
-    if (ed.esc == ESC_SEEN) {
-        ed.esc = c == '[' ? ESC_CSI : ESC_NONE;
-        return 0;
-    }
-    if (ed.esc == ESC_CSI) {
-        if (c >= 0x40 && c <= 0x7E) { /* parameters and intermediates come before */
-            ed.esc = ESC_NONE;
-            escape_final(c);
-        }
+    char prev = mon.prev;
+    mon.prev = c;
+    if (mon.esc != ESC_NONE) {
+        escape_byte(c);
         return 0;
     }
     switch (c) {
@@ -228,25 +314,16 @@ int monitor_input(char c)
             return 0; /* CR LF: the CR ended the line */
         /* fall through */
     case '\r': finish_line(); return 1;
-    case KEY_ESC: ed.esc = ESC_SEEN; return 0;
+    case KEY_ESC: mon.esc = ESC_SEEN; return 0;
     case KEY_BS:
     case KEY_DEL: erase_before_cursor(); return 0;
     case KEY_CTRL_U:
         clear_line();
         redraw();
         return 0;
-    case KEY_CTRL_C:
-        kprintf("^C\n" MONITOR_PROMPT);
-        clear_line();
-        return 0;
-    case KEY_CTRL_A:
-        ed.cursor = 0;
-        redraw();
-        return 0;
-    case KEY_CTRL_E:
-        ed.cursor = ed.len;
-        redraw();
-        return 0;
+    case KEY_CTRL_C: drop_line(); return 0;
+    case KEY_CTRL_A: cursor_to(0); return 0;
+    case KEY_CTRL_E: cursor_to(mon.len); return 0;
     default:
         if (c >= 0x20 && c < 0x7F)
             insert_char(c);
@@ -269,26 +346,29 @@ static void run_script(const char *script)
         if (*script == ';')
             script++;
         kprintf(MONITOR_PROMPT "%s\n", line);
-        history_add(line);
-        monitor_execute(line);
+        execute_typed(line);
     }
 }
 
 void monitor_run(const char *script)
 {
     kprintf("Memory monitor: type `help` for the commands.\n");
+    process_boot_takes_turns(1); /* keys are read next to a busy background program */
+    cpu_cli();
     clear_line();
     if (script)
         run_script(script);
     kprintf(MONITOR_PROMPT);
-    cpu_sti();
     for (;;) {
+        cpu_sti(); /* between keys the timer runs the programs */
         int c = serial_getc_nonblock();
         if (c < 0)
             c = ps2kbd_getc_nonblock(); /* the keyboard sends what a terminal would */
-        if (c < 0)
+        if (c < 0) {
             cpu_hlt(); /* the timer (or anything else) wakes us to poll again */
-        else
-            monitor_input((char)c);
+            continue;
+        }
+        cpu_cli();
+        monitor_input((char)c);
     }
 }

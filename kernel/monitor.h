@@ -5,11 +5,13 @@
  *
  * Input is polled from COM1 and from the PS/2 keyboard (for the VGA
  * console; arch/x86/ps2kbd.h turns keys into terminal bytes); the CPU
- * halts between polls and the timer wakes it.  The line editor knows backspace, Ctrl-U (erase the line), Ctrl-C
- * (drop it), Ctrl-A / Ctrl-E, the left and right arrows, and a history of
- * the last MONITOR_HISTORY lines on the up and down arrows.
+ * halts between polls and the timer wakes it.  The line editor knows
+ * Backspace, Delete, Ctrl-U (erase the line), Ctrl-C (drop it), Home and
+ * End (or Ctrl-A / Ctrl-E), the left and right arrows, and a history of the
+ * last MONITOR_HISTORY lines on the up and down arrows.
  *
- * Everything here runs in the boot context (no process current), one CPU.
+ * Everything here runs in the boot context (no process current), one CPU,
+ * with interrupts off except between keys (and inside run, test, bench).
  */
 #ifndef KERNEL_MONITOR_H
 #define KERNEL_MONITOR_H
@@ -59,5 +61,23 @@ struct monitor_cmd {
 };
 extern const struct monitor_cmd monitor_cmds[];
 extern const unsigned monitor_cmd_count;
+
+/*
+ * Collect the programs `run PROG &` started that have ended, printing one
+ * line for each ("run: NAME (pid N) exited with status S" or "... was
+ * killed: CAUSE"); returns how many.  The prompt calls it after each
+ * command; a program ended by `kill` is dropped silently (the kill's
+ * report named it).
+ */
+unsigned monitor_collect_background(void);
+
+/*
+ * For tests that type keys: begin gives the editor a fresh line and an
+ * empty history, end gives the user's line and history back as they were,
+ * so lines a test typed never show up under the up arrow.  Nests two deep
+ * (a broken pairing is a panic: it is a bug in a test).
+ */
+void monitor_sandbox_begin(void);
+void monitor_sandbox_end(void);
 
 #endif /* KERNEL_MONITOR_H */

@@ -26,7 +26,9 @@
 
 #define PICTURE_WIDTH 64 /* cells per line of the `mem` picture */
 #define PICTURE_LINES 8  /* at most; a cell covers a power of two of frames */
-#define BAR_WIDTH 40     /* characters of a usage bar */
+#define ZONE_BAR 30      /* characters of a zone's usage bar (`mem`) */
+#define HEAP_BAR 20      /* characters of a heap's usage bar (`heap`) */
+#define LIST_WIDTH 78    /* columns of a list of names (the VGA console has 80) */
 
 /*
  * A decimal or 0x-prefixed hexadecimal number that fits in 32 bits,
@@ -60,23 +62,29 @@ static int parse_u32(const char *s, uint32_t *out)
     return 0;
 }
 
-/* A process id: a positive decimal number. */
+static int last_background_pid; /* for `$!`, as in a shell */
+
+/* A process id: a positive decimal number, or `$!` (the last program `run ... &` started). */
 static int parse_pid(const char *s, int *pid)
 {
     uint32_t v;
+    if (strcmp(s, "$!") == 0) {
+        *pid = last_background_pid;
+        return last_background_pid ? 0 : -1;
+    }
     if (parse_u32(s, &v) < 0 || v == 0 || v > 0x7FFFFFFFu)
         return -1;
     *pid = (int)v;
     return 0;
 }
 
-/* BAR_WIDTH characters in brackets: used (#), reserved (R), free (.), in proportion to total. */
-static void print_bar(size_t used, size_t reserved, size_t total)
+/* width characters in brackets: used (#), reserved (R), free (.), in proportion to total. */
+static void print_bar(size_t used, size_t reserved, size_t total, unsigned width)
 {
-    unsigned u = total ? (unsigned)((uint64_t)used * BAR_WIDTH / total) : 0;
-    unsigned r = total ? (unsigned)((uint64_t)reserved * BAR_WIDTH / total) : 0;
+    unsigned u = total ? (unsigned)((uint64_t)used * width / total) : 0;
+    unsigned r = total ? (unsigned)((uint64_t)reserved * width / total) : 0;
     kputc('[');
-    for (unsigned i = 0; i < BAR_WIDTH; i++)
+    for (unsigned i = 0; i < width; i++)
         kputc(i < u ? '#' : i < u + r ? 'R' : '.');
     kputc(']');
 }
@@ -91,9 +99,11 @@ static int cmd_help(int argc, char **argv)
     kprintf("Commands (arguments in [] are optional):\n");
     for (unsigned i = 0; i < monitor_cmd_count; i++) {
         const struct monitor_cmd *c = &monitor_cmds[i];
-        kprintf("  %-6s %-16s %s\n", c->name, c->args, c->summary);
+        kprintf("  %-6s %-17s %s\n", c->name, c->args, c->summary);
     }
-    kprintf("Keys: Backspace, Ctrl-U erases the line, Ctrl-C drops it, arrows: history and cursor.\n");
+    kprintf("Keys: Backspace, Delete, Home, End, left/right; up/down: history;\n"
+            "  Ctrl-U erases the line, Ctrl-C drops it; Ctrl-A/Ctrl-E as Home/End\n"
+            "  (under `make run` QEMU takes Ctrl-A: press it twice)\n");
     return 0;
 }
 
@@ -124,12 +134,13 @@ static void print_zone_bars(void)
     static const char *const zone_name[PMM_ZONE_COUNT] = {"<1M", "<16M", "high"};
     struct pmm_stats st;
     pmm_get_stats(&st);
+    kprintf("  %-5s %-*s %8s %8s %8s %8s\n", "zone", ZONE_BAR + 2, "frames (#=used R=reserved)",
+            "total", "used", "reserved", "free");
     for (unsigned z = 0; z < PMM_ZONE_COUNT; z++) {
         const struct pmm_zone_stats *zs = &st.zone[z];
-        kprintf("  %-5s", zone_name[z]);
-        print_bar(zs->used, zs->reserved, zs->total);
-        kprintf(" %6zu frames: %zu used, %zu reserved, %zu free\n", zs->total, zs->used,
-                zs->reserved, zs->free);
+        kprintf("  %-5s ", zone_name[z]);
+        print_bar(zs->used, zs->reserved, zs->total, ZONE_BAR);
+        kprintf(" %8zu %8zu %8zu %8zu\n", zs->total, zs->used, zs->reserved, zs->free);
     }
 }
 
@@ -153,7 +164,7 @@ static int cmd_mem(int argc, char **argv)
             kputc(frame_cell(pfn, end - pfn < per_cell ? end - pfn : per_cell));
         kputc('\n');
     }
-    kprintf("  K=kernel #=used R=reserved .=free ' '=not RAM (a cell shows its most common state)\n");
+    kprintf("  K=kernel #=used R=reserved .=free ' '=not RAM (a cell: its commonest state)\n");
     print_zone_bars();
     return 0;
 }
@@ -196,7 +207,11 @@ static void print_region(const struct vmm_region_info *r)
             (r->flags & VMM_REGION_KSTACK) ? "kstack " : "");
 }
 
-/* Every region piece of space in [from, to), then the space's totals. */
+/*
+ * Every region piece of space in [from, to), then the space's totals.  The
+ * kernel half's page tables belong to no space (every directory shares
+ * them), so for the kernel space the VMM's global count is shown.
+ */
 static void print_space(struct vmm_space *space, uintptr_t from, uintptr_t to)
 {
     struct vmm_region_info info;
@@ -210,9 +225,16 @@ static void print_space(struct vmm_space *space, uintptr_t from, uintptr_t to)
             break; /* the last piece ends at the top of the address space */
     }
     vmm_space_get_stats(space, &st);
-    kprintf("  %zu regions: %zu pages reserved, %zu committed, %zu backed, %zu mapped; "
-            "%zu page tables\n",
-            st.regions, st.reserved, st.committed, st.backed, st.mapped, st.page_tables);
+    kprintf("  %zu regions: %zu pages reserved, %zu committed, %zu backed, %zu mapped\n",
+            st.regions, st.reserved, st.committed, st.backed, st.mapped);
+    if (space == vmm_kernel_space()) {
+        struct vmm_stats vs;
+        vmm_get_stats(&vs);
+        kprintf("  %zu page tables map the kernel half, shared by every address space\n",
+                vs.kernel_page_tables);
+    } else {
+        kprintf("  %zu page tables of its own (the kernel half's are shared)\n", st.page_tables);
+    }
 }
 
 static int cmd_vmm(int argc, char **argv)
@@ -229,7 +251,7 @@ static int cmd_vmm(int argc, char **argv)
         return MONITOR_USAGE;
     struct vmm_space *space = process_space(pid);
     if (!space) {
-        kprintf("vmm: no process %d with an address space\n", pid);
+        kprintf("vmm: no process %d with an address space (`ps` lists them)\n", pid);
         return -1;
     }
     kprintf("Process %d, user half:\n", pid);
@@ -245,7 +267,7 @@ static void print_heap(const char *label, struct heap *h)
     heap_stats(h, &st);
     size_t free_bytes = st.bytes_held > st.bytes_in_use ? st.bytes_held - st.bytes_in_use : 0;
     kprintf("  %-7s %-10s ", label, heap_name(h));
-    print_bar(st.bytes_in_use, 0, st.bytes_held);
+    print_bar(st.bytes_in_use, 0, st.bytes_held, HEAP_BAR);
     kprintf(" %zu of %zu bytes in use\n", st.bytes_in_use, st.bytes_held);
     kprintf("          %zu live blocks, %zu free blocks, largest free %zu", st.live_blocks,
             st.free_blocks, st.largest_free);
@@ -253,7 +275,8 @@ static void print_heap(const char *label, struct heap *h)
     if (st.largest_free && st.largest_free <= free_bytes)
         kprintf(" (fragmentation %u%%)",
                 (unsigned)(100 - (uint64_t)st.largest_free * 100 / free_bytes));
-    kprintf(", committed %zu, peak %zu\n", st.bytes_committed, st.bytes_peak);
+    kprintf("\n          committed %zu bytes, peak %zu bytes in use\n", st.bytes_committed,
+            st.bytes_peak);
     kprintf("          calls: %zu alloc, %zu free, %zu failed; %zu errors reported\n",
             st.alloc_calls, st.free_calls, st.failed_calls, st.reported_errors);
 }
@@ -316,56 +339,143 @@ static int cmd_ps(int argc, char **argv)
     return 0;
 }
 
-static void list_programs(void)
+/*
+ * Names as wrapped lines under a heading: those containing `filter` (NULL or
+ * "": all; if none contains it, all again), at most LIST_WIDTH columns a line.
+ */
+static void print_names(const char *heading, const char *(*name_at)(unsigned),
+                        const char *filter)
 {
-    struct initrd_file f;
-    kprintf("programs:");
-    for (unsigned i = 0; process_initrd_file(i, &f) == 0; i++)
-        kprintf(" %s", f.name);
+    unsigned matches = 0, column = LIST_WIDTH;
+    for (unsigned i = 0; filter && *filter && name_at(i); i++)
+        matches += strstr(name_at(i), filter) != 0;
+    if (!matches)
+        filter = 0;
+    kprintf("%s%s:", heading, filter ? " (those whose name contains it)" : "");
+    for (unsigned i = 0; name_at(i); i++) {
+        const char *name = name_at(i);
+        if (filter && !strstr(name, filter))
+            continue;
+        if (column + 1 + strlen(name) > LIST_WIDTH) {
+            kprintf("\n ");
+            column = 1;
+        }
+        kprintf(" %s", name);
+        column += 1 + (unsigned)strlen(name);
+    }
     kprintf("\n");
 }
 
-static const char *kill_cause_name(int cause)
+static const char *program_name(unsigned index)
 {
-    switch (cause) {
-    case SYS_KILL_PAGE_FAULT: return "page fault";
-    case SYS_KILL_PROTECTION: return "protection";
-    case SYS_KILL_EXCEPTION: return "exception";
-    case SYS_KILL_NO_MEMORY: return "no memory";
-    case SYS_KILL_REQUESTED: return "by request";
-    default: return "unknown cause";
+    struct initrd_file f;
+    return process_initrd_file(index, &f) == 0 ? f.name : 0;
+}
+
+/* Say how a program ended; a kill's full report was printed by the kernel already. */
+static void print_end(const char *name, int pid, int status)
+{
+    if (SYS_WAIT_EXITED(status))
+        kprintf("run: %s (pid %d) exited with status %d\n", name, pid, SYS_WAIT_STATUS(status));
+    else
+        kprintf("run: %s (pid %d) was killed: %s\n", name, pid,
+                process_kill_cause_name(SYS_WAIT_CAUSE(status)));
+}
+
+/*
+ * Background programs (`run PROG &`): their names, so that the line saying
+ * how one ended can name it after its slot is gone.  The monitor collects
+ * them between commands (monitor_collect_background).
+ */
+static struct {
+    int pid;
+    char name[SYS_NAME_MAX];
+} background[PROCESS_MAX];
+
+static void background_add(int pid, const char *name)
+{
+    for (unsigned i = 0; i < PROCESS_MAX; i++)
+        if (!background[i].pid) {
+            background[i].pid = pid;
+            strlcpy(background[i].name, name, sizeof background[i].name);
+            return;
+        }
+}
+
+unsigned monitor_collect_background(void)
+{
+    unsigned ended = 0;
+    for (unsigned i = 0; i < PROCESS_MAX; i++) {
+        int status, pid = background[i].pid;
+        if (!pid)
+            continue;
+        int r = process_try_wait(pid, &status);
+        if (r == 0)
+            continue; /* still running */
+        if (r > 0)
+            print_end(background[i].name, pid, status);
+        /* -ECHILD: `kill` ended it and the kernel reaped it (the report said so) */
+        background[i].pid = 0;
+        ended++;
     }
+    return ended;
+}
+
+static const char *spawn_error(int err)
+{
+    return err == -ENOENT    ? "no such program"
+           : err == -ENOEXEC ? "not a valid executable"
+           : err == -ENOMEM  ? "out of memory"
+           : err == -EAGAIN  ? "the process table is full"
+                             : "cannot start";
+}
+
+/* `run PROG [ARG] [&]`: a trailing "&" word, or '&' glued to the last word. */
+static int take_background_mark(int *argc, char **argv)
+{
+    char *last = argv[*argc - 1];
+    size_t n = strlen(last);
+    if (strcmp(last, "&") == 0) {
+        argv[--*argc] = 0;
+        return 1;
+    }
+    if (n > 1 && last[n - 1] == '&') {
+        last[n - 1] = 0;
+        return 1;
+    }
+    return 0;
 }
 
 static int cmd_run(int argc, char **argv)
 {
     uint32_t arg = 0;
+    int in_background = argc > 1 && take_background_mark(&argc, argv);
     if (argc < 2 || argc > 3) {
-        list_programs();
+        print_names("programs", program_name, 0);
         return MONITOR_USAGE;
     }
     if (argc == 3 && parse_u32(argv[2], &arg) < 0)
         return MONITOR_USAGE;
     int pid = process_spawn(argv[1], arg, 0);
     if (pid < 0) {
-        kprintf("run: %s: %s\n", argv[1],
-                pid == -ENOENT    ? "no such program"
-                : pid == -ENOEXEC ? "not a valid executable"
-                : pid == -ENOMEM  ? "out of memory"
-                : pid == -EAGAIN  ? "the process table is full"
-                                  : "cannot start");
+        kprintf("run: %s: %s\n", argv[1], spawn_error(pid));
+        if (pid == -ENOENT)
+            print_names("programs", program_name, argv[1]);
         return -1;
+    }
+    if (in_background) {
+        background_add(pid, argv[1]);
+        last_background_pid = pid;
+        kprintf("run: %s started in the background as pid %d (`ps`, `vmm %d`, `kill %d`)\n",
+                argv[1], pid, pid, pid);
+        return 0;
     }
     int status = 0;
     if (process_wait(pid, &status) < 0) {
         kprintf("run: %s (pid %d) ended and was collected by someone else\n", argv[1], pid);
         return -1;
     }
-    if (SYS_WAIT_EXITED(status))
-        kprintf("run: %s (pid %d) exited with status %d\n", argv[1], pid, SYS_WAIT_STATUS(status));
-    else
-        kprintf("run: %s (pid %d) was killed (%s): %s\n", argv[1], pid,
-                kill_cause_name(SYS_WAIT_CAUSE(status)), process_last_kill());
+    print_end(argv[1], pid, status);
     return 0;
 }
 
@@ -376,13 +486,27 @@ static int cmd_kill(int argc, char **argv)
         return MONITOR_USAGE;
     int r = process_kill_pid(pid);
     if (r < 0) {
-        kprintf("kill: no running process %d\n", pid);
+        kprintf("kill: no running process %d (`ps` lists them)\n", pid);
         return -1;
     }
     return 0;
 }
 
 /* ---------------------------------------------------------------- tests, benchmarks */
+
+/*
+ * Tests and benchmarks count frames and heap blocks before and after, and
+ * time with the timer: a program running next to them would disturb both.
+ */
+static int refuse_beside_programs(const char *cmd)
+{
+    if (!process_count())
+        return 0;
+    kprintf("%s: %u program%s running; `kill` %s first (`ps` lists them)\n", cmd,
+            process_count(), process_count() == 1 ? " is" : "s are",
+            process_count() == 1 ? "it" : "them");
+    return -1;
+}
 
 static int cmd_test(int argc, char **argv)
 {
@@ -393,12 +517,27 @@ static int cmd_test(int argc, char **argv)
         kprintf("test: %s must fault; boot with test=%s to run it\n", name, name);
         return -1;
     }
-    unsigned planned, passed;
-    if (ktest_run_inline(name, &planned, &passed) < 0) {
+    if (*name && ktest_is_fault_test(name) < 0) {
         kprintf("test: no test named \"%s\"\n", name);
+        print_names("tests", ktest_name, name);
         return -1;
     }
+    if (refuse_beside_programs("test") < 0)
+        return -1;
+    unsigned planned, passed;
+    uint32_t flags = irq_save();
+    cpu_sti(); /* tests wait for timer ticks */
+    ktest_run_inline(name, &planned, &passed);
+    irq_restore(flags);
     kprintf("test: %u of %u passed\n", passed, planned);
+    return 0;
+}
+
+static int bench_exists(const char *name)
+{
+    for (unsigned i = 0; kbench_name(i); i++)
+        if (strcmp(kbench_name(i), name) == 0)
+            return 1;
     return 0;
 }
 
@@ -406,13 +545,17 @@ static int cmd_bench(int argc, char **argv)
 {
     if (argc > 2)
         return MONITOR_USAGE;
-    if (kbench_run_inline(argc == 2 ? argv[1] : 0) < 0) {
-        kprintf("bench: no benchmark named \"%s\"; there are:", argv[1]);
-        for (unsigned i = 0; kbench_name(i); i++)
-            kprintf(" %s", kbench_name(i));
-        kprintf("\n");
+    if (argc == 2 && !bench_exists(argv[1])) {
+        kprintf("bench: no benchmark named \"%s\"\n", argv[1]);
+        print_names("benchmarks", kbench_name, 0);
         return -1;
     }
+    if (refuse_beside_programs("bench") < 0)
+        return -1;
+    uint32_t flags = irq_save();
+    cpu_sti(); /* benchmarks are timed with the timer */
+    kbench_run_inline(argc == 2 ? argv[1] : 0);
+    irq_restore(flags);
     return 0;
 }
 
@@ -438,11 +581,31 @@ static int cmd_reboot(int argc, char **argv)
     cpu_halt_forever();
 }
 
+/*
+ * With `ktest-state` on the command line, `halt` first prints the figures
+ * the gdb test compares its helpers with, as one line of name=value fields,
+ * so that no test has to pick numbers out of the human-readable tables.
+ */
+static void print_test_state(void)
+{
+    struct heap *h = kheap();
+    struct heap_stats st = {0};
+    for (int k = 0; heap_is_composite(h) && k < 3; k++) {
+        struct heap *part = heap_composite_part(h, k);
+        if (part && strcmp(heap_name(part), "general") == 0)
+            heap_stats(part, &st);
+    }
+    kprintf("ktest: state pmm_free=%zu kernel_image=0x%08x kheap_general_largest_free=%zu\n",
+            pmm_free_frames(), (unsigned)boot_info.kernel_start, st.largest_free);
+}
+
 static int cmd_halt(int argc, char **argv)
 {
     (void)argv;
     if (argc != 1)
         return MONITOR_USAGE;
+    if (bootinfo_option(&boot_info, "ktest-state", 0, 0))
+        print_test_state();
     kprintf("Halting.\n");
     qemu_exit(KTEST_EXIT_PASS); /* under QEMU: leave with the pass code */
     cpu_halt_forever();
@@ -451,12 +614,12 @@ static int cmd_halt(int argc, char **argv)
 const struct monitor_cmd monitor_cmds[] = {
     {"help", "", "this list", cmd_help},
     {"mem", "", "physical memory as a picture, per-zone usage", cmd_mem},
-    {"pmm", "", "the PMM's statistics per zone and its consistency check", cmd_pmm},
-    {"vmm", "[PID]", "regions of the kernel space, or of a process", cmd_vmm},
+    {"pmm", "", "the PMM per zone and its consistency check", cmd_pmm},
+    {"vmm", "[PID|$!]", "regions of the kernel space, or of a process", cmd_vmm},
     {"heap", "", "the kernel heap: usage, fragmentation, check", cmd_heap},
     {"ps", "", "processes and their pages", cmd_ps},
-    {"run", "PROGRAM [ARG]", "run a program from the initrd and wait for it", cmd_run},
-    {"kill", "PID", "end a process", cmd_kill},
+    {"run", "PROGRAM [ARG] [&]", "run an initrd program (& in the background)", cmd_run},
+    {"kill", "PID|$!", "end a process ($!: the last one run with &)", cmd_kill},
     {"test", "[NAME]", "run the in-kernel tests, or one", cmd_test},
     {"bench", "[NAME]", "run the in-kernel benchmarks, or one", cmd_bench},
     {"reboot", "", "reset the machine", cmd_reboot},

@@ -50,7 +50,9 @@ unsigned long pagefault_fixups(void)
  * These must be caught before the VMM looks: the page-table entry allows
  * the access, so the VMM would take the fault for a stale TLB entry and
  * retry forever.  With EFLAGS.AC set (inside the user-copy routines) SMAP
- * does not apply.
+ * does not apply.  A ring-3 instruction can cause such a fault too: the
+ * CPU's own implicit accesses (descriptor tables, QEMU's virtual-8086 iret
+ * frame) are supervisor accesses even at CPL 3, and SMAP refuses them.
  */
 static const char *smep_smap_reason(const struct trap_frame *f, uint32_t addr)
 {
@@ -58,6 +60,8 @@ static const char *smep_smap_reason(const struct trap_frame *f, uint32_t addr)
         return 0;
     if ((f->error & PF_FETCH) && cpu_features.smep)
         return "SMEP: the kernel tried to execute a user page";
+    if (!(f->error & PF_FETCH) && cpu_features.smap && trap_from_user(f))
+        return "SMAP: a ring-3 instruction made a supervisor-mode access to user memory";
     if (!(f->error & PF_FETCH) && cpu_features.smap && !(f->eflags & EFLAGS_AC))
         return "SMAP: the kernel touched user memory outside the user-copy routines";
     return 0;
@@ -71,7 +75,7 @@ static int page_fault(struct trap_frame *f)
     if (r == VMM_FAULT_RESOLVED)
         return 1;
 
-    if (!(f->cs & 3)) {
+    if (!trap_from_user(f)) {
         uint32_t resume = usercopy_fixup(f->eip);
         if (resume && addr < USER_END) {
             fixups_taken++;
@@ -86,7 +90,7 @@ static int page_fault(struct trap_frame *f)
         fmt_snprintf(why, sizeof why, "%s: %s", reason, what);
     else
         fmt_snprintf(why, sizeof why, "%s", reason);
-    if ((f->cs & 3) && user_fault_hook && user_fault_hook(f, addr, r, why))
+    if (trap_from_user(f) && user_fault_hook && user_fault_hook(f, addr, r, why))
         return 1; /* the offending process is gone; f now resumes something else */
     fault_fatal(f, why);
 }

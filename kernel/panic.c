@@ -105,7 +105,7 @@ static void print_registers(const struct trap_frame *f)
 {
     kprintf("  eax=%08x ebx=%08x ecx=%08x edx=%08x\n", f->eax, f->ebx, f->ecx, f->edx);
     kprintf("  esi=%08x edi=%08x ebp=%08x esp=%08x\n", f->esi, f->edi, f->ebp,
-            (f->cs & 3) ? f->user_esp : f->esp_at_pusha + 20);
+            trap_from_user(f) ? f->user_esp : f->esp_at_pusha + 20);
     kprintf("  cs=%04x ds=%04x eflags=%08x cr0=%08x cr3=%08x cr4=%08x\n", f->cs, f->ds, f->eflags,
             read_cr0(), read_cr3(), read_cr4());
 }
@@ -114,7 +114,7 @@ void fault_report(const struct trap_frame *f, const char *why)
 {
     unsigned v = f->vector;
     kprintf("\n*** FAULT: %s (#%u) in %s mode%s%s\n", trap_name(v), v,
-            (f->cs & 3) ? "user" : "kernel", why ? ": " : "", why ? why : "");
+            trap_from_user(f) ? "user" : "kernel", why ? ": " : "", why ? why : "");
     if (v == TRAP_PAGE_FAULT) {
         char desc[64];
         pagefault_describe(f->error, desc, sizeof desc);
@@ -126,7 +126,7 @@ void fault_report(const struct trap_frame *f, const char *why)
     print_address(f->eip);
     kprintf("\n");
     print_registers(f);
-    if (!(f->cs & 3))
+    if (!trap_from_user(f))
         backtrace_print(f->eip, f->ebp);
 }
 
@@ -160,7 +160,7 @@ void panic_set_user_fault_hook(user_fault_fn fn)
 void trap_unhandled(struct trap_frame *f)
 {
     /* a ring-3 exception kills the process, never the kernel */
-    if ((f->cs & 3) && user_fault_hook && user_fault_hook(f, 0))
+    if (trap_from_user(f) && user_fault_hook && user_fault_hook(f, 0))
         return;
     fault_fatal(f, 0);
 }

@@ -11,7 +11,12 @@
  * A process that ends (exit or kill) becomes a zombie: its address space is
  * destroyed at once (every user frame and page table back to the PMM), but
  * its kernel stack - on which it is still running - is freed by whoever
- * collects its status (process_wait), after the switch away.
+ * collects its status (process_wait), after the switch away.  Children
+ * whose parent ended first are adopted by the kernel (ppid 0, `adopted`),
+ * which plays init: reap_adopted() frees every adopted zombie that is not
+ * the running process.  It runs after every switch (schedule), on every
+ * timer tick and before a slot is looked for, so an orphan's kernel stack,
+ * commit charge and slot come back at the latest one tick after it ends.
  */
 #include "kernel/process.h"
 #include "arch/x86/cpu.h"
@@ -29,6 +34,9 @@
 
 #define PAGE 4096u
 
+_Static_assert(USER_STACK_GAP == VMM_STACK_GAP, "the ABI's stack gap is the VMM's");
+_Static_assert(USER_INFO_ADDR + 2 * PAGE == USER_END, "the info page's guard is the last user page");
+
 void context_switch(uint32_t *save_esp, uint32_t load_esp);
 extern char trap_return[];
 
@@ -39,6 +47,7 @@ static int next_pid = 1;
 static struct initrd initrd;
 static int have_initrd;
 static char last_kill[192];
+static int boot_takes_turns; /* the boot context is one more member of the round */
 
 struct process *process_current(void)
 {
@@ -53,6 +62,18 @@ int process_have_initrd(void)
 int process_initrd_file(unsigned index, struct initrd_file *file)
 {
     return have_initrd ? initrd_file(&initrd, index, file) : -ENOENT;
+}
+
+const char *process_kill_cause_name(int cause)
+{
+    switch (cause) {
+    case SYS_KILL_PAGE_FAULT: return "page fault";
+    case SYS_KILL_PROTECTION: return "protection fault";
+    case SYS_KILL_EXCEPTION: return "exception";
+    case SYS_KILL_NO_MEMORY: return "out of memory";
+    case SYS_KILL_REQUESTED: return "by request";
+    default: return "unknown cause";
+    }
 }
 
 const char *process_last_kill(void)
@@ -75,18 +96,54 @@ void process_foreach(void (*fn)(const struct process *p, void *ctx), void *ctx)
             fn(&table[i], ctx);
 }
 
+/* ---------------------------------------------------------------- the reaper */
+
+/* Free what is left of a zombie: its kernel stack and its slot. */
+static void release_zombie(struct process *z)
+{
+    vmm_kstack_free(z->kstack_top);
+    z->state = PROC_FREE;
+}
+
+/*
+ * Collect every adopted process that has ended: nobody else will.  The
+ * running process is skipped - it may be a zombie still on its own kernel
+ * stack, on its way out through schedule(); the next call frees it.
+ * Interrupts off.
+ */
+static void reap_adopted(void)
+{
+    for (unsigned i = 0; i < PROCESS_MAX; i++) {
+        struct process *p = &table[i];
+        if (p->state == PROC_ZOMBIE && p->adopted && p != current)
+            release_zombie(p);
+    }
+}
+
 /* ---------------------------------------------------------------- scheduling */
 
-/* The next runnable process after the current one, round robin; NULL if none. */
+/*
+ * The next runnable process after the current one, round robin; NULL if
+ * none (the boot context runs).  When the boot context takes turns, the
+ * round ends at the end of the table and goes back to it before starting
+ * over, so the monitor polls its keys between the processes' slices even
+ * while one of them never sleeps.
+ */
 static struct process *pick_next(void)
 {
     unsigned start = current ? (unsigned)(current - table) + 1 : 0;
-    for (unsigned k = 0; k < PROCESS_MAX; k++) {
+    unsigned span = current && boot_takes_turns ? PROCESS_MAX - start : PROCESS_MAX;
+    for (unsigned k = 0; k < span; k++) {
         struct process *p = &table[(start + k) % PROCESS_MAX];
         if (p->state == PROC_RUNNABLE)
             return p;
     }
     return NULL;
+}
+
+void process_boot_takes_turns(int on)
+{
+    boot_takes_turns = on;
 }
 
 /* Switch to next (NULL: the boot context).  Interrupts off. */
@@ -120,12 +177,14 @@ static void schedule(void)
     if (next)
         update_info_ticks(next); /* fresh when it resumes, e.g. right after a sleep */
     switch_to(next);
+    reap_adopted(); /* on our own stack again: an orphan that just ended can go */
 }
 
 static int timer_tick(struct trap_frame *f)
 {
     uint64_t now = pit_ticks();
     (void)f;
+    reap_adopted(); /* a process that never went through schedule() did not reap */
     for (unsigned i = 0; i < PROCESS_MAX; i++)
         if (table[i].state == PROC_SLEEPING && table[i].wake_tick <= now)
             table[i].state = PROC_RUNNABLE;
@@ -160,6 +219,7 @@ void process_sleep(unsigned ms)
 
 static struct process *slot_alloc(void)
 {
+    reap_adopted(); /* ended orphans must not keep the table full */
     for (unsigned i = 0; i < PROCESS_MAX; i++)
         if (table[i].state == PROC_FREE) {
             memset(&table[i], 0, sizeof table[i]);
@@ -184,8 +244,9 @@ static int reserve_at(struct process *p, uint32_t addr, uint32_t size, unsigned 
 /* The info page: a frame of our own, mapped read-only at USER_INFO_ADDR. */
 static int make_info_page(struct process *p, uint32_t arg)
 {
+    /* its high guard is the page below the kernel half, which is never mapped */
     int r = reserve_at(p, USER_INFO_ADDR, PAGE, VMM_PROT_READ,
-                       VMM_RESERVE_MAPPED | VMM_RESERVE_PERMANENT);
+                       VMM_RESERVE_MAPPED | VMM_RESERVE_PERMANENT | VMM_RESERVE_GUARD_HIGH);
     if (r)
         return r;
     p->info_frame = pmm_alloc(0);
@@ -222,8 +283,9 @@ static int make_layout(struct process *p, const struct elf_image *img, uint32_t 
         return r;
     if ((r = reserve_at(p, p->brk_start, USER_BRK_MAX, VMM_PROT_RW, 0)))
         return r;
+    /* below the stack a gap of guard pages, not one: see VMM_STACK_GAP */
     if ((r = reserve_at(p, USER_STACK_TOP - USER_STACK_SIZE, USER_STACK_SIZE, VMM_PROT_RW,
-                        VMM_RESERVE_COMMIT | VMM_RESERVE_GUARD_LOW | VMM_RESERVE_GUARD_HIGH |
+                        VMM_RESERVE_COMMIT | VMM_RESERVE_STACK_GAP | VMM_RESERVE_GUARD_HIGH |
                             VMM_RESERVE_PERMANENT)))
         return r;
     return make_info_page(p, arg);
@@ -312,9 +374,10 @@ static void wake_parent(const struct process *child)
 
 /*
  * Turn p into a zombie with `status`: its address space goes back now, its
- * children are adopted by the kernel, its parent is woken.  Its kernel stack
- * stays until the status is collected.  Interrupts off; p is not running on
- * its own space any more (the caller loaded the kernel's).
+ * children are adopted by the kernel (those already ended are reaped on
+ * the spot), its parent is woken.  Its kernel stack stays until the status
+ * is collected.  Interrupts off; p is not running on its own space any
+ * more (the caller loaded the kernel's).
  */
 static void make_zombie(struct process *p, int status)
 {
@@ -322,9 +385,12 @@ static void make_zombie(struct process *p, int status)
     vmm_space_destroy(&p->space);
     p->state = PROC_ZOMBIE;
     for (unsigned i = 0; i < PROCESS_MAX; i++)
-        if (table[i].state != PROC_FREE && table[i].ppid == p->pid)
+        if (table[i].state != PROC_FREE && table[i].ppid == p->pid && table[i].kstack_top) {
             table[i].ppid = 0;
+            table[i].adopted = 1;
+        }
     wake_parent(p);
+    reap_adopted();
 }
 
 /* End the current process: its memory goes now, its kernel stack when collected. */
@@ -371,7 +437,7 @@ static struct process *find_zombie_child(int parent, int pid)
 {
     for (unsigned i = 0; i < PROCESS_MAX; i++) {
         struct process *p = &table[i];
-        if (p->state == PROC_ZOMBIE && p->ppid == parent && p->kstack_top &&
+        if (p->state == PROC_ZOMBIE && p->ppid == parent && p->kstack_top && !p->adopted &&
             (pid == SYS_WAIT_ANY || p->pid == pid))
             return p;
     }
@@ -381,7 +447,7 @@ static struct process *find_zombie_child(int parent, int pid)
 static int has_child(int parent, int pid)
 {
     for (unsigned i = 0; i < PROCESS_MAX; i++)
-        if (table[i].state != PROC_FREE && table[i].ppid == parent &&
+        if (table[i].state != PROC_FREE && table[i].ppid == parent && !table[i].adopted &&
             (pid == SYS_WAIT_ANY || table[i].pid == pid))
             return 1;
     return 0;
@@ -435,9 +501,25 @@ int process_reap(int pid)
     struct process *z = find_pid(pid);
     int r = -ECHILD;
     if (z && z->state == PROC_ZOMBIE) {
-        vmm_kstack_free(z->kstack_top);
-        z->state = PROC_FREE;
+        release_zombie(z);
         r = pid;
+    }
+    irq_restore(flags);
+    return r;
+}
+
+int process_try_wait(int pid, int *status)
+{
+    uint32_t flags = irq_save();
+    int self = current ? current->pid : 0, r = 0;
+    struct process *z = find_zombie_child(self, pid);
+    if (z) {
+        r = z->pid;
+        if (status)
+            *status = z->status;
+        process_reap(r);
+    } else if (!has_child(self, pid)) {
+        r = -ECHILD;
     }
     irq_restore(flags);
     return r;
@@ -475,11 +557,9 @@ int process_kill_pid(int pid)
     if (p == current)
         end_current(SYS_WAIT_KILLED | SYS_KILL_REQUESTED);
     /* switched out: nothing runs on its space or its kernel stack now */
-    make_zombie(p, SYS_WAIT_KILLED | SYS_KILL_REQUESTED);
-    if (p->ppid == 0) {
-        vmm_kstack_free(p->kstack_top);
-        p->state = PROC_FREE;
-    }
+    make_zombie(p, SYS_WAIT_KILLED | SYS_KILL_REQUESTED); /* reaps p if it was adopted */
+    if (p->ppid == 0 && p->state == PROC_ZOMBIE)
+        release_zombie(p);
     irq_restore(flags);
     return 0;
 }

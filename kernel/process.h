@@ -7,6 +7,13 @@
  * every process - plus a kernel stack (with guard pages, from the VMM page
  * allocator) on which it runs its system calls and faults.
  *
+ * A process whose parent ends first is adopted by the kernel (ppid 0,
+ * `adopted` set): nobody will wait for it, so when it ends the kernel's
+ * reaper frees what is left of it - its kernel stack and its slot - as
+ * soon as it is no longer running on that stack (the next switch away, a
+ * timer tick, or a spawn looking for a slot).  The kernel's own waits
+ * (process_wait from the boot context) never see adopted processes.
+ *
  * Scheduling is round robin over the process table, preemptive on the
  * timer (a slice of PROCESS_SLICE_TICKS).  When nothing is runnable the CPU
  * returns to the boot context, which idles (hlt) or waits for its children.
@@ -49,6 +56,7 @@ struct process {
     uint32_t brk_start, brk, brk_limit;
     uint32_t image_start, image_end;
     pmm_paddr_t info_frame;
+    int adopted;       /* its parent ended first: the kernel's reaper collects it */
 };
 
 /* The running process, or NULL in the boot (idle) context. */
@@ -77,6 +85,14 @@ int process_spawn(const char *name, uint32_t arg, int parent);
  * -ECHILD.  From the boot context this idles until the child is done.
  */
 int process_wait(int pid, int *status);
+
+/*
+ * process_wait without the waiting: if a child matching pid (SYS_WAIT_ANY:
+ * any) has ended, collect it, store its status and return its pid; 0 if
+ * matching children exist but none has ended; -ECHILD if there is none.
+ * For the monitor, which reaps its background programs between commands.
+ */
+int process_try_wait(int pid, int *status);
 
 /*
  * The two halves of process_wait, for wait(): block until a child matching
@@ -120,8 +136,23 @@ void process_yield(void);
 /* Sleep for ms milliseconds (at least one tick). */
 void process_sleep(unsigned ms);
 
-/* Number of processes that exist (any state but FREE). */
+/*
+ * Number of processes that exist (any state but FREE).  An adopted process
+ * that has ended but is not yet reaped still counts, until the next switch
+ * or timer tick reaps it.
+ */
 unsigned process_count(void);
+
+/*
+ * on: the boot context (the monitor's loop) becomes one more member of the
+ * round robin, after the last process of the table, so it keeps polling
+ * for keys while a process computes without sleeping.  Off (the default,
+ * for the boot demo and the tests): it runs only when nothing else can.
+ */
+void process_boot_takes_turns(int on);
+
+/* How a kill cause (SYS_KILL_*) is named in every report: "page fault", "by request"... */
+const char *process_kill_cause_name(int cause);
 
 /* The text of the last kill report, for tests ("" if none). */
 const char *process_last_kill(void);

@@ -99,19 +99,45 @@ static int32_t sys_exit(struct process *p, const uint32_t *a)
     process_exit((int)a[0]);
 }
 
+/*
+ * Is every page of [buf, buf + len) readable?  One byte per page is
+ * enough (protection is per page); reading it also backs a committed page
+ * that has no frame yet, so the copy that follows cannot fail half-way.
+ */
+static int user_pages_readable(uint32_t buf, uint32_t len)
+{
+    char byte;
+    for (uint32_t a = buf; a - buf < len; a = (a & ~(PAGE - 1)) + PAGE)
+        if (copy_from_user(&byte, a, 1))
+            return 0;
+    return 1;
+}
+
+/*
+ * All or nothing: the whole range [buf, buf + len) must be in user space
+ * (before the length is cut to SYS_WRITE_MAX, so a range that wraps or
+ * reaches the kernel half is refused whatever its length), and every page
+ * of the part to be written must be readable before the first byte goes
+ * out.  So -EFAULT means nothing was printed, and a success is the whole
+ * (cut) length.
+ */
 static int32_t sys_write(struct process *p, const uint32_t *a)
 {
     char chunk[256];
-    uint32_t fd = a[0], buf = a[1], len = a[2] > SYS_WRITE_MAX ? SYS_WRITE_MAX : a[2];
+    uint32_t fd = a[0], buf = a[1], len = a[2];
     (void)p;
     if (fd != SYS_FD_STDOUT && fd != SYS_FD_STDERR)
         return -EBADF;
     if (!user_range_ok(buf, len))
         return -EFAULT;
+    if (len > SYS_WRITE_MAX)
+        len = SYS_WRITE_MAX;
+    if (!user_pages_readable(buf, len))
+        return -EFAULT;
     for (uint32_t done = 0; done < len;) {
         uint32_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
         if (copy_from_user(chunk, buf + done, n))
-            return done ? (int32_t)done : -EFAULT;
+            return -EFAULT; /* not reached: every page was just read */
         for (uint32_t i = 0; i < n; i++)
             kputc(chunk[i]);
         done += n;
@@ -179,9 +205,22 @@ static uint32_t page_up(uint32_t a)
 }
 
 /*
+ * Pages that come into use by the break: fresh, as if never used - default
+ * protection (a page made read-only before the break last shrank over it
+ * must not stay so), then committed lazily.  A failed commit leaves only
+ * reserved pages' protection changed, which nothing can see but query.
+ */
+static int grow_brk_pages(struct process *p, uint32_t from, uint32_t to)
+{
+    int r = vmm_protect(&p->space, from, to - from, VMM_PROT_RW);
+    return r ? r : vmm_commit(&p->space, from, to - from, 0);
+}
+
+/*
  * Move the break to `want` (inside [brk_start, brk_limit]): pages that come
- * into use are committed (lazily: frames on first touch), pages that leave
- * it are decommitted (their frames go back; a later re-grow reads zeros).
+ * into use are committed (lazily: frames on first touch) with the default
+ * protection, pages that leave it are decommitted (their frames go back; a
+ * later re-grow reads zeros).
  */
 static int32_t set_brk(struct process *p, uint32_t want)
 {
@@ -190,7 +229,7 @@ static int32_t set_brk(struct process *p, uint32_t want)
     uint32_t old_top = page_up(p->brk), new_top = page_up(want);
     int r = 0;
     if (new_top > old_top)
-        r = vmm_commit(&p->space, old_top, new_top - old_top, 0);
+        r = grow_brk_pages(p, old_top, new_top);
     else if (new_top < old_top)
         r = vmm_decommit(&p->space, new_top, old_top - new_top, 0);
     if (r)
@@ -275,10 +314,10 @@ static int32_t sys_release(struct process *p, const uint32_t *a)
 
 static uint32_t area_of(const struct process *p, uint32_t addr)
 {
-    if (addr >= USER_INFO_ADDR && addr < USER_INFO_ADDR + PAGE)
-        return SYS_AREA_INFO;
-    if (addr >= USER_STACK_TOP - USER_STACK_SIZE - PAGE && addr < USER_STACK_TOP + PAGE)
-        return SYS_AREA_STACK; /* the stack and its guard pages */
+    if (addr >= USER_INFO_ADDR && addr < USER_END)
+        return SYS_AREA_INFO; /* and its guard page, the last below the kernel */
+    if (addr >= USER_STACK_TOP - USER_STACK_SIZE - USER_STACK_GAP && addr < USER_STACK_TOP + PAGE)
+        return SYS_AREA_STACK; /* the stack, its guard gap and its guard page */
     if (addr >= p->brk_start && addr < p->brk_limit)
         return SYS_AREA_BREAK;
     if (addr >= p->image_start && addr < p->image_end)
@@ -331,7 +370,7 @@ static const syscall_fn calls[SYS_COUNT] = {
 static int syscall_trap(struct trap_frame *f)
 {
     struct process *p = process_current();
-    if (!p || !(f->cs & 3))
+    if (!p || !trap_from_user(f))
         return 0; /* int 0x80 from the kernel: not a system call, report it */
     const uint32_t args[5] = {f->ebx, f->ecx, f->edx, f->esi, f->edi};
     syscall_fn fn = f->eax < SYS_COUNT ? calls[f->eax] : 0;

@@ -95,8 +95,8 @@
 #define SYS_AREA_RESERVE 0 /* made by the process with reserve */
 #define SYS_AREA_IMAGE 1   /* a segment of the program */
 #define SYS_AREA_BREAK 2   /* the break area (brk / sbrk) */
-#define SYS_AREA_STACK 3   /* the user stack and its guard page */
-#define SYS_AREA_INFO 4    /* the per-process info page */
+#define SYS_AREA_STACK 3   /* the user stack, its guard gap and guard page */
+#define SYS_AREA_INFO 4    /* the per-process info page and the guard page above it */
 #define SYS_AREA_LOW 5     /* the no-access range below the image */
 
 /* query(): the region piece containing an address. */
@@ -135,11 +135,13 @@ _Static_assert(sizeof(struct sys_memstat) == 40, "ABI: sys_memstat");
  *   image end (page) ...      the break area: USER_BRK_MAX reserved bytes,
  *                             committed up to the break
  *   ...                       free: reserve(0, ...) lands here, lowest first
- *   stack guard page          one GUARD page below the stack
+ *   stack guard gap           USER_STACK_GAP bytes of GUARD pages below the
+ *                             stack (256 pages: stack clash)
  *   USER_STACK_TOP - SIZE     the user stack, committed lazily
- *   USER_STACK_TOP            one unmapped page
+ *   USER_STACK_TOP            one GUARD page
  *   USER_INFO_ADDR            the info page, read-only
- *   0xBFFFF000 - 0xBFFFFFFF   never mapped
+ *   0xBFFFF000 - 0xBFFFFFFF   the info page's GUARD page: never mapped,
+ *                             nothing can be reserved there
  */
 #define USER_LOW_START 0x00001000u
 #define USER_IMAGE_START 0x00400000u /* where user/user.ld links programs */
@@ -147,6 +149,7 @@ _Static_assert(sizeof(struct sys_memstat) == 40, "ABI: sys_memstat");
 #define USER_BRK_MAX 0x20000000u     /* size of the break area (512 MiB) */
 #define USER_STACK_SIZE 0x00040000u  /* 256 KiB */
 #define USER_STACK_TOP 0xBFFFD000u   /* initial esp */
+#define USER_STACK_GAP 0x00100000u   /* guard gap below the stack (1 MiB) */
 #define USER_INFO_ADDR 0xBFFFE000u
 
 #define USER_INFO_MAGIC 0x4F464E49u /* "INFO" */

@@ -90,11 +90,17 @@
 #define MAX_SEGMENTS 64u       /* arenas + mapped blocks */
 #define SEGMENTS_FOR_ARENA 16u /* mapped blocks never take the last ones */
 
-/* Header flags (low bits of the size; GRAIN >= 8 leaves three). */
-#define HDR_FREE ((uintptr_t)1)        /* this block is free, in a list */
-#define HDR_PREV_FREE ((uintptr_t)2)   /* the block before is free: its last word is its size */
-#define HDR_DECOMMITTED ((uintptr_t)4) /* free block with a decommitted range */
-#define HDR_FLAGS (HDR_FREE | HDR_PREV_FREE | HDR_DECOMMITTED)
+/*
+ * Header flags (low bits of the size; GRAIN >= 8 leaves three).  An enum
+ * rather than macros so that the debug information carries them: the gdb
+ * helpers (scripts/gdb/memkernel.gdb) read the format from there.
+ */
+enum block_header_flag {
+    HDR_FREE = 1,        /* this block is free, in a list */
+    HDR_PREV_FREE = 2,   /* the block before is free: its last word is its size */
+    HDR_DECOMMITTED = 4, /* free block with a decommitted range */
+    HDR_FLAGS = HDR_FREE | HDR_PREV_FREE | HDR_DECOMMITTED,
+};
 
 /*
  * Hardening (free-list link mangling, safe unlinking, the header integrity
@@ -228,7 +234,7 @@ static bool block_is_free(const struct block *b)
 }
 
 /* The one place a header is written: canaries would be added here. */
-static void block_set_header(struct block *b, size_t size, uintptr_t flags)
+static void block_set_header(struct block *b, size_t size, enum block_header_flag flags)
 {
     b->header = size | flags;
 }

@@ -715,7 +715,7 @@ void pmm_print_stats(void)
     all.used = st.used;
     all.largest_free_run = st.largest_free_run;
     print_zone_line("all", &all);
-    mm_log("pmm: metadata %zu KiB (%u bytes per frame), largest block %zu frames, "
+    mm_log("pmm: metadata %zu KiB (%u B a frame), largest block %zu frames; "
            "reclaimed %zu, failed %zu",
            st.metadata_bytes / 1024, PMM_FRAME_META_BYTES, st.largest_free_block, st.reclaimed,
            st.failed);

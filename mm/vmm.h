@@ -171,6 +171,18 @@ void vmm_space_get_stats(struct vmm_space *space, struct vmm_space_stats *st);
 #define VMM_RESERVE_GUARD_HIGH 0x08u /* one GUARD page just above the range */
 #define VMM_RESERVE_MAPPED 0x10u     /* a MAPPED region, for vmm_map */
 #define VMM_RESERVE_PERMANENT 0x20u  /* vmm_release refuses it */
+#define VMM_RESERVE_STACK_GAP 0x40u  /* a GUARD gap of VMM_STACK_GAP bytes below (not with GUARD_LOW) */
+
+/*
+ * The guard gap below a stack that VMM_RESERVE_STACK_GAP reserves: 256
+ * pages, as Linux keeps.  One guard page stops a stack that grows a word
+ * at a time, but a function whose frame is larger than a page moves the
+ * stack pointer past it in one step and writes into whatever lies below
+ * ("stack clash"); no reservation can be made in the gap, so such a write
+ * is a guard-page fault unless the frame is larger than the gap (programs
+ * built with -fstack-clash-protection touch every page and never skip it).
+ */
+#define VMM_STACK_GAP (256u * MM_PAGE_SIZE)
 
 /*
  * Claim [*addr, *addr + size) with protection `prot`; nothing is mapped.

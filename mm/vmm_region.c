@@ -291,13 +291,15 @@ static int pick_address(struct vmm_space *s, size_t total, uintptr_t *out)
 int vmm_reserve_locked(struct vmm_space *s, uintptr_t *addr, size_t size, unsigned prot,
                        unsigned flags, unsigned region_flags)
 {
-    uintptr_t guard_lo = (flags & VMM_RESERVE_GUARD_LOW) ? PAGE : 0;
+    uintptr_t guard_lo = (flags & VMM_RESERVE_STACK_GAP) ? VMM_STACK_GAP
+                         : (flags & VMM_RESERVE_GUARD_LOW) ? PAGE
+                                                           : 0;
     uintptr_t guard_hi = (flags & VMM_RESERVE_GUARD_HIGH) ? PAGE : 0;
     uintptr_t base;
     struct vmm_region *r;
     int rc;
 
-    if (size > SIZE_MAX - 2 * PAGE)
+    if (size > SIZE_MAX - VMM_STACK_GAP - PAGE)
         return VMM_EINVAL;
     size_t total = size + guard_lo + guard_hi;
     if (*addr == 0) {
@@ -544,10 +546,13 @@ int vmm_reserve(struct vmm_space *space, uintptr_t *addr, size_t size, unsigned 
                 unsigned flags)
 {
     const unsigned known = VMM_RESERVE_COMMIT | VMM_RESERVE_EAGER | VMM_RESERVE_GUARD_LOW |
-                           VMM_RESERVE_GUARD_HIGH | VMM_RESERVE_MAPPED | VMM_RESERVE_PERMANENT;
+                           VMM_RESERVE_GUARD_HIGH | VMM_RESERVE_MAPPED | VMM_RESERVE_PERMANENT |
+                           VMM_RESERVE_STACK_GAP;
+    const unsigned both_low = VMM_RESERVE_GUARD_LOW | VMM_RESERVE_STACK_GAP;
 
     if (!addr || (prot & ~VMM_PROT_MASK) || (flags & ~known) ||
-        ((flags & VMM_RESERVE_MAPPED) && (flags & VMM_RESERVE_COMMIT)))
+        ((flags & VMM_RESERVE_MAPPED) && (flags & VMM_RESERVE_COMMIT)) ||
+        (flags & both_low) == both_low)
         return VMM_EINVAL;
     /* the address is checked against the space below; the size here */
     if (vmm_range_valid(space, space ? space->low : 0, size) != VMM_OK)

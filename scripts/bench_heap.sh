@@ -125,17 +125,17 @@ function median(key, f,   n, i, j, v, t) {
     if (ops > best[key]) best[key] = ops
     m = field("max_ns") + 0
     if (!(key in lowmax) || m < lowmax[key]) lowmax[key] = m
-    split("p50_ns p99_ns p999_ns p9999_ns peak_live peak_rss peak_src", fs, " ")
+    split("p50_ns p99_ns p999_ns p9999_ns peak_live peak_rss peak_src timer_ns", fs, " ")
     for (i in fs) vals[key, fs[i]] = vals[key, fs[i]] " " field(fs[i])
 }
 END {
-    print "workload\talloc\tstatus\tops_per_s\tp50_ns\tp99_ns\tp999_ns\tp9999_ns\tmax_ns\tpeak_live\tpeak_rss\tpeak_src\treason"
+    print "workload\talloc\tstatus\tops_per_s\tp50_ns\tp99_ns\tp999_ns\tp9999_ns\tmax_ns\tpeak_live\tpeak_rss\tpeak_src\treason\ttimer_ns"
     for (k = 1; k <= npairs; k++) {
         key = order[k]; split(key, wa, SUBSEP)
-        printf "%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\n", wa[1], wa[2], status[key],
+        printf "%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%.0f\t%s\t%s\t%s\t%s\t%s\n", wa[1], wa[2], status[key],
             best[key], median(key, "p50_ns"), median(key, "p99_ns"), median(key, "p999_ns"),
             median(key, "p9999_ns"), lowmax[key], median(key, "peak_live"),
-            median(key, "peak_rss"), median(key, "peak_src"), reason[key]
+            median(key, "peak_rss"), median(key, "peak_src"), reason[key], median(key, "timer_ns")
     }
 }' "$RAW" >"$SUMMARY"
 
@@ -188,6 +188,7 @@ NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
     if (!(w in seen)) { seen[w] = 1; W[++nw] = w }
     st[w, a] = $3
     for (c in col) d[w, a, c] = $(col[c])
+    if ($3 == "ok" && ("timer_ns" in col) && timer == "") timer = sprintf("%.0f", $(col["timer_ns"]))
     if ($3 != "ok" && $3 != "unsupported" && $13 != "") notes[++nn] = a " on " w ": " $3 " - " $13
 }
 END {
@@ -214,6 +215,12 @@ END {
         print ""
         print "## Latency per call, " pc[2] (p < 4 ? " (ns, median of the runs)" : " (ns)")
         print ""
+        if (p == 1) {
+            print "Each call timed alone with the TSC, less the cost of an empty timing (about " timer " ns"
+            print "here); the TSC moves in steps of about 10 ns, so 0 means \"no longer than an empty"
+            print "timing\", not free. Cells that are not numbers: see the legend at the end."
+            print ""
+        }
         header("workload")
         for (k = 1; k <= nw; k++) row_of(W[k], pc[1])
     }
@@ -275,6 +282,10 @@ END {
         }
         print r " |"
     }
+    print ""
+    print "Legend for cells that are not figures: \"n/a\" the allocator cannot serve the workload"
+    print "(the slab set stops at 2048 B); \"not installed\" the peer library is missing (deps.sh"
+    print "installs it); \"failed\" the run stopped, and why is listed below; \"-\" not run."
     if (nn) {
         print ""
         print "## Runs that did not complete"

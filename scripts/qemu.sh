@@ -3,7 +3,7 @@
 #
 #   qemu.sh run   ISO            headless, serial console on this terminal
 #   qemu.sh gui   ISO            a QEMU window (VGA console) plus serial here
-#   qemu.sh debug ISO KERNEL     halted at start with the gdb stub on :1234, gdb attached
+#   qemu.sh debug ISO KERNEL     halted at start with the gdb stub on :GDB_PORT (1234), gdb attached
 #
 # Environment: MEM (default 128M), MACHINE (pc), CPU (qemu32), QEMU_EXTRA,
 # RUN_TIMEOUT (seconds; default none on a terminal, 60 otherwise so that a
@@ -92,13 +92,16 @@ gui)
     run_qemu "${common[@]}" -display "${QEMU_DISPLAY:-gtk}" -serial mon:stdio ${QEMU_EXTRA:-}
     ;;
 debug)
-    kernel=$3
-    qemu-system-i386 "${common[@]}" -display none -serial file:build/debug-serial.log \
-        -S -gdb tcp::1234 ${QEMU_EXTRA:-} &
+    # QEMU runs in a session of its own (setsid): the terminal's Ctrl-C must
+    # reach only gdb, which turns it into a stop of the target, not end QEMU.
+    kernel=$3 port=${GDB_PORT:-1234}
+    setsid qemu-system-i386 "${common[@]}" -display none -serial file:build/debug-serial.log \
+        -S -gdb "tcp::$port" ${QEMU_EXTRA:-} </dev/null &
     qpid=$!
     trap 'kill $qpid 2>/dev/null || true' EXIT
-    echo "qemu: halted with gdb stub on :1234; serial output goes to build/debug-serial.log"
-    gdb -q "$kernel" -ex "target remote :1234" -x scripts/gdb/memkernel.gdb
+    trap : INT # the shell waits for gdb; Ctrl-C is gdb's (a handler, not SIG_IGN, which gdb would inherit)
+    echo "qemu: halted with gdb stub on :$port; serial output goes to build/debug-serial.log"
+    gdb -q "$kernel" -ex "target remote :$port" -x scripts/gdb/memkernel.gdb
     ;;
 *)
     echo "usage: $0 run|gui|debug ISO [KERNEL]" >&2

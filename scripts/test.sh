@@ -14,6 +14,8 @@
 #      (as `make run CMD=...` does), `monitor=SCRIPT`, halt and reboot
 #   7. the gdb helpers (scripts/gdb/memkernel.gdb) in batch mode against a
 #      stopped kernel, checked against what the kernel printed itself
+#   8. README's sample output: each line must match a line of a real boot
+#      through GRUB, numbers aside (scripts/readme_sample.py)
 #
 # The kernel is judged from its output and QEMU's exit status together: a
 # missing plan line, fewer results than planned, a triple fault (QEMU exits
@@ -22,7 +24,7 @@
 # status is non-zero if anything failed.
 #
 # Environment: TEST_ONLY=hosted|fuzz|kernel|faults|memory (comma list) to run
-# a subset (also: selfcheck, monitor, gdb, libmm, preload, hygiene); KTEST_TIMEOUT (seconds per suite boot, default 180).
+# a subset (also: selfcheck, monitor, gdb, readme, libmm, preload, hygiene); KTEST_TIMEOUT (seconds per suite boot, default 180).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -587,14 +589,14 @@ run_monitor_tests() {
         RUN_TIMEOUT=120 scripts/qemu.sh run "$BUILD/os.iso" >"$log" 2>&1 </dev/null
     st=$?
     monitor_expect "serial input, GRUB ISO" "$log" "$st" 0 \
-        "mm> help" "reboot                  reset the machine" \
-        "mm> mem" "frames per cell" "  <16M [" \
+        "mm> help" "reboot                   reset the machine" \
+        "mm> mem" "frames per cell" "  <16M  [" \
         "mm> pmm" "pmm_check: 0 violations" \
         "mm> vmm" "Kernel space (shared by every address space):" \
         "mm> heap" "heap_check: 0 violations" \
         "mm> ps" "0 processes" \
         "mm> run hello" ") exited with status 0" \
-        "mm> run kill_null" "was killed (page fault): process" "killed: page fault at 0x00000000" \
+        "mm> run kill_null" "killed: page fault at 0x00000000" ") was killed: page fault" \
         'unknown command "frob"' "vmm: no process 99 with an address space" \
         "Halting."
     # the line with a DEL in it must have run as "pmm": a second check result
@@ -604,6 +606,21 @@ run_monitor_tests() {
         pass
         printf "  %-40s ok\n" "line editing over serial (DEL)"
     fi
+
+    # a CPU-bound program in the background: the prompt must keep answering
+    # next to it (the monitor takes turns with it), and ps, vmm PID and kill
+    # PID must see it alive; `$!` is the pid `run ... &` printed
+    log=$LOGS/monitor-background.log
+    CMD='run worker &; ps; vmm $!; run hello; kill $!; ps; vmm $!; halt' \
+        RUN_TIMEOUT=120 scripts/qemu.sh run "$BUILD/os.iso" >"$log" 2>&1 </dev/null
+    st=$?
+    monitor_expect "run PROG &, ps, vmm PID, kill PID" "$log" "$st" 0 \
+        "mm> run worker &" "started in the background as pid" "busy until killed" \
+        "mm> ps" " runnable  worker" "1 process (pages" \
+        'mm> vmm $!' "committed rw-     128" "page tables of its own" \
+        "mm> run hello" "exited with status 0" \
+        'mm> kill $!' "(worker) killed: by request" "0 processes" \
+        "vmm: no process" "Halting."
 
     log=$LOGS/monitor-reboot.log
     CMD="reboot" RUN_TIMEOUT=60 scripts/qemu.sh run "$BUILD/os.iso" >"$log" 2>&1 </dev/null
@@ -655,18 +672,54 @@ run_monitor_tests() {
         "mm> pmx"$'\b \b'"m" "pmm_check: 0 violations" "mm> halt" "Halting."
 }
 
+# ---------------------------------------------------------------- README
+# README's sample output against a real boot through GRUB (as `make run`
+# shows it): every sample line must match a boot line, numbers aside
+# (scripts/readme_sample.py), so the sample cannot drift from the kernel.
+run_readme_test() {
+    section "README sample output against a real boot"
+    local log=$LOGS/readme-boot.log report=$LOGS/readme-sample.txt st
+    # one empty command: the prompt line appears alone, then QEMU is stopped at the next
+    CMD=" " RUN_TIMEOUT=120 scripts/qemu.sh run "$BUILD/os.iso" >"$log" 2>&1 </dev/null
+    st=$?
+    if [ "$st" -ne 0 ] || ! grep -aq '^mm> ' "$log"; then
+        fail "README sample: the boot did not reach the prompt (status $st) - see $log"
+    elif ! python3 scripts/readme_sample.py README.md "$log" >"$report" 2>&1; then
+        fail "README sample: $(grep -c 'no boot line' "$report") lines match no boot line - see $report"
+    else
+        pass
+        printf "  %-40s ok (%s)\n" "README \"What you see\"" "$(tail -1 "$report" | sed 's/^readme_sample: //')"
+    fi
+    # every package scripts/deps.sh installs is named in README's requirements
+    local pkg missing=""
+    for pkg in $(sed -n '/^packages=(/,/^)/p; /packages+=(/p' scripts/deps.sh | sed 's/#.*//; s/packages+\?=(//; s/)//'); do
+        grep -qF "\`$pkg\`" README.md || missing="$missing $pkg"
+    done
+    if [ -n "$missing" ]; then
+        fail "README requirements: deps.sh installs packages README does not name:$missing"
+    else
+        pass
+        printf "  %-40s ok\n" "README requirements = deps.sh packages"
+    fi
+}
+
 # ---------------------------------------------------------------- gdb helpers
 # scripts/gdb/memkernel.gdb in batch mode against a kernel stopped in the
 # monitor's `halt` (after its `pmm` and `heap` printed): the helpers' figures
 # must agree with what the kernel printed itself, and the page-table walk
 # must find the kernel image where the boot log says it is.
+# state_field NAME LINE: the value of NAME=VALUE in a `ktest: state` line.
+state_field() {
+    grep -o "\b$1=[^ ]*" <<<"$2" | head -1 | cut -d= -f2
+}
+
 run_gdb_tests() {
     section "gdb helpers (scripts/gdb/memkernel.gdb, batch mode)"
     local log=$LOGS/gdb.log serial=$LOGS/gdb-serial.log port=$((20000 + $$ % 20000)) qpid
     rm -f "$serial"
     qemu-system-i386 -display none -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
         -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" -m 128M \
-        -append "nodemo monitor=pmm;heap;halt" -serial "file:$serial" -S -gdb "tcp::$port" &
+        -append "nodemo ktest-state monitor=pmm;heap;halt" -serial "file:$serial" -S -gdb "tcp::$port" &
     qpid=$!
     # wait until the stub listens (gdb would give up at once otherwise)
     local tries
@@ -676,18 +729,24 @@ run_gdb_tests() {
         sleep 0.1
     done
     timeout 120 gdb -batch -q -nx "$BUILD/kernel.elf" -x scripts/gdb/memkernel.gdb \
-        -ex "target remote :$port" -ex delete -ex "break cmd_halt" -ex continue \
+        -ex "target remote :$port" -ex delete -ex "break qemu_exit" -ex continue \
         -ex mk-pmm -ex mk-heap -ex "mk-v2p 0xc0100000" -ex "mk-v2p 0" -ex "mk-v2p kernel_heap" \
+        -ex "echo == target gone\\n" -ex "monitor quit" -ex mk-pmm -ex mk-heap -ex "mk-v2p 0" \
         >"$log" 2>&1
     kill "$qpid" 2>/dev/null
     wait "$qpid" 2>/dev/null
-    local label="gdb" why="" kfree gfree kimage hfree glargest
-    kfree=$(grep -a '^pmm: all' "$serial" | tail -1 | awk '{print $4}')
-    gfree=$(grep -a -o 'free frames: [0-9]* in the records' "$log" | awk '{print $3}')
-    kimage=$(grep -a -m1 -o 'Kernel image: 0x[0-9a-f]*' "$serial" | awk '{print $3}')
-    hfree=$(grep -a -A1 '^  medium  general' "$serial" | grep -o 'largest free [0-9]*' | awk '{print $3}')
-    glargest=$(grep -a -o 'free ([0-9]* bytes, largest [0-9]*)' "$log" | tail -1 | grep -o 'largest [0-9]*' | awk '{print $2}')
-    if ! grep -q 'consistent$' "$log"; then
+    # the kernel's own figures: the `ktest: state` line `halt` prints (ktest-state)
+    local label="gdb" why="" state kfree gfree kimage hfree glargest refused
+    state=$(grep -a -m1 '^ktest: state ' "$serial" | tr -d '\r')
+    kfree=$(state_field pmm_free "$state")
+    kimage=$(state_field kernel_image "$state")
+    hfree=$(state_field kheap_general_largest_free "$state")
+    gfree=$(sed -n 's/.*free frames: \([0-9]*\) in the records.*/\1/p' "$log" | head -1)
+    glargest=$(sed -n 's/.*free ([0-9]* bytes, largest \([0-9]*\)).*/\1/p' "$log" | tail -1)
+    refused=$(sed -n '/^== target gone/,$p' "$log" | grep -c ': no live target')
+    if [ -z "$state" ]; then
+        why="the kernel printed no \"ktest: state\" line at halt"
+    elif ! grep -q 'consistent$' "$log"; then
         why="mk-pmm: no consistent frame count"
     elif [ -z "$kfree" ] || [ "$kfree" != "$gfree" ]; then
         why="mk-pmm says ${gfree:-nothing} free frames, the kernel's pmm said ${kfree:-nothing}"
@@ -701,6 +760,10 @@ run_gdb_tests() {
         why="mk-heap's largest free block ${glargest:-?} != the kernel's ${hfree:-?}"
     elif ! grep -q '^composite instance at' "$log"; then
         why="mk-heap did not walk the composite kernel heap"
+    elif [ "$refused" -ne 3 ]; then
+        why="after QEMU ended, $refused of the 3 helpers refused to report (they must all say so)"
+    elif [ "$(sed -n '/^== target gone/,$p' "$log" | grep -c 'consistent\| -> phys')" -ne 0 ]; then
+        why="a helper reported figures from a dead target"
     fi
     if [ -n "$why" ]; then
         fail "$label: $why - see $log"
@@ -727,6 +790,7 @@ want faults && run_fault_tests
 want memory && run_memory_tests
 want monitor && run_monitor_tests
 want gdb && run_gdb_tests
+want readme && run_readme_test
 
 echo
 if [ ${#failures[@]} -gt 0 ]; then

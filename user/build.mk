@@ -16,9 +16,12 @@ USER_BUILD := $(BUILD)/user
 UAR := $(CROSS)ar
 # The kernel's flags for ring 3.  -mgeneral-regs-only: programs never use
 # x87/SSE registers, so the kernel need not save them when it switches.
+# -fstack-clash-protection: a frame larger than a page is touched page by
+# page as it is allocated, so it cannot step over the guard gap below the
+# stack into a reservation (docs/processes.md).
 UCFLAGS = -std=c11 -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -nostdlib -fno-builtin \
            -O2 -g -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -mgeneral-regs-only \
-           -fno-stack-protector -fno-strict-aliasing $(WARN) \
+           -fno-stack-protector -fstack-clash-protection -fno-strict-aliasing $(WARN) \
            -I. -Iuser/include $(FREESTANDING_INC) -MD -MP
 UASFLAGS := -f elf32 -g -F dwarf
 ULDFLAGS := -m elf_i386 -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user/user.ld

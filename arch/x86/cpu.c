@@ -22,6 +22,7 @@ void cpu_features_init(void)
         cpuid(7, 0, &a, &b, &c, &d);
         cpu_features.smep = (b >> 7) & 1;
         cpu_features.smap = (b >> 20) & 1;
+        cpu_features.umip = (c >> 2) & 1;
     }
 }
 
@@ -35,6 +36,8 @@ void cpu_protections_enable(void)
         cr4 |= CR4_SMEP;
     if (cpu_features.smap)
         cr4 |= CR4_SMAP;
+    if (cpu_features.umip)
+        cr4 |= CR4_UMIP;
     write_cr4(cr4);
 }
 

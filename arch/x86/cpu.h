@@ -69,6 +69,7 @@ static inline void irq_restore(uint32_t flags)
 #define CR0_PG    (1u << 31)
 #define CR4_PSE   (1u << 4)
 #define CR4_PGE   (1u << 7)
+#define CR4_UMIP  (1u << 11)
 #define CR4_SMEP  (1u << 20)
 #define CR4_SMAP  (1u << 21)
 
@@ -81,6 +82,7 @@ struct cpu_features {
     int pge;  /* global pages */
     int smep; /* supervisor-mode execution prevention */
     int smap; /* supervisor-mode access prevention */
+    int umip; /* user-mode instruction prevention: sgdt, sidt, sldt, smsw, str fault in ring 3 */
     char vendor[13];
 };
 extern struct cpu_features cpu_features;
@@ -90,8 +92,9 @@ void cpu_features_init(void);
 
 /*
  * Turn on the protections the CPU has: CR0.WP (the kernel honours read-only
- * pages), CR4.PGE, CR4.SMEP, CR4.SMAP.  Call once the kernel's own mappings
- * have their final permissions.
+ * pages), CR4.PGE, CR4.SMEP, CR4.SMAP, CR4.UMIP (ring 3 cannot read
+ * the descriptor-table registers, which hold kernel addresses).  Call once
+ * the kernel's own mappings have their final permissions.
  */
 void cpu_protections_enable(void);
 

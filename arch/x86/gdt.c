@@ -10,6 +10,13 @@
  * #PF cannot push its frame, the CPU raises #DF, and instead of a triple
  * fault we switch to a known-good stack and can report what happened.  The
  * task switch saves the faulting state in the main TSS, which the report reads.
+ *
+ * There is no LDT, and the LDT register is loaded with the null selector:
+ * the CPU's reset LDTR (base 0, limit 0xFFFF) would otherwise make every
+ * selector with TI=1 read its descriptor from linear addresses 0-0xFFFF,
+ * which are user addresses - ring 3 could hand the CPU its own segment
+ * descriptors if those pages were ever mapped.  With a null LDTR such a
+ * selector raises #GP, which kills the process like any bad segment.
  */
 #include "arch/x86/trap.h"
 #include "arch/x86/cpu.h"
@@ -100,7 +107,9 @@ void gdt_init(void)
                      "ljmp $0x08, $1f\n"
                      "1:\n\t"
                      "mov $0x28, %%ax\n\t"
-                     "ltr %%ax"
+                     "ltr %%ax\n\t"
+                     "xor %%eax, %%eax\n\t"
+                     "lldt %%ax"
                      :
                      : "m"(p)
                      : "eax", "memory");

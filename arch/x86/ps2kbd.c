@@ -6,10 +6,12 @@
  * key gives one byte when pressed and the same with bit 7 set when
  * released; keys added after the original PC (the arrows) come after a
  * 0xE0 prefix.  Translated bytes wait in a small queue, because one arrow
- * becomes three bytes.
+ * becomes three bytes.  Shift+PgUp and Shift+PgDn belong to the VGA
+ * console, not to the program reading keys: they scroll its view.
  */
 #include "arch/x86/ps2kbd.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/vga.h"
 
 #define KBD_DATA 0x60
 #define KBD_STATUS 0x64
@@ -29,24 +31,44 @@ static const char shifted[] = "\0\0" "!@#$%^&*()_+" "\b\t" "QWERTYUIOP{}" "\r\0"
                               "\0|" "ZXCVBNM<>?" "\0*\0 ";
 _Static_assert(sizeof plain == 0x3A + 1 && sizeof shifted == 0x3A + 1, "scancode tables cover 0x00-0x39");
 
-static unsigned translate_extended(uint8_t code, char out[3])
+#define SC_PGUP 0x49 /* after 0xE0 */
+#define SC_PGDN 0x51
+
+/* ESC [ final, or ESC [ digit ~: what an xterm sends for the key. */
+static unsigned csi(char out[PS2KBD_MAX_BYTES], char digit, char final)
 {
-    char arrow;
+    unsigned n = 0;
+    out[n++] = 0x1B;
+    out[n++] = '[';
+    if (digit)
+        out[n++] = digit;
+    out[n++] = final;
+    return n;
+}
+
+static unsigned translate_extended(struct ps2kbd_state *st, uint8_t code,
+                                   char out[PS2KBD_MAX_BYTES])
+{
     switch (code) {
-    case 0x48: arrow = 'A'; break; /* up */
-    case 0x50: arrow = 'B'; break; /* down */
-    case 0x4D: arrow = 'C'; break; /* right */
-    case 0x4B: arrow = 'D'; break; /* left */
+    case 0x48: return csi(out, 0, 'A'); /* up */
+    case 0x50: return csi(out, 0, 'B'); /* down */
+    case 0x4D: return csi(out, 0, 'C'); /* right */
+    case 0x4B: return csi(out, 0, 'D'); /* left */
+    case 0x47: return csi(out, 0, 'H'); /* Home */
+    case 0x4F: return csi(out, 0, 'F'); /* End */
+    case 0x53: return csi(out, '3', '~'); /* Delete */
+    case SC_PGUP:
+    case SC_PGDN:
+        if (!st->shift)
+            return csi(out, code == SC_PGUP ? '5' : '6', '~');
+        st->scroll = code == SC_PGUP ? 1 : -1; /* the console's: no bytes */
+        return 0;
     case 0x1C: out[0] = '\r'; return 1; /* keypad Enter */
     default: return 0;
     }
-    out[0] = 0x1B;
-    out[1] = '[';
-    out[2] = arrow;
-    return 3;
 }
 
-unsigned ps2kbd_translate(struct ps2kbd_state *st, uint8_t sc, char out[3])
+unsigned ps2kbd_translate(struct ps2kbd_state *st, uint8_t sc, char out[PS2KBD_MAX_BYTES])
 {
     if (sc == SC_EXTENDED) {
         st->extended = 1;
@@ -68,7 +90,7 @@ unsigned ps2kbd_translate(struct ps2kbd_state *st, uint8_t sc, char out[3])
     if (released)
         return 0;
     if (extended)
-        return translate_extended(code, out);
+        return translate_extended(st, code, out);
     if (code >= sizeof plain - 1)
         return 0;
     char c = (st->shift ? shifted : plain)[code];
@@ -86,7 +108,7 @@ unsigned ps2kbd_translate(struct ps2kbd_state *st, uint8_t sc, char out[3])
 int ps2kbd_getc_nonblock(void)
 {
     static struct ps2kbd_state state;
-    static char queue[3];
+    static char queue[PS2KBD_MAX_BYTES];
     static unsigned queued, next;
     while (next == queued) {
         uint8_t status = inb(KBD_STATUS);
@@ -97,6 +119,10 @@ int ps2kbd_getc_nonblock(void)
             continue;
         queued = ps2kbd_translate(&state, sc, queue);
         next = 0;
+        if (state.scroll) { /* a screen less one line, so one line stays for context */
+            vga_scroll(state.scroll * (VGA_ROWS - 1));
+            state.scroll = 0;
+        }
     }
     return (unsigned char)queue[next++];
 }

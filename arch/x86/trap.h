@@ -16,9 +16,11 @@ struct trap_frame {
     uint32_t edi, esi, ebp, esp_at_pusha, ebx, edx, ecx, eax;
     uint32_t vector, error;
     uint32_t eip, cs, eflags;
-    uint32_t user_esp, user_ss; /* only valid when (cs & 3) == 3 */
+    uint32_t user_esp, user_ss; /* only valid when trap_from_user(frame) */
 };
 _Static_assert(sizeof(struct trap_frame) == 19 * 4, "trap_frame must match isr.asm");
+
+#define EFLAGS_VM (1u << 17) /* virtual-8086 mode */
 
 #define TRAP_PAGE_FAULT  14
 #define TRAP_DOUBLE_FAULT 8
@@ -33,6 +35,22 @@ _Static_assert(sizeof(struct trap_frame) == 19 * 4, "trap_frame must match isr.a
 #define PF_USER     0x04
 #define PF_RESERVED 0x08
 #define PF_FETCH    0x10
+
+/*
+ * Did the trap interrupt a user program?  Never decide from CS alone: in
+ * virtual-8086 mode (EFLAGS.VM; QEMU's TCG lets a ring-3 iret enter it) CS
+ * holds a real-mode segment - 0 looks like ring 0 - yet the CPU ran at CPL
+ * 3.  A page fault's error code says U for an access made at CPL 3.  Any of
+ * the three means "user": the offender is killed, never the kernel.
+ */
+static inline int trap_from_user(const struct trap_frame *f)
+{
+    if (f->eflags & EFLAGS_VM)
+        return 1;
+    if (f->vector == TRAP_PAGE_FAULT && (f->error & PF_USER))
+        return 1;
+    return (f->cs & 3) != 0;
+}
 
 /*
  * A handler returns 1 when it dealt with the trap, 0 to fall through to the

@@ -18,12 +18,37 @@
 
 void kmain(uint32_t magic, uint32_t info_phys);
 
+/*
+ * The loader's command line was kept and its words are found.  Whatever
+ * the boot (`test` for the suite, nothing under GRUB's default entry when
+ * the monitor's `test` runs this), so the line itself is parsed too.
+ */
 KTEST(bootinfo_has_command_line)
 {
     char value[32];
     KT_ASSERT(boot_info.protocol == 1 || boot_info.protocol == 2);
-    KT_ASSERT(bootinfo_option(&boot_info, "test", value, sizeof value));
+    KT_ASSERT(strlen(boot_info.cmdline) < sizeof boot_info.cmdline);
+    for (const char *p = boot_info.cmdline; *p;) { /* each word of the real line */
+        char word[32];
+        unsigned n = 0;
+        while (*p == ' ')
+            p++;
+        for (; *p && *p != ' ' && *p != '='; p++)
+            if (n + 1 < sizeof word)
+                word[n++] = *p;
+        word[n] = 0;
+        while (*p && *p != ' ')
+            p++;
+        if (n && n + 1 < sizeof word)
+            KT_ASSERT(bootinfo_option(&boot_info, word, value, sizeof value));
+    }
     KT_ASSERT(!bootinfo_option(&boot_info, "no-such-option", 0, 0));
+    struct boot_info line = {0};
+    strlcpy(line.cmdline, "nodemo  test=pmm_zone_limits kdebug=3", sizeof line.cmdline);
+    KT_ASSERT(bootinfo_option(&line, "test", value, sizeof value));
+    KT_ASSERT(strcmp(value, "pmm_zone_limits") == 0);
+    KT_ASSERT(bootinfo_option(&line, "nodemo", value, sizeof value) && value[0] == 0);
+    KT_ASSERT(!bootinfo_option(&line, "kdebug=3x", 0, 0) && !bootinfo_option(&line, "tes", 0, 0));
 }
 
 KTEST(memmap_sorted_disjoint_and_holds_kernel)

@@ -52,6 +52,7 @@ static void dbg_close(struct dbg *d)
 static int free_reported(struct heap *h, void *p, const char *kind)
 {
     unsigned long before = mm_port_report_count();
+    mm_port_expect_reports(1);
     heap_free(h, p);
     if (mm_port_report_count() != before + 1)
         return 0;

@@ -178,6 +178,7 @@ KTEST(kmalloc_contract)
 
     /* a foreign, an interior and a double free are reported and change nothing */
     unsigned long reports = mm_port_report_count();
+    mm_port_expect_reports(3);
     static uint8_t not_heap[64];
     kfree(not_heap);
     kfree(q + 8);

@@ -12,15 +12,48 @@
 #
 # They read the kernel's data structures through its debug information;
 # they never call kernel functions, so they work on a kernel stopped
-# anywhere (a breakpoint, a hang, after a panic).
+# anywhere (a breakpoint, a hang, after a panic).  The record formats come
+# from the debug information too (the bit field of struct pmm_frame's kind,
+# enum frame_kind, enum block_header_flag), so a change in the C source
+# cannot leave the helpers reading an old layout.  Without a live target
+# (QEMU ended, or never connected) they refuse: gdb would otherwise read
+# the ELF file's initial data and print zeros.
 set pagination off
 set disassembly-flavor intel
 
 python
 import gdb
 
-KINDS = ("absent", "reserved", "free-head", "free-tail", "used")
 ZONES = ("<1M", "<16M", "high")
+
+
+def mk_require_target(command):
+    """Refuse to report unless a live target is attached (not the ELF file's data)."""
+    inferior = gdb.selected_inferior()
+    try:  # gdb notices a vanished QEMU only when it next talks to it
+        alive = inferior.pid != 0 and inferior.threads()
+        if alive:
+            inferior.read_memory(int(gdb.parse_and_eval("&pmm")), 4)
+    except gdb.error:
+        alive = False
+    if not alive:
+        raise gdb.GdbError("%s: no live target (QEMU has ended or gdb is not connected); "
+                           "its figures would come from the ELF file, not the kernel. "
+                           "Start again with make debug, or: target remote :PORT" % command)
+
+
+def mk_enum(name, prefix):
+    """{value: lower-case name without prefix} of a C enum, from the debug information."""
+    return {int(f.enumval): f.name[len(prefix):].lower().replace("_", "-")
+            for f in gdb.lookup_type(name).fields()}
+
+
+def mk_bitfield(struct, field):
+    """(word index, shift, mask) of a bit field of a struct, from the debug information."""
+    for f in gdb.lookup_type(struct).fields():
+        if f.name == field:
+            return f.bitpos // 32, f.bitpos % 32, (1 << f.bitsize) - 1
+    raise gdb.GdbError("%s has no field %s" % (struct, field))
 
 
 def mk_read_u32s(addr, count):
@@ -36,6 +69,10 @@ class MkPmm(gdb.Command):
         super().__init__("mk-pmm", gdb.COMMAND_USER)
 
     def invoke(self, arg, from_tty):
+        mk_require_target("mk-pmm")
+        kinds = mk_enum("enum frame_kind", "KIND_")
+        word, shift, mask = mk_bitfield("struct pmm_frame", "kind")
+        record_words = gdb.lookup_type("struct pmm_frame").sizeof // 4
         pmm = gdb.parse_and_eval("pmm")
         base, end = int(pmm["base_pfn"]), int(pmm["end_pfn"])
         orders = int(gdb.parse_and_eval("sizeof(pmm.zone[0].head) / sizeof(pmm.zone[0].head[0])"))
@@ -49,25 +86,31 @@ class MkPmm(gdb.Command):
             zone_free += int(zone["free"])
             print("pmm: %-5s %8d %8d %8d  %s" % (ZONES[z], int(zone["total"]), int(zone["free"]),
                                                  int(zone["reserved"]), blocks))
-        # one 8-byte record per frame: the kind is the top 3 bits of the second word
-        counts = [0] * len(KINDS)
+        # one record per frame; where its kind lies comes from the debug information
+        counts = {k: 0 for k in kinds}
+        strange = 0
         addr = int(pmm["frame"])
         pfn = base
         while pfn < end:
             n = min(16384, end - pfn)
-            words = mk_read_u32s(addr + 8 * (pfn - base), 2 * n)
+            words = mk_read_u32s(addr + 4 * record_words * (pfn - base), record_words * n)
             for i in range(n):
-                kind = words[2 * i + 1] >> 29
-                counts[kind if kind < len(KINDS) else 0] += 1
+                kind = (words[record_words * i + word] >> shift) & mask
+                if kind in counts:
+                    counts[kind] += 1
+                else:
+                    strange += 1
             pfn += n
-        free = counts[2] + counts[3]
-        print("pmm: records: %s" % ", ".join("%d %s" % (counts[k], KINDS[k]) for k in range(len(KINDS))))
+        free = sum(counts[k] for k in kinds if kinds[k].startswith("free"))
+        print("pmm: records: %s%s" % (", ".join("%d %s" % (counts[k], kinds[k]) for k in sorted(kinds)),
+                                     ", %d of no known kind" % strange if strange else ""))
         print("pmm: free frames: %d in the records, %d in the zones, %d in the total: %s"
               % (free, zone_free, int(pmm["free"]),
                  "consistent" if free == zone_free == int(pmm["free"]) else "INCONSISTENT"))
 
 
 def mk_heap_walk_general(h):
+    flags = {f.name: int(f.enumval) for f in gdb.lookup_type("enum block_header_flag").fields()}
     gh = h.cast(gdb.lookup_type("struct general_heap").pointer())
     word = gdb.lookup_type("unsigned long").sizeof
     live = free = live_bytes = free_bytes = largest = 0
@@ -86,10 +129,10 @@ def mk_heap_walk_general(h):
         b = first
         while b < end:
             header = mk_read_u32s(b, 1)[0] if word == 4 else int(gdb.parse_and_eval("*(unsigned long *)%d" % b))
-            size = header & ~7
+            size = header & ~flags["HDR_FLAGS"]
             if size == 0:
                 break  # the sentinel
-            is_free = bool(header & 1)
+            is_free = bool(header & flags["HDR_FREE"])
             spans.append((is_free, size))
             if is_free:
                 free += 1
@@ -142,6 +185,7 @@ class MkHeap(gdb.Command):
         super().__init__("mk-heap", gdb.COMMAND_USER)
 
     def invoke(self, arg, from_tty):
+        mk_require_target("mk-heap")
         expr = arg.strip()
         if not expr:
             # the kernel heap; when a router sits in front, the heap behind it
@@ -166,6 +210,7 @@ class MkV2p(gdb.Command):
     def invoke(self, arg, from_tty):
         if not arg.strip():
             raise gdb.GdbError("usage: mk-v2p ADDR")
+        mk_require_target("mk-v2p")
         va = int(gdb.parse_and_eval(arg)) & 0xFFFFFFFF
         cr3 = int(gdb.parse_and_eval("$cr3")) & 0xFFFFF000
         gdb.execute("maintenance packet Qqemu.PhyMemMode:1", to_string=True)

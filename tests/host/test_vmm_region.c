@@ -123,6 +123,37 @@ TEST(overlap_with_guard_pages)
     vmm_sim_power_off();
 }
 
+/* A stack's guard gap: 256 GUARD pages, nothing can be reserved in it, a touch is a guard fault. */
+TEST(stack_gap_is_256_guard_pages)
+{
+    struct vmm_space s;
+    boot(VMM_POLICY_STRICT);
+    make_current_space(&s);
+    const uintptr_t stack = 0x40000000u, gap_low = stack - VMM_STACK_GAP;
+    CHECK_EQ(VMM_STACK_GAP, 256u * PAGE);
+    uintptr_t a = stack;
+    CHECK_EQ(vmm_reserve(&s, &a, 4 * PAGE, VMM_PROT_RW,
+                         VMM_RESERVE_STACK_GAP | VMM_RESERVE_GUARD_LOW),
+             VMM_EINVAL); /* one low guard or the other */
+    CHECK_EQ(reserve_at(&s, stack, 4, VMM_PROT_RW, VMM_RESERVE_COMMIT | VMM_RESERVE_STACK_GAP),
+             VMM_OK);
+    CHECK_EQ(page_state(&s, stack - PAGE), VMM_PAGE_GUARD);
+    CHECK_EQ(page_state(&s, gap_low), VMM_PAGE_GUARD);
+    CHECK_EQ(piece(&s, gap_low).base, gap_low);
+    CHECK_EQ(reserve_at(&s, stack - 17 * PAGE, 16, VMM_PROT_RW, 0), VMM_EEXIST); /* stack clash */
+    CHECK_EQ(reserve_at(&s, gap_low, 1, VMM_PROT_RW, 0), VMM_EEXIST);
+    CHECK_EQ(reserve_at(&s, gap_low - PAGE, 1, VMM_PROT_RW, 0), VMM_OK); /* just below it */
+    CHECK_EQ(vmm_handle_fault(&s, stack - 64 * PAGE, VMM_ACCESS_WRITE | VMM_ACCESS_USER),
+             VMM_FAULT_GUARD);
+    CHECK_EQ(vmm_handle_fault(&s, gap_low, VMM_ACCESS_WRITE | VMM_ACCESS_USER), VMM_FAULT_GUARD);
+    CHECK_EQ(vmm_check(&s), 0);
+    CHECK_EQ(vmm_release(&s, stack, 4 * PAGE), VMM_OK); /* the gap goes with its stack */
+    CHECK_EQ(reserve_at(&s, gap_low, 1, VMM_PROT_RW, 0), VMM_OK);
+    CHECK_EQ(vmm_check(&s), 0);
+    vmm_space_destroy(&s);
+    vmm_sim_power_off();
+}
+
 /* ------------------------------------------------------------------ split and merge */
 
 TEST(partial_protect_splits_and_merges)

@@ -62,5 +62,11 @@ void priv_cli(void);
 void priv_hlt(void);
 unsigned priv_inb(unsigned port);
 void priv_outb(unsigned port, unsigned value);
+/* Load FS with an LDT selector (the kernel has no LDT). */
+void priv_load_ldt_selector(void);
+/* sgdt into six bytes (limit, base): refused at ring 3 under CR4.UMIP. */
+void priv_sgdt(void *limit_and_base);
+/* iret with EFLAGS.VM set, CS 0 and EIP ip (does not return). */
+void priv_iret_to_v86(unsigned ip);
 
 #endif /* USER_SYS_H */

@@ -44,4 +44,11 @@ void uheap_source_stats(struct uheap_source_stats *st);
 unsigned long uheap_reports(void);
 const char *uheap_last_report(void);
 
+/*
+ * The program is about to provoke n misuse reports on purpose: they print
+ * as "malloc: expected: ...".  Returns how many of the previous
+ * announcement never came (call with 0 after the misuse to check).
+ */
+unsigned uheap_expect_reports(unsigned n);
+
 #endif /* USER_UHEAP_H */

@@ -24,6 +24,7 @@
 
 static unsigned long report_count;
 static char last_report[MESSAGE_MAX];
+static unsigned reports_expected; /* announced by the program, still to come */
 
 void mm_panic(const char *fmt, ...)
 {
@@ -53,7 +54,12 @@ void mm_report(const char *fmt, ...)
     vsnprintf(last_report, sizeof last_report, fmt, ap);
     va_end(ap);
     report_count++;
-    dprintf(SYS_FD_STDERR, "malloc: %s\n", last_report);
+    if (reports_expected) {
+        reports_expected--;
+        dprintf(SYS_FD_STDERR, "malloc: expected: %s\n", last_report);
+    } else {
+        dprintf(SYS_FD_STDERR, "malloc: %s\n", last_report);
+    }
 }
 
 unsigned long uheap_reports(void)
@@ -73,3 +79,10 @@ void mm_unlock_pmm(void) {}
 void mm_lock_vmm(void) {}
 
 void mm_unlock_vmm(void) {}
+
+unsigned uheap_expect_reports(unsigned n)
+{
+    unsigned missing = reports_expected;
+    reports_expected = n;
+    return missing;
+}

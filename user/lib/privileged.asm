@@ -33,3 +33,42 @@ priv_outb:
     mov eax, [esp + 8]
     out dx, al
     ret
+
+; Instructions that are legal at ring 3 but must not let a program see or
+; reach kernel state; the kernel must kill whoever uses them this way.
+global priv_load_ldt_selector, priv_sgdt, priv_iret_to_v86
+
+; void priv_load_ldt_selector(void): load FS with selector 0x0F (index 1,
+; TI = 1: the LDT, RPL 3).  The kernel has no LDT (LDTR is null): #GP.
+priv_load_ldt_selector:
+    mov eax, 0x0F
+    mov fs, eax
+    xor eax, eax
+    mov fs, eax
+    ret
+
+; void priv_sgdt(void *six_bytes): store the GDT register (limit, base).
+; With CR4.UMIP on this is #GP at ring 3; without it, it reveals the
+; GDT's kernel address.
+priv_sgdt:
+    mov eax, [esp + 4]
+    sgdt [eax]
+    ret
+
+; void priv_iret_to_v86(unsigned ip): a forged iret frame with EFLAGS.VM
+; set and CS 0.  At CPL 3 a real CPU ignores VM and refuses the null CS
+; (#GP); QEMU's TCG enters virtual-8086 mode and fetches from linear
+; address ip, which faults there with CS = 0.  Either way the kernel must
+; see a user fault and kill only this process.
+priv_iret_to_v86:
+    mov ecx, [esp + 4]
+    push dword 0                ; gs
+    push dword 0                ; fs
+    push dword 0                ; ds
+    push dword 0                ; es
+    push dword 0                ; ss
+    push dword 0x8000           ; esp
+    push dword 0x00020202       ; eflags: VM, IF, reserved bit 1
+    push dword 0                ; cs
+    push ecx                    ; eip
+    iretd

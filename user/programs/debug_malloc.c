@@ -33,6 +33,7 @@ int main(void)
     UT_EQ(((uintptr_t)q + 1000) % UT_PAGE, 0);
 
     unsigned long before = uheap_reports();
+    uheap_expect_reports(3);
     unsigned char *odd = malloc(73);
     odd[73] = 0; /* into the alignment slack: no fault */
     free(odd);
@@ -43,6 +44,7 @@ int main(void)
     UT_CHECK(reported(before + 2, "invalid free (interior pointer)"));
     free(q);
     UT_EQ(uheap_reports(), before + 3);
+    UT_EQ(uheap_expect_reports(0), 0);
     ut_log("three misuses reported by kind; the heap goes on");
     ut_pass();
 }

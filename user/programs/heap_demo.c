@@ -16,18 +16,19 @@
 #define LARGE 4
 #define MIB (1u << 20)
 
+/* One row of the table (KiB), under the header main prints: fits 80 columns. */
 static void show(const char *step)
 {
     struct sys_memstat ms;
     UT_OK(sys_memstat(&ms));
-    ut_log("%-34s reserved %6u KiB  committed %6u KiB  backed %6u KiB", step,
-           (unsigned)ms.proc_reserved * 4, (unsigned)ms.proc_committed * 4,
-           (unsigned)ms.proc_backed * 4);
+    ut_log("%-30s %9u %9u %9u", step, (unsigned)ms.proc_reserved * 4,
+           (unsigned)ms.proc_committed * 4, (unsigned)ms.proc_backed * 4);
 }
 
 int main(void)
 {
     static char *small[SMALL], *large[LARGE];
+    ut_log("%-30s %9s %9s %9s", "KiB of this process", "reserved", "committed", "backed");
     show("start");
     for (unsigned i = 0; i < SMALL; i++)
         UT_CHECK((small[i] = malloc(100)) != NULL);

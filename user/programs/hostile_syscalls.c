@@ -36,8 +36,21 @@ static void bad_write_buffers(void)
     UT_ERR(sys_write(1, (void *)0xFFFFF000u, 0x2000), EFAULT);
     UT_ERR(sys_write(1, (void *)0xBFFFFFF0u, 0x20), EFAULT);
     UT_ERR(sys_write(1, (void *)(hole_page + UT_PAGE - 8), 16), EFAULT);
+    /* all or nothing: an unreadable tail beyond the first chunk is -EFAULT, not a short count */
+    UT_ERR(sys_write(1, (void *)(hole_page + UT_PAGE - 600), 700), EFAULT);
+    /* the whole range is checked before the length is cut to SYS_WRITE_MAX */
+    UT_ERR(sys_write(1, (void *)hole_page, 0xFFFFFFFFu), EFAULT);           /* wraps */
+    UT_ERR(sys_write(1, (void *)USER_INFO_ADDR, 0x40000000u), EFAULT);      /* reaches 0xC0000000 */
+    UT_ERR(sys_write(1, (void *)(USER_INFO_ADDR + 8), UT_PAGE), EFAULT);     /* unmapped tail */
     UT_ERR(sys_write(7, "x", 1), EBADF);
     UT_EQ(sys_write(1, NULL, 0), 0);
+    /* a readable buffer longer than the first chunk is written whole */
+    static const char line[] = "hostile_syscalls: a write of more than one 256-byte chunk,"
+                               " checked page by page before any of it was printed, arrives"
+                               " whole: the count returned is the length asked for, neither"
+                               " less nor more, and nothing else was printed before it; this"
+                               " sentence is long enough to need two chunks of the copy loop.\n";
+    UT_EQ(sys_write(1, line, sizeof line - 1), sizeof line - 1);
 }
 
 static void bad_strings(void)

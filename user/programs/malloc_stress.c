@@ -151,11 +151,13 @@ static void edges(void)
     char on_stack[16];
     /* volatile: the compiler must not see (and refuse) what the heap has to catch */
     char *volatile twice = malloc(40), *volatile foreign = on_stack;
+    uheap_expect_reports(2);
     free(twice);
     free(twice);
     UT_EQ(uheap_reports(), reports + 1);
     free(foreign);
     UT_EQ(uheap_reports(), reports + 2);
+    UT_EQ(uheap_expect_reports(0), 0);
     UT_EQ(heap_check(uheap()), 0);
 }
 
