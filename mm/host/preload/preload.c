@@ -14,18 +14,33 @@
  * (preload_owner.c), and a mapping it unmaps is removed.  free(p) looks p
  * up there: no instance means a pointer libmm never handed out (reported,
  * ignored); the caller's own instance is freed into directly; a block of
- * another thread's instance is put in the caller's remote-free batch, which
- * is handed to the owner in one go when it holds PRELOAD_BATCH blocks, when
- * the next remote free is for another owner, or when the thread exits.
- * Handing a batch over takes the owner's lock once for all its blocks.
+ * another thread's instance is put in the caller's remote-free batch (an
+ * array of PRELOAD_BATCH pointers, so a double free can never tie a list
+ * into a loop).  A full batch, or one whose owner changes, is copied into
+ * a struct remote_batch allocated from the caller's own heap and pushed,
+ * lock-free, onto the owner's incoming stack; the owner frees what is there
+ * at its next malloc or free, under its own lock, which it takes anyway.
+ * An owner that no thread uses (exited, pooled) is freed into directly
+ * under its lock.  A thread hands over its last batch and drains its stack
+ * when it exits; batches pushed after that wait for the thread that adopts
+ * the instance (libmm_stats settles them too).
  *
- * Locking.  Each instance has a lock of its own (a recursive mutex, given
- * to the heap as its source's lock hook, so every heap operation holds it).
- * The owner thread is normally its only user, so the lock is uncontended on
- * the fast path; another thread takes it to hand over a batch, to read a
- * block's size (malloc_usable_size, realloc), or to free into an instance
- * nobody owns.  There is no global lock on any allocation or free: the
- * registry lock is taken only to create, retire or adopt an instance.
+ * Locking.  Each instance has a lock of its own (struct inst_lock: a
+ * recursive spinlock that yields the CPU when it has to wait), given to the
+ * heap as its source's lock hook, so every heap operation holds it; a
+ * malloc or free takes it once around the whole call, and the heap's own
+ * takes inside only count.  The owner thread is normally its only user, so
+ * the lock is uncontended on the fast path; another thread takes it to read
+ * a block's size (malloc_usable_size, realloc), to free into an instance
+ * nobody owns, or to drain it (libmm_stats).  There is no global lock on
+ * any allocation or free: the registry lock is taken only to create,
+ * retire or adopt an instance.  No path holds two instance locks at once,
+ * except fork's prepare handler, which takes them all in registry order.
+ *
+ * Each recording source also keeps up to 64 KiB of small regions the heap
+ * unmapped, for its next map of the same size: the slab set maps and
+ * unmaps single pages at a high rate, and each munmap is a system call
+ * and, with threads, a TLB shoot-down.
  *
  * Threads that have no instance yet, or no longer: while a thread is being
  * given one (pthread_setspecific, which may allocate), during library
@@ -43,9 +58,12 @@
  * the threads that did not survive to their owners, and pools their
  * instances for adoption.
  *
- * Costs: malloc = a TLS load + the composite's cost + an uncontended lock;
- * free = two dependent loads (owner map) + the same; a cross-thread free =
- * an array store, and 1/PRELOAD_BATCH of a lock and the frees.
+ * Costs: malloc = a TLS load, one check of the incoming stack, an
+ * uncontended lock (one compare-and-swap, one store) and the composite's
+ * cost; free = two dependent loads (owner map) and the same; a cross-thread
+ * free = an array store, plus per PRELOAD_BATCH of them one small
+ * allocation and one compare-and-swap on the owner's stack, and the frees
+ * done later by the owner.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -75,6 +93,17 @@
 #define PRELOAD_MAP_CACHE_MAX ((size_t)64 << 10) /* largest region kept */
 
 enum inst_kind { KIND_THREAD, KIND_GUARD };
+
+/*
+ * A batch of cross-thread frees on its way to the owner: allocated from the
+ * freeing thread's own heap, pushed onto the owner's incoming stack, freed
+ * block by block by the owner on its next malloc or free.
+ */
+struct remote_batch {
+    struct remote_batch *next;
+    unsigned n;
+    void *ptr[PRELOAD_BATCH];
+};
 
 struct cached_map {
     void *ptr;
@@ -107,6 +136,9 @@ struct preload_inst {
     int owned;                   /* a live thread uses it (registry lock) */
     struct preload_inst *next;   /* registry: every instance ever made */
     struct preload_inst *pooled; /* pool of instances nobody owns */
+    /* batches other threads pushed, not freed yet: a lock-free stack (push by
+     * anyone, take-all by whoever drains), on a cache line of its own */
+    struct remote_batch *incoming __attribute__((aligned(64)));
     struct preload_inst *to __attribute__((aligned(64))); /* owner of the blocks in batch[] */
     unsigned batch_n;           /* written only by the thread using this instance */
     void *batch[PRELOAD_BATCH]; /* blocks freed here that belong to `to` */
@@ -115,6 +147,8 @@ struct preload_inst {
 enum { TLS_NEW, TLS_STARTING, TLS_ACTIVE, TLS_EXITED };
 static __thread struct preload_inst *tls_inst __attribute__((tls_model("initial-exec")));
 static __thread int tls_state __attribute__((tls_model("initial-exec")));
+/* libmm_stats is settling every count: batches are freed directly, never pushed */
+static __thread int tls_settling __attribute__((tls_model("initial-exec")));
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct preload_inst *registry; /* reg_lock */
@@ -344,18 +378,70 @@ static struct preload_inst *inst_for_thread(void)
     return in ? in : inst_create(KIND_THREAD, 0);
 }
 
-/* Hand the blocks batched in `from` to their owner, under the owner's lock once. */
-static void batch_flush(struct preload_inst *from)
+/* Free the blocks of from's batch into their owner directly, under the owner's lock once. */
+static void batch_free_locked(struct preload_inst *from)
 {
-    unsigned n = from->batch_n;
     struct preload_inst *to = from->to;
-    if (n == 0)
-        return;
     inst_lock(to);
-    for (unsigned i = 0; i < n; i++)
+    for (unsigned i = 0; i < from->batch_n; i++)
         heap_free(to->heap, from->batch[i]);
     inst_unlock(to);
+}
+
+/*
+ * Hand the blocks batched in `from` to their owner.  An owner with a live
+ * thread gets them as one remote_batch pushed onto its incoming stack (no
+ * lock: the owner frees them on its next operation); an owner nobody uses
+ * now, or a batch that cannot be allocated, is freed into directly.
+ */
+static void batch_flush(struct preload_inst *from)
+{
+    struct preload_inst *to = from->to;
+    if (from->batch_n == 0)
+        return;
+    struct remote_batch *rb = NULL;
+    if (__atomic_load_n(&to->owned, __ATOMIC_RELAXED) && to != from && !tls_settling) {
+        inst_lock(from);
+        rb = heap_alloc(from->heap, sizeof *rb, 0);
+        inst_unlock(from);
+    }
+    if (rb) {
+        rb->n = from->batch_n;
+        memcpy(rb->ptr, from->batch, rb->n * sizeof rb->ptr[0]);
+        rb->next = __atomic_load_n(&to->incoming, __ATOMIC_RELAXED);
+        while (!__atomic_compare_exchange_n(&to->incoming, &rb->next, rb, 1, __ATOMIC_RELEASE,
+                                            __ATOMIC_RELAXED))
+            ;
+    } else {
+        batch_free_locked(from);
+    }
     __atomic_store_n(&from->batch_n, 0, __ATOMIC_RELEASE);
+}
+
+static void free_owned_any(struct preload_inst *owner, void *p);
+
+/*
+ * Free what other threads pushed to `in` (under in's lock, taken here; it
+ * nests in the caller's).  Each remote_batch goes back to the heap it came
+ * from like any block.  Called by the owner at each malloc/free, at its
+ * exit, and by libmm_stats for every instance.
+ */
+static void drain_incoming(struct preload_inst *in)
+{
+    if (!__atomic_load_n(&in->incoming, __ATOMIC_RELAXED))
+        return;
+    struct remote_batch *rb = __atomic_exchange_n(&in->incoming, NULL, __ATOMIC_ACQUIRE);
+    inst_lock(in);
+    while (rb) {
+        struct remote_batch *next = rb->next;
+        for (unsigned i = 0; i < rb->n; i++)
+            heap_free(in->heap, rb->ptr[i]);
+        struct preload_inst *maker = preload_owner_get(rb);
+        if (maker)
+            free_owned_any(maker, rb);
+        rb = next;
+    }
+    inst_unlock(in);
 }
 
 /* A free of another thread's block: batched for its owner. */
@@ -376,10 +462,12 @@ static void thread_exit(void *arg)
 {
     struct preload_inst *in = arg;
     batch_flush(in);
+    drain_incoming(in); /* what arrives later waits for the adopter (or libmm_stats) */
+    batch_flush(in);    /* the drained batches' own blocks */
     tls_inst = NULL;
     tls_state = TLS_EXITED; /* later allocations on this thread: the fallback instance */
     pthread_mutex_lock(&reg_lock);
-    in->owned = 0;
+    __atomic_store_n(&in->owned, 0, __ATOMIC_RELAXED);
     in->pooled = pool;
     pool = in;
     pthread_mutex_unlock(&reg_lock);
@@ -544,6 +632,8 @@ static void *check_result(void *p)
         void *p_ = NULL;                                                                           \
         if (in_) {                                                                                 \
             inst_lock(in_);                                                                        \
+            if (in_ == tls_inst)                                                                   \
+                drain_incoming(in_);                                                               \
             p_ = call_on_heap(in_->heap);                                                          \
             inst_unlock(in_);                                                                      \
         }                                                                                          \
@@ -572,6 +662,7 @@ static inline __attribute__((always_inline)) void free_owned(struct preload_inst
     struct preload_inst *in = tls_inst;
     if (owner == in) {
         inst_lock(in);
+        drain_incoming(in);
         heap_free(owner->heap, p);
         inst_unlock(in);
     } else if (owner->kind == KIND_GUARD) {
@@ -583,6 +674,12 @@ static inline __attribute__((always_inline)) void free_owned(struct preload_inst
     } else {
         heap_free(owner->heap, p); /* takes owner's lock */
     }
+}
+
+/* free_owned for the drain: not inlined there (the guard's traces do not pass through it). */
+static void free_owned_any(struct preload_inst *owner, void *p)
+{
+    free_owned(owner, p);
 }
 
 PRELOAD_EXPORT void free(void *p)
@@ -732,10 +829,16 @@ static void stats_print_one(const char *what, const struct heap_stats *st)
 PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
 {
     memset(sum, 0, sizeof *sum);
+    tls_settling = 1;
     if (tls_inst)
         batch_flush(tls_inst);
     pthread_mutex_lock(&reg_lock);
     int n = 0;
+    for (struct preload_inst *in = registry; in; in = in->next)
+        drain_incoming(in);
+    if (tls_inst)
+        batch_flush(tls_inst); /* the batches' own blocks, freed by the drains */
+    tls_settling = 0;
     for (struct preload_inst *in = registry; in; in = in->next, n++) {
         struct heap_stats st;
         heap_stats(in->heap, &st);
