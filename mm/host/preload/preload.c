@@ -495,13 +495,27 @@ static void fork_child(void)
     pthread_mutex_init(&reg_lock, NULL);
     for (struct preload_inst *in = registry; in; in = in->next)
         inst_lock_init(in);
+    /* First every dead thread's instance becomes nobody's, so that the
+     * flushes below free into them directly instead of pushing batches
+     * that only an adopter would drain. */
+    struct preload_inst *dead = NULL;
     for (struct preload_inst *in = registry; in; in = in->next) {
         if (in->kind != KIND_THREAD || in == tls_inst || !in->owned)
             continue;
-        batch_flush(in);
         in->owned = 0;
-        in->pooled = pool;
-        pool = in;
+        in->pooled = dead;
+        dead = in;
+    }
+    for (struct preload_inst *in = dead; in; in = in->pooled) {
+        batch_flush(in);
+        drain_incoming(in); /* batches pushed before the fork */
+        batch_flush(in);
+    }
+    while (dead) {
+        struct preload_inst *next = dead->pooled;
+        dead->pooled = pool;
+        pool = dead;
+        dead = next;
     }
 }
 
