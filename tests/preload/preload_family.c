@@ -48,6 +48,16 @@ static void free_stack_address(void)
 }
 
 static void *volatile kept;
+static void *volatile realloc_result = (void *)1;
+
+static void realloc_stack_address(void)
+{
+    int local = 7;
+    void *volatile addr = &local;
+    realloc_result = realloc(addr, 100); /* not libmm's: reported, NULL, local untouched */
+    if (local != 7)
+        realloc_result = (void *)2;
+}
 static volatile size_t huge = SIZE_MAX / 2; /* impossible sizes, out of the compiler's sight */
 
 static void double_free(void)
@@ -146,6 +156,12 @@ static void check_bad_frees(void)
     capture_stderr(free_stack_address, out, sizeof out);
     check(count_lines(out) == 1 && strstr(out, "not a block allocated by libmm"),
           "free(stack address): reported once on stderr");
+    capture_stderr(realloc_stack_address, out, sizeof out);
+    check(count_lines(out) == 1 && realloc_result == NULL,
+          "realloc(stack address): NULL, reported once, nothing touched");
+    int local;
+    void *volatile addr = &local;
+    check(malloc_usable_size(addr) == 0, "malloc_usable_size(stack address) == 0");
     capture_stderr(double_free, out, sizeof out);
     check(count_lines(out) == 1, "double free: reported once on stderr");
     char *p = malloc(48);
