@@ -12,6 +12,20 @@
 #   make format       apply .clang-format
 #   make clean
 
+# ARCH=x86_64 on the command line: the 64-bit kernel, whose rules are in
+# arch/x86_64/build.mk.  An ARCH from the environment (some build setups
+# export one) is not ours and is ignored.
+ifeq ($(origin ARCH),command line)
+ifeq ($(filter $(ARCH),i686 x86_64),)
+$(error ARCH must be i686 (the default) or x86_64, not $(ARCH))
+endif
+else
+override ARCH := i686
+endif
+ifeq ($(ARCH),x86_64)
+include arch/x86_64/build.mk
+else
+
 BUILD := build
 # V=1 shows every command.
 Q := $(if $(V),,@)
@@ -40,7 +54,7 @@ KCFLAGS = -std=c11 -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -nostdlib -
            -O2 -g -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
            -mgeneral-regs-only -fno-strict-aliasing \
            -fstack-protector-strong -mstack-protector-guard=global \
-           $(WARN) -I. $(FREESTANDING_INC) -MD -MP
+           $(WARN) -I. -Iarch/x86/port $(FREESTANDING_INC) -MD -MP
 KASFLAGS := -f elf32 -g -F dwarf
 KLDFLAGS := -m elf_i386 -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
 
@@ -135,6 +149,22 @@ $(BUILD)/host/tests/%: $(BUILD)/host/san/tests/host/%.o $(HOST_SUPPORT) $(HOST_O
 	@echo "  LINK    $@"
 	$(Q)$(HOSTCC) $(HOST_SAN) -o $@ $^ -lm
 
+# The VMM's tests again with the x86-64 paging format and layout
+# (tests/host/x86_64/mm_arch.h found first): the same mm/ and simulator,
+# four levels instead of two.  The tests are written in terms of the format.
+HOST64_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/tests-x86_64/%,\
+    tests/host/test_vmm.c tests/host/test_vmm_region.c tests/host/test_vmm_paging.c)
+HOST64_OBJS := $(patsubst %.c,$(BUILD)/host/san64/%.o,$(HOST_SRC))
+HOST64_SUPPORT := $(patsubst %.c,$(BUILD)/host/san64/%.o,$(filter-out tests/host/test_%.c,$(wildcard tests/host/*.c)))
+$(BUILD)/host/san64/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $< (x86-64 paging)"
+	$(Q)$(HOSTCC) -Itests/host/x86_64 $(HOST_CFLAGS) $(HOST_SAN) -c $< -o $@
+$(BUILD)/host/tests-x86_64/%: $(BUILD)/host/san64/tests/host/%.o $(HOST64_SUPPORT) $(HOST64_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  LINK    $@"
+	$(Q)$(HOSTCC) $(HOST_SAN) -o $@ $^ -lm
+
 # The allocator tests again in the debug build (MM_DEBUG=1: full checks,
 # junk-filled memory), so that what MM_DEBUG promises is tested too.
 HOST_DEBUG_TESTS := $(patsubst tests/host/%.c,$(BUILD)/host/tests-debug/%,\
@@ -153,7 +183,7 @@ $(BUILD)/host/tests-debug/%: $(BUILD)/host/dbg/tests/host/%.o $(HOST_DEBUG_SUPPO
 # Optimised, sanitizer-free objects for libmm.a and benchmarks.
 # Frame pointers kept: the debug allocator's reports name call sites by
 # walking them (mm/heap_debug.h), in libmm.a as in the kernel.
-HOST_OPT_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -fno-omit-frame-pointer $(WARN) -I. -MMD -MP
+HOST_OPT_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -fno-omit-frame-pointer $(WARN) -I. -Itests/host -MMD -MP
 $(BUILD)/host/opt/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $< (-O2)"
@@ -165,7 +195,7 @@ LIBMM_SO := $(BUILD)/host/libmm.so
 # The public headers: mm/'s internal ones (the VMM's, bit helpers, page-table
 # entries) are not installed, nor the VMM's API, which needs a machine's page
 # tables behind mm/port.h (tests/host/vmm_sim.c is a simulated one).
-LIBMM_PRIVATE_HEADERS := mm/bits.h mm/pte.h $(wildcard mm/vmm*.h mm/*_internal.h)
+LIBMM_PRIVATE_HEADERS := mm/bits.h mm/pte.h $(wildcard mm/vmm*.h mm/*_internal.h mm/paging_*.h)
 LIBMM_HEADERS := $(filter-out $(LIBMM_PRIVATE_HEADERS),$(wildcard mm/*.h mm/host/*.h))
 # `make libmm`: the archive plus its public headers under build/host/include
 # (use -Ibuild/host/include and #include "mm/heap.h").
@@ -286,7 +316,8 @@ debug: deps
 	scripts/qemu.sh debug $(ISO) $(KERNEL)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(HOST_DEBUG_TESTS) $(FUZZ_TARGETS) libmm $(PRELOAD_TESTS)
+	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(HOST_DEBUG_TESTS) $(HOST64_TESTS) $(FUZZ_TARGETS) libmm $(PRELOAD_TESTS)
+	@$(MAKE) --no-print-directory ARCH=x86_64 all
 	@KCC=$(KCC) scripts/test.sh
 
 bench: deps
@@ -302,3 +333,4 @@ clean:
 
 -include user/build.mk
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+endif

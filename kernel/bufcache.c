@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 struct buffer {
-    pmm_paddr_t first; /* physical address of the first frame */
-    uint32_t frames;   /* a power of two, <= PMM_MAX_CONTIG_FRAMES */
+    uint32_t first_pfn; /* frame number of the first frame (physical address >> 12) */
+    uint32_t frames;    /* a power of two, <= PMM_MAX_CONTIG_FRAMES */
 };
 _Static_assert(sizeof(struct buffer) == 8, "buffer records stay small");
 
@@ -35,7 +35,7 @@ static bool push(pmm_paddr_t first, uint32_t frames)
     bool pushed = false;
     uint32_t flags = irq_save();
     if (n_buffers < BUFCACHE_MAX_BUFFERS) {
-        buffers[n_buffers++] = (struct buffer){first, frames};
+        buffers[n_buffers++] = (struct buffer){(uint32_t)(first >> 12), frames};
         frames_held += frames;
         pushed = true;
     }
@@ -62,7 +62,7 @@ size_t bufcache_drop(size_t frames)
     size_t dropped = 0;
     struct buffer b;
     while (dropped < frames && pop(&b)) {
-        pmm_free_contig(b.first, b.frames);
+        pmm_free_contig((pmm_paddr_t)b.first_pfn << 12, b.frames);
         dropped += b.frames;
     }
     return dropped;

@@ -124,14 +124,22 @@ void mm_unlock_vmm(void)
 
 /* ---------------------------------------------------------------- VMM hooks */
 
-void *mm_kmap(uint32_t frame)
+/* i386 paging without PAE: an entry names a 32-bit frame address. */
+uint64_t mm_phys_limit(void)
 {
+    return 1ull << 32;
+}
+
+void *mm_kmap(uint64_t frame)
+{
+    if (frame >= mm_phys_limit())
+        panic("mm_kmap: frame 0x%llx is beyond the physical limit", (unsigned long long)frame);
     if (frame < LOWMAP_SIZE)
-        return lowmap_virt(frame);
+        return lowmap_virt((uint32_t)frame);
     uint32_t flags = irq_save();
     if (kmap_depth == KMAP_SLOTS)
         panic("mm_kmap: more than %u nested mappings", KMAP_SLOTS);
-    void *p = window_map(WINDOW_SLOT_KMAP + kmap_depth++, frame);
+    void *p = window_map(WINDOW_SLOT_KMAP + kmap_depth++, (uint32_t)frame);
     irq_restore(flags);
     return p;
 }
@@ -176,12 +184,12 @@ void mm_tlb_flush_global(void)
     }
 }
 
-void mm_load_page_directory(uint32_t pd)
+void mm_load_page_directory(uint64_t pd)
 {
-    load_cr3(pd);
+    load_cr3((uint32_t)pd);
 }
 
-uint32_t mm_current_page_directory(void)
+uint64_t mm_current_page_directory(void)
 {
     return read_cr3() & ~0xFFFu;
 }

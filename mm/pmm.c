@@ -53,14 +53,15 @@
 /* ------------------------------------------------------------ constants */
 
 #define FRAME_NIL 0xFFFFFFu /* "no frame" in a 24-bit list link */
-#define FRAMES_4G 0x100000u /* frame numbers stop here: 32-bit physical addresses */
+#define FRAMES_MAX ((uint32_t)(PMM_PHYS_MAX >> MM_PAGE_SHIFT)) /* no frame number reaches this */
 #define LOW_END_PFN (PMM_ZONE_LOW_END >> MM_PAGE_SHIFT)
 #define DMA_END_PFN (PMM_ZONE_DMA_END >> MM_PAGE_SHIFT)
 #define PMM_RECLAIM_BATCH 32u /* frames asked beyond the watermark deficit */
 #define CHECK_LOG_LIMIT 8     /* pmm_check prints at most this many violations */
 #define PMM_KNOWN_FLAGS (PMM_BELOW_1M | PMM_BELOW_16M | PMM_NORECLAIM)
 
-_Static_assert(FRAMES_4G < FRAME_NIL, "span indices and FRAME_NIL fit the 24-bit links");
+_Static_assert(FRAMES_MAX < FRAME_NIL, "span indices and FRAME_NIL fit the 24-bit links");
+_Static_assert(FRAMES_MAX % PMM_MAX_CONTIG_FRAMES == 0, "the ceiling is a whole largest block");
 _Static_assert(PMM_MAX_CONTIG_FRAMES < FRAME_NIL, "run lengths fit the 24-bit aux field");
 _Static_assert(PMM_MAX_ORDER < 32, "orders fit the 5-bit field and the nonempty mask");
 
@@ -89,7 +90,7 @@ _Static_assert(sizeof(struct pmm_frame) == PMM_FRAME_META_BYTES, "frame record i
 
 /* One zone: its fixed limits, its free lists and its counters. */
 struct zone {
-    uint32_t start_pfn, end_pfn;        /* fixed: [0,1M) [1M,16M) [16M,4G) in frames */
+    uint32_t start_pfn, end_pfn;        /* fixed: [0,1M) [1M,16M) [16M,limit) in frames */
     uint32_t head[PMM_MAX_ORDER + 1];   /* first block of each free list, FRAME_NIL if none */
     uint32_t blocks[PMM_MAX_ORDER + 1]; /* length of each free list */
     uint32_t nonempty;                  /* bit k set <=> head[k] != FRAME_NIL */
@@ -119,6 +120,18 @@ static const struct pmm_range firmware_ranges[] = {
 #define FIRMWARE_RANGES (sizeof firmware_ranges / sizeof firmware_ranges[0])
 
 /* ------------------------------------------------------------ small helpers */
+
+/* Frame number of a physical address; FRAME_NIL (outside every span) beyond the ceiling. */
+static uint32_t pfn_of(pmm_paddr_t paddr)
+{
+    return paddr < PMM_PHYS_MAX ? (uint32_t)(paddr >> MM_PAGE_SHIFT) : FRAME_NIL;
+}
+
+/* Physical address of frame pfn, for messages. */
+static unsigned long long paddr_ull(uint32_t pfn)
+{
+    return (unsigned long long)pfn << MM_PAGE_SHIFT;
+}
 
 static struct pmm_frame *frame_at(uint32_t pfn)
 {
@@ -277,7 +290,7 @@ static void mark_run_used_locked(uint32_t pfn, uint32_t count)
         struct pmm_frame *f = frame_at(pfn + i);
 #if MM_DEBUG
         if (f->kind != KIND_FREE_TAIL)
-            mm_panic("pmm_alloc: frame 0x%08x is not free", (pfn + i) << MM_PAGE_SHIFT);
+            mm_panic("pmm_alloc: frame 0x%llx is not free", paddr_ull(pfn + i));
 #endif
         *f = (struct pmm_frame){.refcount = 1, .aux = i == 0 ? count : 0, .kind = KIND_USED};
     }
@@ -379,7 +392,7 @@ static pmm_paddr_t alloc_with_reclaim(unsigned order, uint32_t count, unsigned f
         }
         if (!may_reclaim || run_reclaimers(want) == 0)
             break;
-        if (want < FRAMES_4G)
+        if (want < FRAMES_MAX)
             want *= 2;
     }
     return refuse();
@@ -442,23 +455,23 @@ pmm_paddr_t pmm_alloc_contig(size_t count, size_t align_frames, unsigned flags)
  */
 static struct pmm_frame *used_frame_locked(const char *who, pmm_paddr_t paddr)
 {
-    uint32_t pfn = paddr >> MM_PAGE_SHIFT;
+    uint32_t pfn = pfn_of(paddr);
 
     if (paddr & (MM_PAGE_SIZE - 1)) {
-        mm_report("%s: 0x%08x is not frame-aligned", who, paddr);
+        mm_report("%s: 0x%08llx is not frame-aligned", who, (unsigned long long)paddr);
         return NULL;
     }
     struct pmm_frame *f = in_span(pfn) ? frame_at(pfn) : NULL;
     if (f == NULL || f->kind == KIND_ABSENT) {
-        mm_report("%s: 0x%08x is not a RAM frame", who, paddr);
+        mm_report("%s: 0x%08llx is not a RAM frame", who, (unsigned long long)paddr);
         return NULL;
     }
     if (f->kind == KIND_RESERVED) {
-        mm_report("%s: frame 0x%08x is reserved", who, paddr);
+        mm_report("%s: frame 0x%08llx is reserved", who, (unsigned long long)paddr);
         return NULL;
     }
     if (f->kind != KIND_USED) {
-        mm_report("%s: frame 0x%08x is already free", who, paddr);
+        mm_report("%s: frame 0x%08llx is already free", who, (unsigned long long)paddr);
         return NULL;
     }
     return f;
@@ -482,7 +495,7 @@ void pmm_free(pmm_paddr_t paddr)
 {
     mm_lock_pmm();
     struct pmm_frame *f = used_frame_locked("pmm_free", paddr);
-    uint32_t pfn = paddr >> MM_PAGE_SHIFT;
+    uint32_t pfn = pfn_of(paddr);
 
     if (f == NULL) {
         /* reported */
@@ -490,9 +503,9 @@ void pmm_free(pmm_paddr_t paddr)
         f->refcount--;
     } else if (f->aux != 1) {
         uint32_t start = run_start(pfn);
-        mm_report("pmm_free: frame 0x%08x belongs to the %u-frame run at 0x%08x; "
+        mm_report("pmm_free: frame 0x%08llx belongs to the %u-frame run at 0x%08llx; "
                   "use pmm_free_contig",
-                  paddr, (unsigned)frame_at(start)->aux, start << MM_PAGE_SHIFT);
+                  (unsigned long long)paddr, (unsigned)frame_at(start)->aux, paddr_ull(start));
     } else {
         set_plain(pfn, KIND_FREE_TAIL);
         free_block_locked(pfn, 0);
@@ -504,24 +517,25 @@ void pmm_free(pmm_paddr_t paddr)
 static bool run_freeable_locked(pmm_paddr_t paddr, size_t count)
 {
     const struct pmm_frame *f = used_frame_locked("pmm_free_contig", paddr);
-    uint32_t pfn = paddr >> MM_PAGE_SHIFT;
+    uint32_t pfn = pfn_of(paddr);
 
     if (f == NULL)
         return false;
     if (f->aux == 0) {
-        mm_report("pmm_free_contig: frame 0x%08x is inside the run at 0x%08x, not its start", paddr,
-                  run_start(pfn) << MM_PAGE_SHIFT);
+        mm_report("pmm_free_contig: frame 0x%08llx is inside the run at 0x%08llx, not its start",
+                  (unsigned long long)paddr, paddr_ull(run_start(pfn)));
         return false;
     }
     if (f->aux != count) {
-        mm_report("pmm_free_contig: the run at 0x%08x has %u frames, not %zu", paddr,
+        mm_report("pmm_free_contig: the run at 0x%08llx has %u frames, not %zu",
+                  (unsigned long long)paddr,
                   (unsigned)f->aux, count);
         return false;
     }
     for (uint32_t i = 0; i < count; i++) {
         if (frame_at(pfn + i)->refcount != 1) {
-            mm_report("pmm_free_contig: frame 0x%08x of the run is shared (%u references)",
-                      (pfn + i) << MM_PAGE_SHIFT, (unsigned)frame_at(pfn + i)->refcount);
+            mm_report("pmm_free_contig: frame 0x%08llx of the run is shared (%u references)",
+                      paddr_ull(pfn + i), (unsigned)frame_at(pfn + i)->refcount);
             return false;
         }
     }
@@ -538,7 +552,7 @@ void pmm_free_contig(pmm_paddr_t paddr, size_t count)
 {
     mm_lock_pmm();
     if (run_freeable_locked(paddr, count)) {
-        uint32_t pfn = paddr >> MM_PAGE_SHIFT;
+        uint32_t pfn = pfn_of(paddr);
         for (uint32_t i = 0; i < count; i++)
             set_plain(pfn + i, KIND_FREE_TAIL);
         free_range_locked(pfn, pfn + (uint32_t)count);
@@ -556,7 +570,7 @@ void pmm_ref(pmm_paddr_t paddr)
     mm_lock_pmm();
     struct pmm_frame *f = used_frame_locked("pmm_ref", paddr);
     if (f != NULL && f->refcount == UINT32_MAX)
-        mm_report("pmm_ref: frame 0x%08x has too many references", paddr);
+        mm_report("pmm_ref: frame 0x%08llx has too many references", (unsigned long long)paddr);
     else if (f != NULL)
         f->refcount++;
     mm_unlock_pmm();
@@ -567,7 +581,7 @@ void pmm_ref(pmm_paddr_t paddr)
 /* References held on the frame containing paddr; 0 unless it is USED. */
 unsigned pmm_refcount(pmm_paddr_t paddr)
 {
-    uint32_t pfn = paddr >> MM_PAGE_SHIFT;
+    uint32_t pfn = pfn_of(paddr);
     unsigned count = 0;
 
     mm_lock_pmm();
@@ -585,7 +599,7 @@ enum pmm_frame_state pmm_frame_state(pmm_paddr_t paddr)
         [KIND_FREE_HEAD] = PMM_FRAME_FREE, [KIND_FREE_TAIL] = PMM_FRAME_FREE,
         [KIND_USED] = PMM_FRAME_USED,
     };
-    uint32_t pfn = paddr >> MM_PAGE_SHIFT;
+    uint32_t pfn = pfn_of(paddr);
     enum pmm_frame_state state = PMM_FRAME_ABSENT;
 
     mm_lock_pmm();
@@ -774,31 +788,42 @@ size_t pmm_low_watermark(void)
 
 typedef bool (*range_frames_fn)(const struct pmm_range *r, uint32_t *first, uint32_t *end);
 
-/* End of r clipped to 4 GiB; a base + length that wraps means "to the top". */
-static uint64_t range_end_4g(const struct pmm_range *r)
+/*
+ * First frame number the PMM never describes: the port's physical limit
+ * (what the kernel can map: 4 GiB for i386 paging) capped by the PMM's own
+ * ceiling, rounded down to a whole frame.  RAM at and above is ignored.
+ */
+static uint32_t frames_limit(void)
 {
-    uint64_t end = r->length > UINT64_MAX - r->base ? UINT64_MAX : r->base + r->length;
-    return end > ((uint64_t)FRAMES_4G << MM_PAGE_SHIFT) ? (uint64_t)FRAMES_4G << MM_PAGE_SHIFT
-                                                        : end;
+    uint64_t limit = mm_phys_limit();
+    return limit < PMM_PHYS_MAX ? (uint32_t)(limit >> MM_PAGE_SHIFT) : FRAMES_MAX;
 }
 
-/* Usable RAM: the whole frames inside r, below 4 GiB (rounded inward). */
+/* End of r clipped to the physical limit; a base + length that wraps means "to the top". */
+static uint64_t range_end_clipped(const struct pmm_range *r)
+{
+    uint64_t end = r->length > UINT64_MAX - r->base ? UINT64_MAX : r->base + r->length;
+    uint64_t limit = (uint64_t)frames_limit() << MM_PAGE_SHIFT;
+    return end > limit ? limit : end;
+}
+
+/* Usable RAM: the whole frames inside r, below the limit (rounded inward). */
 static bool frames_inside(const struct pmm_range *r, uint32_t *first, uint32_t *end)
 {
-    if (r->base >= ((uint64_t)FRAMES_4G << MM_PAGE_SHIFT))
+    if (r->base >= ((uint64_t)frames_limit() << MM_PAGE_SHIFT))
         return false;
     *first = (uint32_t)((r->base + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT);
-    *end = (uint32_t)(range_end_4g(r) >> MM_PAGE_SHIFT);
+    *end = (uint32_t)(range_end_clipped(r) >> MM_PAGE_SHIFT);
     return *first < *end;
 }
 
-/* Reserved memory: every frame r touches, below 4 GiB (rounded outward). */
+/* Reserved memory: every frame r touches, below the limit (rounded outward). */
 static bool frames_touched(const struct pmm_range *r, uint32_t *first, uint32_t *end)
 {
-    if (r->length == 0 || r->base >= ((uint64_t)FRAMES_4G << MM_PAGE_SHIFT))
+    if (r->length == 0 || r->base >= ((uint64_t)frames_limit() << MM_PAGE_SHIFT))
         return false;
     *first = (uint32_t)(r->base >> MM_PAGE_SHIFT);
-    *end = (uint32_t)((range_end_4g(r) + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT);
+    *end = (uint32_t)((range_end_clipped(r) + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT);
     return *first < *end;
 }
 
@@ -835,7 +860,7 @@ static bool union_next(const struct pmm_range *ranges, size_t n, range_frames_fn
 
 /* ------------------------------------------------------------ initialisation */
 
-/* The span of the usable ranges: false when they hold no whole frame below 4 GiB. */
+/* The span of the usable ranges: false when they hold no whole frame below the limit. */
 static bool usable_span(const struct pmm_range *usable, size_t n, uint32_t *first, uint32_t *end)
 {
     uint32_t a, b;
@@ -854,7 +879,7 @@ static bool usable_span(const struct pmm_range *usable, size_t n, uint32_t *firs
 /*
  * Bytes of metadata for these usable ranges: one record per frame from the
  * lowest to the highest usable frame, rounded up to a whole page.  0 when
- * the ranges hold no whole frame below 4 GiB.
+ * the ranges hold no whole frame below the limit.
  */
 size_t pmm_metadata_bytes(const struct pmm_range *usable, size_t n_usable)
 {
@@ -941,8 +966,8 @@ static void add_usable_piece(uint32_t a, uint32_t b, const struct pmm_range *res
  */
 void pmm_reset(void)
 {
-    static const uint32_t zone_limits[PMM_ZONE_COUNT + 1] = {0, LOW_END_PFN, DMA_END_PFN,
-                                                             FRAMES_4G};
+    const uint32_t zone_limits[PMM_ZONE_COUNT + 1] = {0, LOW_END_PFN, DMA_END_PFN,
+                                                      FRAMES_MAX};
     memset(&pmm, 0, sizeof pmm);
     for (int zi = 0; zi < PMM_ZONE_COUNT; zi++) {
         struct zone *z = &pmm.zone[zi];
@@ -967,7 +992,8 @@ int pmm_init(const struct pmm_range *usable, size_t n_usable, const struct pmm_r
     uint32_t first, end;
 
     if (!usable_span(usable, n_usable, &first, &end)) {
-        mm_log("pmm_init: no usable frame below 4 GiB");
+        mm_log("pmm_init: no usable frame below the physical limit (0x%llx)",
+               (unsigned long long)frames_limit() << MM_PAGE_SHIFT);
         return -1;
     }
     size_t need = (size_t)(end - first) * PMM_FRAME_META_BYTES;
@@ -999,7 +1025,7 @@ static bool place_fits(const struct pmm_range *usable, size_t n_usable,
 {
     uint32_t a, b, cursor = pfn;
 
-    if (frames > FRAMES_4G - pfn)
+    if (frames > frames_limit() - pfn)
         return false;
     while (cursor < pfn + frames) {
         if (!union_next(usable, n_usable, frames_inside, cursor, &a, &b) || a != cursor)
@@ -1058,7 +1084,7 @@ int pmm_place_metadata(const struct pmm_range *usable, size_t n_usable,
     static const uint32_t floors[] = {DMA_END_PFN, LOW_END_PFN, 0};
 
     uint64_t frames = ((uint64_t)bytes + MM_PAGE_SIZE - 1) >> MM_PAGE_SHIFT;
-    if (bytes == 0 || frames > FRAMES_4G)
+    if (bytes == 0 || frames > frames_limit())
         return -1;
     for (size_t i = 0; i < sizeof floors / sizeof floors[0]; i++) {
         uint32_t pfn =
@@ -1083,7 +1109,7 @@ struct check_state {
 static void violation(struct check_state *cs, uint32_t pfn, const char *what)
 {
     if (cs->violations++ < CHECK_LOG_LIMIT)
-        mm_log("pmm_check: frame 0x%08x: %s", pfn << MM_PAGE_SHIFT, what);
+        mm_log("pmm_check: frame 0x%08llx: %s", paddr_ull(pfn), what);
 }
 
 /* True if the record's unused fields are zero (every kind but FREE_HEAD and USED). */

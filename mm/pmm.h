@@ -7,9 +7,12 @@
  * zone (below 1 MiB, below 16 MiB, anywhere), with per-frame reference
  * counts and reclaim hooks for memory pressure.
  *
- * Frames are named by physical address (pmm_paddr_t, 32-bit: the kernel
- * manages RAM below 4 GiB).  All functions are safe to call with interrupts
- * enabled; the PMM takes its own lock through the port (mm_lock_pmm).
+ * Frames are named by physical address (pmm_paddr_t, 64-bit on every
+ * architecture).  The PMM manages the RAM below the port's limit
+ * (mm_phys_limit: 4 GiB for i386 paging, the CPU's physical width for
+ * x86-64) and below PMM_PHYS_MAX, whichever is lower; RAM above is ignored.
+ * All functions are safe to call with interrupts enabled; the PMM takes its
+ * own lock through the port (mm_lock_pmm).
  *
  * Data structure: a buddy allocator per zone over an array of 8-byte frame
  * records; docs/pmm.md explains the choice, the costs and the invariants.
@@ -20,9 +23,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef uint32_t pmm_paddr_t;
+typedef uint64_t pmm_paddr_t;
 
-#define PMM_NONE ((pmm_paddr_t)0xFFFFFFFFu) /* failure value: never a frame address */
+#define PMM_NONE ((pmm_paddr_t)UINT64_MAX) /* failure value: never a frame address */
+
+/*
+ * The PMM's own ceiling: 64 GiB - 4 MiB.  The 8-byte frame record links free
+ * blocks with 24-bit frame indices, so the frame database covers at most 2^24
+ * frames; the ceiling is rounded down to a whole largest buddy block.
+ */
+#define PMM_PHYS_MAX 0xFFFC00000ull
 
 /*
  * Largest contiguous allocation: 2^PMM_MAX_ORDER frames (4 MiB, one i386
@@ -52,7 +62,7 @@ struct pmm_range {
 enum pmm_zone {
     PMM_ZONE_LOW = 0,  /* below 1 MiB  (real-mode, SMP trampolines) */
     PMM_ZONE_DMA = 1,  /* 1 MiB .. 16 MiB (ISA DMA) */
-    PMM_ZONE_HIGH = 2, /* 16 MiB .. 4 GiB */
+    PMM_ZONE_HIGH = 2, /* 16 MiB .. the physical limit (mm_phys_limit, PMM_PHYS_MAX) */
     PMM_ZONE_COUNT = 3,
 };
 
@@ -126,12 +136,12 @@ int pmm_place_metadata(const struct pmm_range *usable, size_t n_usable,
 
 /*
  * Build the frame database.  usable: RAM ranges (may be unsorted, overlapping,
- * zero-length or reach above 4 GiB: they are clipped and rounded inward to
- * whole frames).  reserved: ranges never handed out (frame 0 and the first
+ * zero-length or reach above the physical limit: they are clipped to it and
+ * rounded inward to whole frames).  reserved: ranges never handed out (frame 0 and the first
  * MiB's firmware areas are always reserved; pass the kernel image, boot info,
  * modules and the metadata itself).  metadata: mapped, writable memory of at
  * least pmm_metadata_bytes(), 4-byte aligned.  Returns 0, or -1 when
- * metadata is too small or there is no whole usable frame below 4 GiB; on
+ * metadata is too small or there is no whole usable frame below the limit; on
  * -1 the previous state is untouched.  A second call starts over (forgets
  * reclaimers and statistics).  The low watermark starts at free frames / 64.
  * Call it before anything else uses the PMM (it takes no lock).

@@ -48,6 +48,15 @@ __attribute__((format(printf, 1, 2))) void mm_report(const char *fmt, ...);
 
 /* ------------------------------------------------------------------ PMM */
 /*
+ * First physical address the system cannot use: the PMM ignores RAM at and
+ * above it (and never goes beyond PMM_PHYS_MAX, 64 GiB - 4 MiB).  i386
+ * paging without PAE: 4 GiB (an entry holds a 32-bit frame address);
+ * x86-64: 2^MAXPHYADDR, or less if the kernel reaches physical memory
+ * through a smaller window.  Must not change after pmm_init.
+ */
+uint64_t mm_phys_limit(void);
+
+/*
  * The PMM's lock, around every change to the frame database.  Kernel:
  * save EFLAGS and disable interrupts, then restore (an interrupt handler may
  * allocate or free a frame; one CPU).  Hosted: no-ops (single-threaded).
@@ -62,11 +71,11 @@ void mm_unlock_pmm(void);
  * What the VMM (mm/vmm*.c) needs.  Kernel: kernel/mm_port.c over
  * arch/x86/cpu.h and arch/x86/paging.h.  Hosted tests and benchmarks:
  * tests/host/vmm_sim.c, a simulated machine (physical memory, MMU, TLB).
- * Physical addresses are uint32_t here (pmm_paddr_t).
+ * Physical addresses are uint64_t here (pmm_paddr_t).
  */
 
 /*
- * Make physical frame `frame` (page aligned, anywhere below 4 GiB) readable
+ * Make physical frame `frame` (page aligned, below mm_phys_limit) readable
  * and writable at a temporary kernel address and return it.  Never fails.
  * The VMM holds at most two such mappings at a time and releases them in
  * the reverse order (it may call the PMM while holding them).  It reaches
@@ -75,7 +84,7 @@ void mm_unlock_pmm(void);
  * page tables from there when it can.  Called with the VMM lock held
  * (interrupts off).
  */
-void *mm_kmap(uint32_t frame);
+void *mm_kmap(uint64_t frame);
 /* Release a mapping made by mm_kmap (the pointer it returned). */
 void mm_kunmap(void *ptr);
 
@@ -93,10 +102,10 @@ void mm_tlb_flush_all(void);
 /* Drop every TLB entry, global ones too (toggle CR4.PGE; without PGE, reload CR3). */
 void mm_tlb_flush_global(void);
 
-/* Load the page directory at physical address pd (CR3). */
-void mm_load_page_directory(uint32_t pd);
-/* Physical address of the loaded page directory (CR3 & ~0xFFF). */
-uint32_t mm_current_page_directory(void);
+/* Load the top-level page table at physical address pd (CR3). */
+void mm_load_page_directory(uint64_t pd);
+/* Physical address of the loaded top-level page table (CR3 & ~0xFFF). */
+uint64_t mm_current_page_directory(void);
 
 /*
  * The VMM's lock, around every change to spaces, regions and page tables.

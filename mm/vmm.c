@@ -5,9 +5,9 @@
  *
  * How it works.
  *
- * The kernel half is built once (vmm_pt_build_kernel_half); vmm_g.kernel_pde
- * keeps a copy of its 256 directory entries and every new directory gets
- * them.  Since they never change afterwards, a kernel mapping made in any
+ * The kernel half's top-level entries are built once
+ * (vmm_pt_build_kernel_half); vmm_g.kernel_top keeps a copy of them (256 on
+ * i386 and on x86-64) and every new top-level table gets them.  Since they never change afterwards, a kernel mapping made in any
  * space is in every space and no directory ever needs a resync.  The fixed
  * kernel areas (low map, boot map, the VMM's record pages, the windows) are
  * recorded as permanent regions so nothing else is ever reserved there.
@@ -32,7 +32,7 @@
 #include <string.h>
 
 #define PAGE ((uintptr_t)MM_PAGE_SIZE)
-#define KPDE0 VMM_KERNEL_PDE0
+#define KTOP0 VMM_KTOP0
 
 struct vmm_globals vmm_g;
 
@@ -137,7 +137,7 @@ int vmm_init(const struct vmm_boot *boot)
     pte_t *dir = mm_kmap(pd);
     int rc = vmm_pt_build_kernel_half(dir);
     if (rc == VMM_OK)
-        memset(dir, 0, KPDE0 * sizeof(pte_t)); /* the boot identity map, if still there */
+        memset(dir, 0, KTOP0 * sizeof(pte_t)); /* the boot identity map, if still there */
     mm_kunmap(dir);
     if (rc != VMM_OK)
         return rc;
@@ -169,8 +169,8 @@ int vmm_space_create(struct vmm_space *space)
         return VMM_ENOMEM;
     }
     pte_t *dir = mm_kmap(pd);
-    memset(dir, 0, KPDE0 * sizeof(pte_t));
-    memcpy(dir + KPDE0, vmm_g.kernel_pde, sizeof vmm_g.kernel_pde);
+    memset(dir, 0, KTOP0 * sizeof(pte_t));
+    memcpy(dir + KTOP0, vmm_g.kernel_top, sizeof vmm_g.kernel_top);
     mm_kunmap(dir);
     space_setup(space, pd, false);
     vmm_unlock();

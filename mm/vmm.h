@@ -34,6 +34,7 @@
 
 #include "mm/heap.h"
 #include "mm/pmm.h"
+#include "mm/pte.h"
 #include "mm/vmm_tree.h"
 
 #include <stdbool.h>
@@ -41,19 +42,13 @@
 #include <stdint.h>
 
 /* ---------------------------------------------------------------- layout */
-/* docs/memory-layout.md draws this; arch/x86/layout.h must agree (the kernel checks). */
-#define VMM_USER_START 0x00001000u /* page 0 is never mapped */
-#define VMM_USER_END 0xC0000000u
-#define VMM_KERNEL_BASE 0xC0000000u
-#define VMM_LOWMAP_END 0xC1000000u    /* first 16 MiB of RAM, linear, mapped by boot */
-#define VMM_BOOTMAP_START 0xC1000000u /* boot-time permanent mappings (PMM metadata) */
-#define VMM_BOOTMAP_END 0xD0000000u
-#define VMM_KREGION_START 0xD0000000u /* kernel regions: heap, page allocator, stacks */
-#define VMM_KREGION_END 0xF0000000u
-#define VMM_WINDOW_START 0xFF000000u /* the port's temporary mapping windows */
-#define VMM_WINDOW_END 0xFF400000u
-#define VMM_KERNEL_END 0xFFFFF000u /* the last page is never used (no wrap to 0) */
-#define VMM_META_SIZE 0x00400000u  /* the VMM's own region-record pages, first in KREGION */
+/*
+ * The layout is the port's (mm_arch.h, through mm/pte.h): VMM_USER_START,
+ * VMM_USER_END, VMM_KERNEL_BASE (a whole top-level entry), VMM_KERNEL_END,
+ * the fixed kernel areas VMM_LOWMAP_END, VMM_BOOTMAP_START/END,
+ * VMM_KREGION_START/END (VMM_META_SIZE of it first for the VMM's records)
+ * and the windows VMM_WINDOW_START/END.  docs/porting.md lists the rules.
+ */
 
 /* ---------------------------------------------------------------- errors */
 #define VMM_OK 0
@@ -70,7 +65,7 @@ const char *vmm_strerror(int err);
 #define VMM_PROT_NONE 0x0u
 #define VMM_PROT_READ 0x1u
 #define VMM_PROT_WRITE 0x2u /* implies READ on x86 */
-#define VMM_PROT_EXEC 0x4u  /* recorded; not enforced without PAE/NX (docs/vmm.md) */
+#define VMM_PROT_EXEC 0x4u  /* without it a page gets NX where the format has one (docs/vmm.md) */
 #define VMM_PROT_RW (VMM_PROT_READ | VMM_PROT_WRITE)
 #define VMM_PROT_MASK 0x7u
 
@@ -112,9 +107,10 @@ enum vmm_policy {
 
 /* What vmm_init needs from the boot code. */
 struct vmm_boot {
-    /* Physical address of the page directory in use (it becomes the kernel
-     * space's): kernel PDEs already present (the low linear map, the window
-     * table, the boot-time mappings) are adopted as they are. */
+    /* Physical address of the top-level table in use (page directory on
+     * i386, PML4 on x86-64; it becomes the kernel space's): kernel-half
+     * top-level entries already present (the low linear map, the window
+     * table, the boot-time mappings, the image) are adopted as they are. */
     pmm_paddr_t page_directory;
     unsigned flags; /* VMM_BOOT_* */
     enum vmm_policy policy;
@@ -125,9 +121,10 @@ struct vmm_boot {
 #define VMM_BOOT_GLOBAL 0x1u /* CR4.PGE is on: give kernel mappings the global bit */
 
 /*
- * Build the kernel half: allocate a page table for every kernel PDE that is
- * not present yet (about 1 MiB of frames, once), clear any user-half PDE
- * left by the boot code (its tables are the boot image's: not freed), and
+ * Build the kernel half: allocate a table for every kernel-half top-level
+ * entry that is not present yet (256 of them: about 1 MiB of frames, once),
+ * clear any user-half top-level entry left by the boot code (its tables are
+ * the boot image's: not freed), and
  * record the fixed kernel regions (low map, boot mappings, windows: all
  * permanent).  Call once, after pmm_init, with mm_kmap working and the
  * boot page directory loaded.  Returns 0, or VMM_ENOMEM / VMM_EINVAL
@@ -288,7 +285,7 @@ struct vmm_page_info {
     enum vmm_page_state state;
     unsigned prot;     /* the region's protection */
     pmm_paddr_t frame; /* PMM_NONE when the page has no frame */
-    uint32_t pte;      /* the raw entry (0 if there is no page table) */
+    uint64_t pte;      /* the raw entry (0 if there is no page table) */
     uintptr_t region_start, region_end;
 };
 

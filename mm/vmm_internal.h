@@ -54,14 +54,24 @@ static inline size_t pages_in(uintptr_t start, uintptr_t end)
     return (size_t)((end - start) >> MM_PAGE_SHIFT);
 }
 
-#define VMM_KERNEL_PDE0 768u /* first kernel-half directory entry */
+/*
+ * First top-level entry of the kernel half (768 on i386, 256 on x86-64) and
+ * how many there are.  The kernel half starts on a top-level boundary, so
+ * that its top-level entries can be shared by every space.
+ */
+#define VMM_KTOP0 ((unsigned)((VMM_KERNEL_BASE >> (12u + PG_INDEX_BITS * PG_TOP)) & (PT_ENTRIES - 1u)))
+#define VMM_KTOP_COUNT (PT_ENTRIES - VMM_KTOP0)
+_Static_assert(VMM_KERNEL_BASE % ((uintptr_t)1 << (12u + PG_INDEX_BITS * PG_TOP)) == 0,
+               "the kernel half starts on a top-level entry");
+_Static_assert(VMM_USER_END <= VMM_KERNEL_BASE, "user space lies below the kernel half");
 
 /* ---- global state (vmm.c) */
 struct vmm_globals {
     struct vmm_space kernel;
     struct vmm_space *current;
-    pmm_paddr_t kernel_pt[256]; /* PT of each kernel PDE (PMM_NONE: a 4 MiB page) */
-    uint32_t kernel_pde[256];   /* the kernel half of every page directory */
+    /* the table below each kernel top-level entry (PMM_NONE: a boot large page) */
+    pmm_paddr_t kernel_next[VMM_KTOP_COUNT];
+    pte_t kernel_top[VMM_KTOP_COUNT]; /* the kernel half of every top-level table */
     bool global_pages;
     bool ready;
     enum vmm_policy policy;
@@ -101,7 +111,7 @@ pmm_paddr_t vmm_frame_alloc_zeroed(void);
 void vmm_frame_free(pmm_paddr_t frame);
 
 /* ---- page tables (vmm_pt.c) */
-/* Give every kernel PDE of dir a table (adopting present ones).  VMM_ENOMEM: undone. */
+/* Give every kernel top-level entry of dir a table (adopting present ones).  VMM_ENOMEM: undone. */
 int vmm_pt_build_kernel_half(pte_t *dir);
 /* Free every table of a user space and every owned frame they name (not the directory). */
 void vmm_pt_destroy_user(struct vmm_space *s);
@@ -111,7 +121,7 @@ int vmm_pt_fault(struct vmm_space *s, uintptr_t page, unsigned access);
 int vmm_pt_check_orphans(struct vmm_space *s);
 /* Hardware bits a page of this region gets when present. */
 pte_t vmm_prot_bits(const struct vmm_space *s, unsigned prot);
-/* Page tables missing for [start, end) (always 0 in the kernel half). */
+/* Page tables missing for [start, end), every level below the top (i386 kernel half: 0). */
 size_t vmm_pt_missing(struct vmm_space *s, uintptr_t start, uintptr_t end);
 /* Create them (filled from the region tree).  VMM_ENOMEM leaves the created ones. */
 int vmm_pt_ensure(struct vmm_space *s, uintptr_t start, uintptr_t end);
@@ -133,8 +143,12 @@ size_t vmm_pte_clear(struct vmm_space *s, uintptr_t start, uintptr_t end, bool k
 void vmm_pte_protect(struct vmm_space *s, uintptr_t start, uintptr_t end, unsigned prot);
 /* Entries of [start, end) that name a frame. */
 size_t vmm_pte_count_backed(struct vmm_space *s, uintptr_t start, uintptr_t end);
-/* Install one kernel-half entry directly (the VMM's own metadata pages). */
-void vmm_pte_set_kernel(uintptr_t va, pte_t e);
+/*
+ * Install one kernel-half entry directly (the VMM's own metadata pages),
+ * creating its page tables if the format needs them: 0, or VMM_ENOMEM
+ * (nothing changed).  Charge vmm_pt_missing first.
+ */
+int vmm_pte_set_kernel(uintptr_t va, pte_t e);
 /* Count entries of [start, end) that disagree with region r (vmm_check). */
 int vmm_pte_check_region(struct vmm_space *s, const struct vmm_region *r, size_t *backed,
                          size_t *mapped);

@@ -4,35 +4,44 @@
  *
  * How it works.
  *
- * Page tables are reached through the port's temporary windows: mm_kmap(f)
- * maps any frame below 4 GiB and returns a pointer, so the tables of a space
- * that is not loaded, and tables in high memory, are handled exactly like
- * the current ones (docs/vmm.md explains why not a recursive mapping).  At
- * most two windows are held at once (a table and the frame being zeroed, or
- * a directory and a table), always released in reverse order.
+ * The paging format is the port's description (mm/pte.h: levels, entry
+ * width, index bits, NX); nothing here is specific to one of them.  Tables
+ * are reached through the port's temporary windows: mm_kmap(f) maps any
+ * frame the kernel can reach and returns a pointer, so the tables of a
+ * space that is not loaded, and tables in high memory, are handled exactly
+ * like the current ones (docs/vmm.md explains why not a recursive mapping).
+ * At most two windows are held at once (a table and the frame being zeroed,
+ * or a parent table and a new child), always released in reverse order; a
+ * walk down the levels holds one at a time.
  *
- * The kernel half (PDEs 768..1023) gets its page tables once, from
- * vmm_pt_build_kernel_half at vmm_init; their frames are kept in
- * vmm_g.kernel_pt, so a kernel-half walk needs no directory access.  User
- * page tables are created on demand and freed when they become empty.
+ * The kernel half (top-level entries VMM_KTOP0 and up) gets the table below
+ * each top-level entry once, from vmm_pt_build_kernel_half at vmm_init; the
+ * entries are copied into every space and their tables kept in
+ * vmm_g.kernel_next, so a kernel-half walk never reads a top-level table.
+ * On i386 those are all the kernel's page tables; with more levels the
+ * tables below are created on first use and kept.  User tables at every
+ * level are created on demand; a leaf table that becomes empty is freed,
+ * and so is every table above it that becomes empty (never the top).
  *
  * A page's state lives in its entry (mm/pte.h): a lazy marker for a
  * committed-not-backed page carries the very bits the page will get, so the
  * fault path is: read the entry, allocate a frame, zero it, write the entry.
  * A missing user page table (commits under OVERCOMMIT create none) sends the
- * fault to the region tree, O(log n); a new table is filled from the tree
- * (fill_table), which keeps the rule "where a page table exists, its entries
- * are authoritative".
+ * fault to the region tree, O(log n); a new leaf table is filled from the
+ * tree (fill_table), which keeps the rule "where a page table exists, its
+ * entries are authoritative".
  *
- * Every range operation is a walk: walk_range() visits each 4 MiB chunk's
- * table once (through one window) and calls a small per-entry function.
+ * Every range operation is a walk: walk_range() visits each leaf chunk's
+ * table once (PT_SPAN: 4 MiB on i386, 2 MiB on x86-64; one window, plus one
+ * per level to find it) and calls a small per-entry function.
  *
  * TLB: an operation collects the pages whose PRESENT entry it changed in one
  * struct tlb_batch and flushes at the end: one invlpg per page up to
  * TLB_BATCH pages, one CR3 reload (or a global flush in the kernel half)
  * beyond, and nothing at all when the space is not loaded (its entries
  * cannot be in the TLB: user entries are never global).  Making an entry
- * present needs no flush (x86 does not cache non-present entries).
+ * present needs no flush (x86 does not cache non-present entries); freeing
+ * a table forces a full flush (the CPU caches upper-level entries).
  *
  * Locking: everything here runs with the VMM lock held (the public
  * vmm_map / vmm_unmap / vmm_query take it).
@@ -42,15 +51,15 @@
 #include <string.h>
 
 #define PAGE ((uintptr_t)MM_PAGE_SIZE)
-#define KPDE0 VMM_KERNEL_PDE0
+#define KTOP0 VMM_KTOP0
+/* Non-leaf entries (PDEs and above) allow everything; the leaf entry decides, NX included. */
 #define USER_PDE (PTE_PRESENT | PTE_WRITABLE | PTE_USER)
 #define KERN_PDE (PTE_PRESENT | PTE_WRITABLE)
 
 /* Beyond this many pages one full flush is cheaper than invlpg each (Linux uses 33). */
 #define TLB_BATCH 32u
 
-_Static_assert(VMM_KERNEL_BASE == KPDE0 * PT_SPAN, "kernel half starts at PDE 768");
-_Static_assert(MM_PAGE_SIZE == 4096u, "i386 pages");
+_Static_assert(MM_PAGE_SIZE == 4096u, "x86 pages");
 
 /* ------------------------------------------------------------------ frames */
 
@@ -163,6 +172,8 @@ pte_t vmm_prot_bits(const struct vmm_space *s, unsigned prot)
     pte_t bits = PTE_PRESENT;
     if (prot & VMM_PROT_WRITE)
         bits |= PTE_WRITABLE;
+    if (!(prot & VMM_PROT_EXEC))
+        bits |= PTE_NX; /* 0 when the format has no NX: execution stays allowed */
     if (!s->is_kernel)
         bits |= PTE_USER;
     else if (vmm_g.global_pages)
@@ -179,7 +190,8 @@ static pte_t lazy_entry(pte_t bits)
 /* Entry e with protection bits `bits`; frame, ownership and cache bits are kept. */
 static pte_t entry_reprotect(pte_t e, pte_t bits)
 {
-    const pte_t prot_mask = PTE_PRESENT | PTE_WRITABLE | PTE_USER | PTE_GLOBAL | PTE_HIDDEN;
+    const pte_t prot_mask =
+        PTE_PRESENT | PTE_WRITABLE | PTE_USER | PTE_GLOBAL | PTE_HIDDEN | PTE_NX;
 
     if (e == 0)
         return 0;
@@ -191,27 +203,84 @@ static pte_t entry_reprotect(pte_t e, pte_t bits)
 
 /* ------------------------------------------------------------------ page tables */
 
-/* Page-table frame for va in s, or PMM_NONE (no table, or a kernel 4 MiB page). */
+/*
+ * Where a walk for va starts: the table below the kernel's top-level entry
+ * (kept in vmm_g, no top-level access needed) or the space's top table.
+ * Returns the level of *table.
+ */
+static unsigned walk_start(struct vmm_space *s, uintptr_t va, pmm_paddr_t *table)
+{
+    unsigned top = pde_index(va);
+
+    if (top >= KTOP0) {
+        *table = vmm_g.kernel_next[top - KTOP0];
+        return PG_TOP - 1;
+    }
+    *table = s->page_directory;
+    return PG_TOP;
+}
+
+/* Entry `index` of table t (one window, released at once). */
+static pte_t entry_get(pmm_paddr_t t, unsigned index)
+{
+    pte_t *tab = mm_kmap(t);
+    pte_t e = tab[index];
+    mm_kunmap(tab);
+    return e;
+}
+
+static void entry_put(pmm_paddr_t t, unsigned index, pte_t e)
+{
+    pte_t *tab = mm_kmap(t);
+    tab[index] = e;
+    mm_kunmap(tab);
+}
+
+/* The table a non-leaf entry names, or PMM_NONE (absent, or a large page). */
+static pmm_paddr_t entry_table(pte_t e)
+{
+    return pte_present(e) && !(e & PDE_LARGE) ? pte_frame(e) : PMM_NONE;
+}
+
+/*
+ * Fill path[l] with the table of level l on the way to va, from the start
+ * table down to `level` (PMM_NONE from the first missing one on).  Returns
+ * the start level.  One window at a time, one per level walked.
+ */
+static unsigned walk_path(struct vmm_space *s, uintptr_t va, unsigned level,
+                          pmm_paddr_t path[PG_LEVELS])
+{
+    pmm_paddr_t t;
+    unsigned from = walk_start(s, va, &t);
+
+    path[from] = t;
+    for (unsigned l = from; l > level; l--) {
+        t = t == PMM_NONE ? PMM_NONE : entry_table(entry_get(t, pg_index(va, l)));
+        path[l - 1] = t;
+    }
+    return from;
+}
+
+/* Leaf page-table frame for va in s, or PMM_NONE (no table, or a large page on the way). */
 static pmm_paddr_t table_of(struct vmm_space *s, uintptr_t va)
 {
-    unsigned i = pde_index(va);
+    pmm_paddr_t path[PG_LEVELS];
 
-    if (i >= KPDE0)
-        return vmm_g.kernel_pt[i - KPDE0];
-    pte_t *dir = mm_kmap(s->page_directory);
-    pte_t pde = dir[i];
-    mm_kunmap(dir);
-    return pte_present(pde) ? pte_frame(pde) : PMM_NONE;
+    walk_path(s, va, 0, path);
+    return path[0];
 }
 
-static void set_pde(struct vmm_space *s, uintptr_t va, pte_t pde)
+static void count_table(struct vmm_space *s, long delta)
 {
-    pte_t *dir = mm_kmap(s->page_directory);
-    dir[pde_index(va)] = pde;
-    mm_kunmap(dir);
+    if (s->is_kernel) {
+        vmm_g.stats.kernel_page_tables += (size_t)delta;
+    } else {
+        s->stats.page_tables += (size_t)delta;
+        vmm_g.stats.page_tables += (size_t)delta;
+    }
 }
 
-/* Write the lazy markers of every COMMITTED region over the 4 MiB of a new table. */
+/* Write the lazy markers of every COMMITTED region over the chunk of a new leaf table. */
 static void fill_table(struct vmm_space *s, pte_t *table, uintptr_t base)
 {
     uintptr_t limit = base + (PT_SPAN - 1); /* inclusive: no wrap at 4 GiB */
@@ -229,66 +298,109 @@ static void fill_table(struct vmm_space *s, pte_t *table, uintptr_t base)
     }
 }
 
-/* A new user page table for the 4 MiB around va, filled from the tree.  PMM_NONE when out. */
+/* A new table of `level` for va, linked into entry `index` of `parent`.  PMM_NONE when out. */
+static pmm_paddr_t table_new(struct vmm_space *s, uintptr_t va, unsigned level,
+                             pmm_paddr_t parent)
+{
+    pmm_paddr_t t = vmm_frame_alloc();
+
+    if (t == PMM_NONE)
+        return PMM_NONE;
+    pte_t *table = mm_kmap(t);
+    memset(table, 0, MM_PAGE_SIZE);
+    if (level == 0)
+        fill_table(s, table, va & ~(PT_SPAN - 1));
+    mm_kunmap(table);
+    entry_put(parent, pg_index(va, level + 1), pte_make(t, s->is_kernel ? KERN_PDE : USER_PDE));
+    count_table(s, 1);
+    return t;
+}
+
+/*
+ * The leaf table for va, creating the missing tables on the way (the leaf
+ * filled from the tree).  PMM_NONE when out of frames: the tables created so
+ * far stay (empty; user ones are freed with the space).
+ */
 static pmm_paddr_t table_create(struct vmm_space *s, uintptr_t va)
 {
-    pmm_paddr_t pt = vmm_frame_alloc();
+    pmm_paddr_t path[PG_LEVELS];
+    unsigned l = walk_path(s, va, 0, path);
 
-    if (pt == PMM_NONE)
-        return PMM_NONE;
-    pte_t *table = mm_kmap(pt);
-    memset(table, 0, MM_PAGE_SIZE);
-    fill_table(s, table, va & ~(uintptr_t)(PT_SPAN - 1));
+    while (l > 0 && path[l - 1] != PMM_NONE)
+        l--;
+    for (; l > 0 && path[l] != PMM_NONE; l--)
+        path[l - 1] = table_new(s, va, l - 1, path[l]);
+    return path[0];
+}
+
+static bool table_is_empty(pmm_paddr_t t)
+{
+    pte_t *table = mm_kmap(t);
+    bool empty = true;
+
+    for (unsigned i = 0; i < PT_ENTRIES && empty; i++)
+        empty = table[i] == 0;
     mm_kunmap(table);
-    set_pde(s, va, pte_make(pt, USER_PDE));
-    s->stats.page_tables++;
-    vmm_g.stats.page_tables++;
-    return pt;
+    return empty;
 }
 
-static bool table_is_empty(const pte_t *table)
+/*
+ * Free the empty user leaf table of the chunk around va, then every table
+ * above it that became empty (never the top one).
+ */
+static void table_free(struct vmm_space *s, uintptr_t va, struct tlb_batch *b)
 {
-    for (unsigned i = 0; i < PT_ENTRIES; i++)
-        if (table[i])
-            return false;
-    return true;
-}
+    pmm_paddr_t path[PG_LEVELS];
+    unsigned from = walk_path(s, va, 0, path);
 
-/* Free user page table pt of the 4 MiB around va (all its entries are 0). */
-static void table_free(struct vmm_space *s, uintptr_t va, pmm_paddr_t pt, struct tlb_batch *b)
-{
-    set_pde(s, va, 0);
-    /* the CPU may cache directory entries: the table frame must not be reachable */
+    for (unsigned l = 0; l < from; l++) {
+        if (l > 0 && !table_is_empty(path[l]))
+            break;
+        entry_put(path[l + 1], pg_index(va, l + 1), 0);
+        vmm_frame_free(path[l]);
+        count_table(s, -1);
+    }
+    /* the CPU may cache non-leaf entries: the freed frames must not be reachable */
     if (b->live)
         b->full = true;
-    vmm_frame_free(pt);
-    s->stats.page_tables--;
-    vmm_g.stats.page_tables--;
 }
 
-/* Next 4 MiB boundary above va, or `end` if that comes first (no wrap). */
+/* Next leaf-chunk boundary above va, or `end` if that comes first (no wrap). */
 static uintptr_t chunk_end(uintptr_t va, uintptr_t end)
 {
     uintptr_t next = (va | (PT_SPAN - 1)) + 1;
     return next == 0 || next > end ? end : next;
 }
 
+/*
+ * Tables below the top missing for the leaf chunk at va: each counted once
+ * over [start, end) - a missing table of level l is counted at the first
+ * chunk it would cover.
+ */
+static size_t missing_at(struct vmm_space *s, uintptr_t va, uintptr_t start)
+{
+    pmm_paddr_t path[PG_LEVELS];
+    unsigned from = walk_path(s, va, 0, path);
+    size_t missing = 0;
+
+    for (unsigned l = 0; l < from; l++)
+        if (path[l] == PMM_NONE && path[from] != PMM_NONE &&
+            (va == start || (va & (pg_entry_span(l + 1) - 1)) == 0))
+            missing++;
+    return missing;
+}
+
 size_t vmm_pt_missing(struct vmm_space *s, uintptr_t start, uintptr_t end)
 {
     size_t missing = 0;
 
-    if (s->is_kernel)
-        return 0;
     for (uintptr_t va = start; va < end; va = chunk_end(va, end))
-        if (table_of(s, va) == PMM_NONE)
-            missing++;
+        missing += missing_at(s, va, start);
     return missing;
 }
 
 int vmm_pt_ensure(struct vmm_space *s, uintptr_t start, uintptr_t end)
 {
-    if (s->is_kernel)
-        return VMM_OK;
     for (uintptr_t va = start; va < end; va = chunk_end(va, end))
         if (table_of(s, va) == PMM_NONE && table_create(s, va) == PMM_NONE)
             return VMM_ENOMEM;
@@ -344,10 +456,9 @@ static void walk_range(struct walk *w, uintptr_t start, uintptr_t end, entry_fn 
         uintptr_t base = va;
         for (; va < stop && !w->error; va += PAGE)
             fn(w, va, &table[pte_index(va)]);
-        bool empty = w->reap && !s->is_kernel && table_is_empty(table);
         mm_kunmap(table);
-        if (empty)
-            table_free(s, base, pt, w->tlb);
+        if (w->reap && !s->is_kernel && table_is_empty(pt))
+            table_free(s, base, w->tlb);
         va = stop;
     }
 }
@@ -487,14 +598,21 @@ size_t vmm_pte_count_backed(struct vmm_space *s, uintptr_t start, uintptr_t end)
 }
 
 /* One kernel entry, outside any walk: the VMM's record pages (never in a batch). */
-void vmm_pte_set_kernel(uintptr_t va, pte_t e)
+int vmm_pte_set_kernel(uintptr_t va, pte_t e)
 {
-    pte_t *table = mm_kmap(vmm_g.kernel_pt[pde_index(va) - KPDE0]);
+    pmm_paddr_t pt = table_of(&vmm_g.kernel, va);
+
+    if (pt == PMM_NONE)
+        pt = table_create(&vmm_g.kernel, va);
+    if (pt == PMM_NONE)
+        return VMM_ENOMEM;
+    pte_t *table = mm_kmap(pt);
     pte_t old = table[pte_index(va)];
     table[pte_index(va)] = e;
     mm_kunmap(table);
     if (pte_present(old))
         mm_tlb_flush_page(va);
+    return VMM_OK;
 }
 
 /* Read the entry for va (0 when there is no page table). */
@@ -527,10 +645,10 @@ static pmm_paddr_t kernel_table_alloc(void)
 
 int vmm_pt_build_kernel_half(pte_t *dir)
 {
-    uint32_t created[(PT_ENTRIES - KPDE0) / 32] = {0}; /* which tables are ours */
+    uint32_t created[(VMM_KTOP_COUNT + 31) / 32] = {0}; /* which tables are ours */
 
-    for (unsigned i = KPDE0; i < PT_ENTRIES; i++) {
-        unsigned k = i - KPDE0;
+    for (unsigned i = KTOP0; i < PT_ENTRIES; i++) {
+        unsigned k = i - KTOP0;
         if (!pte_present(dir[i])) {
             pmm_paddr_t pt = kernel_table_alloc();
             if (pt == PMM_NONE)
@@ -540,41 +658,78 @@ int vmm_pt_build_kernel_half(pte_t *dir)
             created[k / 32] |= 1u << (k % 32);
             vmm_g.stats.kernel_page_tables++;
         }
-        vmm_g.kernel_pde[k] = dir[i];
-        vmm_g.kernel_pt[k] = (dir[i] & PDE_LARGE) ? PMM_NONE : pte_frame(dir[i]);
+        vmm_g.kernel_top[k] = dir[i];
+        vmm_g.kernel_next[k] = entry_table(dir[i]);
     }
     return VMM_OK;
 fail:
-    for (unsigned k = 0; k < PT_ENTRIES - KPDE0; k++) {
+    for (unsigned k = 0; k < VMM_KTOP_COUNT; k++) {
         if (created[k / 32] & (1u << (k % 32))) {
-            vmm_frame_free(pte_frame(dir[KPDE0 + k]));
-            dir[KPDE0 + k] = 0;
+            vmm_frame_free(pte_frame(dir[KTOP0 + k]));
+            dir[KTOP0 + k] = 0;
         }
     }
     vmm_g.stats.kernel_page_tables = 0;
     return VMM_ENOMEM;
 }
 
-/* Free every owned frame named by a user page table, then the table. */
-static void table_destroy(pmm_paddr_t pt)
+/*
+ * Index of the first present table entry of t at or after `from` and below
+ * `end` (end when none), and that entry.  One window per call, so that
+ * walking a tree holds one window at a time whatever its depth.
+ */
+static unsigned next_table_entry(pmm_paddr_t t, unsigned from, unsigned end, pte_t *e)
+{
+    pte_t *table = mm_kmap(t);
+
+    while (from < end && entry_table(table[from]) == PMM_NONE)
+        from++;
+    if (from < end)
+        *e = table[from];
+    mm_kunmap(table);
+    return from;
+}
+
+/* Called for each user leaf table (frame, first address it maps). */
+typedef void (*leaf_fn)(struct vmm_space *s, pmm_paddr_t leaf, uintptr_t base, int *count);
+
+/*
+ * Visit the leaf tables below entries [0, end) of table t of `level` (which
+ * maps from `base`), in address order; with `free_tables` each table below
+ * t is freed after its subtree.  The depth is the format's: 1 on i386.
+ */
+static void visit_leaves(struct vmm_space *s, pmm_paddr_t t, unsigned level, uintptr_t base,
+                         unsigned end, bool free_tables, leaf_fn fn, int *count)
+{
+    pte_t e = 0;
+
+    for (unsigned i = 0; (i = next_table_entry(t, i, end, &e)) < end; i++) {
+        uintptr_t child_base = base + (uintptr_t)i * pg_entry_span(level);
+        pmm_paddr_t child = pte_frame(e);
+        if (level == 1)
+            fn(s, child, child_base, count);
+        else
+            visit_leaves(s, child, level - 1, child_base, PT_ENTRIES, free_tables, fn, count);
+        if (free_tables)
+            vmm_frame_free(child);
+    }
+}
+
+/* Free every owned frame named by a user leaf table (the table goes with the visit). */
+static void leaf_destroy(struct vmm_space *s, pmm_paddr_t pt, uintptr_t base, int *count)
 {
     pte_t *table = mm_kmap(pt);
 
+    (void)s, (void)base, (void)count;
     for (unsigned i = 0; i < PT_ENTRIES; i++)
         if (pte_has_frame(table[i]) && (table[i] & PTE_OWNED))
             vmm_frame_free(pte_frame(table[i]));
     mm_kunmap(table);
-    vmm_frame_free(pt);
 }
 
 void vmm_pt_destroy_user(struct vmm_space *s)
 {
-    pte_t *dir = mm_kmap(s->page_directory);
-
-    for (unsigned i = 0; i < KPDE0; i++)
-        if (pte_present(dir[i]))
-            table_destroy(pte_frame(dir[i]));
-    mm_kunmap(dir);
+    visit_leaves(s, s->page_directory, PG_TOP, 0, KTOP0, true, leaf_destroy, NULL);
     vmm_g.stats.page_tables -= s->stats.page_tables;
     s->stats.page_tables = 0;
 }
@@ -633,8 +788,8 @@ int vmm_map(struct vmm_space *space, uintptr_t va, pmm_paddr_t frame, size_t siz
     const unsigned known = VMM_MAP_OWN | VMM_MAP_NOCACHE | VMM_MAP_WRITETHROUGH;
     int rc = vmm_range_valid(space, va, size);
 
-    if (rc == VMM_OK &&
-        ((frame & (PAGE - 1)) || (flags & ~known) || (uint64_t)frame + size > 0x100000000ull))
+    if (rc == VMM_OK && ((frame & (PAGE - 1)) || (flags & ~known) || frame >= PG_PHYS_LIMIT ||
+                         size > PG_PHYS_LIMIT - frame)) /* an entry could not hold the frame */
         rc = VMM_EINVAL;
     if (rc != VMM_OK)
         return rc;
@@ -672,6 +827,16 @@ int vmm_unmap(struct vmm_space *space, uintptr_t va, size_t size)
     return rc;
 }
 
+/* The kernel's top-level entry for va if the boot code made it a large page, else NULL. */
+static const pte_t *boot_large_page(uintptr_t va)
+{
+    unsigned i = pde_index(va);
+
+    if (i < KTOP0 || vmm_g.kernel_next[i - KTOP0] != PMM_NONE)
+        return NULL;
+    return &vmm_g.kernel_top[i - KTOP0];
+}
+
 static enum vmm_page_state page_state(const struct vmm_region *r, pte_t e)
 {
     switch (r->state) {
@@ -695,10 +860,9 @@ int vmm_query(struct vmm_space *space, uintptr_t va, struct vmm_page_info *info)
     info->frame = PMM_NONE;
     vmm_lock();
     pte_t e = entry_read(s, page);
-    unsigned i = pde_index(page);
-    if (i >= KPDE0 && vmm_g.kernel_pt[i - KPDE0] == PMM_NONE) /* a boot 4 MiB page */
-        e = pte_make(pte_frame(vmm_g.kernel_pde[i - KPDE0]) + (page & (PT_SPAN - 1)),
-                     vmm_g.kernel_pde[i - KPDE0] & ~PDE_LARGE);
+    const pte_t *large = boot_large_page(page);
+    if (large) /* as the 4 KiB entry the large page amounts to */
+        e = pte_make(pte_frame(*large) + (page & (pg_entry_span(PG_TOP) - 1)), *large & ~PDE_LARGE);
     struct vmm_region *r = vmm_region_find(s, page);
     info->pte = e;
     if (pte_has_frame(e))
@@ -736,10 +900,11 @@ static int classify(struct vmm_region *r, uintptr_t page)
 static int resolve_entry(struct vmm_space *s, uintptr_t page, pte_t *e, unsigned access)
 {
     bool write = access & VMM_ACCESS_WRITE, user = access & VMM_ACCESS_USER;
+    bool exec = access & VMM_ACCESS_EXEC;
     pte_t old = *e;
 
     if (pte_present(old)) {
-        if (!pte_allows(old, write, user))
+        if (!pte_allows(old, write, user, exec))
             return VMM_FAULT_PROTECTION;
         /* the entry allows it: the TLB held an older, stricter one */
         mm_tlb_flush_page(page);
@@ -750,8 +915,8 @@ static int resolve_entry(struct vmm_space *s, uintptr_t page, pte_t *e, unsigned
         return 1;
     if (!pte_is_lazy(old) || (old & PTE_HIDDEN))
         return VMM_FAULT_PROTECTION; /* protection NONE, backed or not */
-    if (!pte_allows((old & ~PTE_LAZY) | PTE_PRESENT, write, user))
-        return VMM_FAULT_PROTECTION; /* e.g. a write to a read-only page */
+    if (!pte_allows((old & ~PTE_LAZY) | PTE_PRESENT, write, user, exec))
+        return VMM_FAULT_PROTECTION; /* e.g. a write to a read-only page, a fetch from data */
     if (!back_entry(s, e))
         return VMM_FAULT_NOMEM;
     return VMM_FAULT_RESOLVED;
@@ -759,9 +924,7 @@ static int resolve_entry(struct vmm_space *s, uintptr_t page, pte_t *e, unsigned
 
 int vmm_pt_fault(struct vmm_space *s, uintptr_t page, unsigned access)
 {
-    unsigned i = pde_index(page);
-
-    if (i >= KPDE0 && vmm_g.kernel_pt[i - KPDE0] == PMM_NONE) /* boot 4 MiB page */
+    if (boot_large_page(page))
         return (access & VMM_ACCESS_PRESENT) ? VMM_FAULT_PROTECTION : VMM_FAULT_UNMAPPED;
     pmm_paddr_t pt = table_of(s, page);
     if (pt == PMM_NONE) {
@@ -790,7 +953,7 @@ static bool entry_agrees(const struct vmm_region *r, pte_t e, pte_t bits)
 {
     const pte_t ignore = PTE_FRAME_MASK | PTE_HW_SET_BITS | PTE_NOCACHE | PTE_WRITETHROUGH;
     /* whoever mapped a MAPPED page chose its cache and global bits */
-    const pte_t access = PTE_PRESENT | PTE_WRITABLE | PTE_USER | PTE_HIDDEN | PTE_LAZY;
+    const pte_t access = PTE_PRESENT | PTE_WRITABLE | PTE_USER | PTE_HIDDEN | PTE_LAZY | PTE_NX;
 
     switch (r->state) {
     case VMM_REGION_RESERVED:
@@ -839,22 +1002,22 @@ int vmm_pte_check_region(struct vmm_space *s, const struct vmm_region *r, size_t
 }
 
 /* Every non-empty user entry must lie in a region. */
+static void leaf_check_orphans(struct vmm_space *s, pmm_paddr_t pt, uintptr_t base, int *errors)
+{
+    pte_t *table = mm_kmap(pt);
+
+    for (unsigned j = 0; j < PT_ENTRIES; j++)
+        if (table[j] && !vmm_region_find(s, base + j * PAGE)) {
+            check_report("entry outside every region", base + j * PAGE);
+            ++*errors;
+        }
+    mm_kunmap(table);
+}
+
 int vmm_pt_check_orphans(struct vmm_space *s)
 {
     int errors = 0;
 
-    for (unsigned i = 0; i < KPDE0; i++) {
-        uintptr_t base = (uintptr_t)i * PT_SPAN;
-        pmm_paddr_t pt = table_of(s, base);
-        if (pt == PMM_NONE)
-            continue;
-        pte_t *table = mm_kmap(pt);
-        for (unsigned j = 0; j < PT_ENTRIES; j++)
-            if (table[j] && !vmm_region_find(s, base + j * PAGE)) {
-                check_report("entry outside every region", base + j * PAGE);
-                errors++;
-            }
-        mm_kunmap(table);
-    }
+    visit_leaves(s, s->page_directory, PG_TOP, 0, KTOP0, false, leaf_check_orphans, &errors);
     return errors;
 }

@@ -73,13 +73,17 @@ static struct vmm_region *record_take(void)
 /* Map one more metadata page and cut it into records.  VMM_ENOMEM when out. */
 static int pool_grow(void)
 {
-    if (meta_next >= VMM_KREGION_START + VMM_META_SIZE || !vmm_charge_fits(1))
+    if (meta_next >= VMM_KREGION_START + VMM_META_SIZE ||
+        !vmm_charge_fits(1 + vmm_pt_missing(&vmm_g.kernel, meta_next, meta_next + PAGE)))
         return VMM_ENOMEM;
     pmm_paddr_t frame = vmm_frame_alloc_zeroed();
     if (frame == PMM_NONE)
         return VMM_ENOMEM;
-    vmm_pte_set_kernel(meta_next,
-                       pte_make(frame, vmm_prot_bits(&vmm_g.kernel, VMM_PROT_RW) | PTE_OWNED));
+    pte_t e = pte_make(frame, vmm_prot_bits(&vmm_g.kernel, VMM_PROT_RW) | PTE_OWNED);
+    if (vmm_pte_set_kernel(meta_next, e) != VMM_OK) {
+        vmm_frame_free(frame);
+        return VMM_ENOMEM;
+    }
     /* records never straddle a page: mm_kva_ptr is valid page by page */
     struct vmm_region *page = mm_kva_ptr(meta_next);
     for (size_t i = 0; i < MM_PAGE_SIZE / sizeof(struct vmm_region); i++)

@@ -13,11 +13,11 @@
 set -euo pipefail
 
 packages=(
-    make gcc libc6-dev                     # hosted tests, libmm
+    make gcc libc6-dev                     # hosted tests, libmm, the x86-64 kernel (cc -m64, ld)
     python3                                # scripts/mkinitrd.py
     gcc-i686-linux-gnu binutils-i686-linux-gnu nasm   # the kernel and ring 3
     grub-pc-bin grub-common xorriso mtools # the ISO
-    qemu-system-x86                        # running it (headless)
+    qemu-system-x86                        # running it (headless; qemu-system-i386 and -x86_64)
     clang libclang-rt-14-dev               # libFuzzer targets
     gdb                                    # make debug, the gdb helper tests
     g++                                    # libmm.so under C++ new/delete (tests/preload)

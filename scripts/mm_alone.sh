@@ -8,7 +8,10 @@
 #      include path but the copy, the compiler's own headers and that
 #      string.h, and links it with the minimal port and the four functions
 #      (ld refuses any other undefined symbol);
-#   2. compiles every mm/*.c hosted for x86-64 with the copy as the only
+#   2. the same freestanding for x86-64 (-mcmodel=kernel -mno-red-zone, as
+#      a 64-bit kernel builds it): the VMM takes the x86-64 paging
+#      description from the minimal port's mm_arch.h;
+#   3. compiles every mm/*.c hosted for x86-64 with the copy as the only
 #      project directory on the include path, checks that its undefined
 #      symbols are the port's and the four, and runs the smoke test.
 # Usage: scripts/mm_alone.sh [KCC]; prints one "ok"/"FAIL" line per step and
@@ -57,10 +60,28 @@ i686_build() {
 step "mm/ alone: i686 freestanding compile and link (mm/ + port + memcpy/memmove/memset/memcmp)" \
      "$log" i686_build
 
+# ---- x86-64, freestanding (Debian's x86-64 gcc, as the 64-bit kernel uses it)
+log=$logs/mm-alone-x86_64-freestanding.log
+: >"$log"
+inc64=$(cc -print-file-name=include)
+k64flags=("${warn[@]}" -m64 -mcmodel=kernel -mno-red-zone -ffreestanding -fno-pic -fno-pie
+          -fno-stack-protector -mgeneral-regs-only -nostdinc -isystem "$inc64"
+          -isystem "$work/support" -I "$work")
+x86_64_build() {
+    local f
+    mkdir -p "$work/ok64"
+    for f in "$work"/mm/*.c "$work"/support/*.c; do
+        cc "${k64flags[@]}" -c "$f" -o "$work/ok64/$(basename "${f%.c}").o" || return 1
+    done
+    ld -m elf_x86_64 -e mm_alone_smoke -o "$work/smoke64k.elf" "$work"/ok64/*.o
+}
+step "mm/ alone: x86-64 freestanding compile and link (mm/ + port + memcpy/memmove/memset/memcmp)" \
+     "$log" x86_64_build
+
 # ---- x86-64, hosted
 log=$logs/mm-alone-x86_64.log
 : >"$log"
-hflags=("${warn[@]}" -I "$work")
+hflags=("${warn[@]}" -I "$work" -iquote "$work/support")
 hosted_build() {
     local f
     mkdir -p "$work/o64"

@@ -24,7 +24,7 @@
 # status is non-zero if anything failed.
 #
 # Environment: TEST_ONLY=hosted|fuzz|kernel|faults|memory (comma list) to run
-# a subset (also: selfcheck, monitor, gdb, readme, libmm, preload, hygiene); KTEST_TIMEOUT (seconds per suite boot, default 180).
+# a subset (also: selfcheck, monitor, gdb, readme, libmm, preload, hygiene, x86_64); KTEST_TIMEOUT (seconds per suite boot, default 180).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,6 +53,8 @@ run_hosted() {
     run_hosted_dir "$BUILD/host/tests" ""
     section "allocator tests again in the debug build (MM_DEBUG=1)"
     run_hosted_dir "$BUILD/host/tests-debug" "-debug"
+    section "VMM tests again with the x86-64 paging format (four levels, NX)"
+    run_hosted_dir "$BUILD/host/tests-x86_64" "-x86_64"
 }
 
 # run_hosted_dir DIR SUFFIX: every test program in DIR.
@@ -305,6 +307,45 @@ run_hermetic_check() {
         printf "  %-40s ok (%d objects, headers only from the tree and %s)\n" "hermetic kernel and ring-3 build" \
             "$(echo "$dfiles" | wc -l)" "$inc"
     fi
+}
+
+# The 64-bit kernel's objects read only the tree and the x86-64 compiler's headers.
+run_hermetic_check_x86_64() {
+    local inc dfiles bad log=$LOGS/hermetic-x86_64.log
+    inc=$(cc -print-file-name=include)
+    dfiles=$(find "$BUILD/x86_64" -name '*.d' 2>/dev/null | sort)
+    if [ -z "$dfiles" ]; then
+        fail "hermetic x86-64: no dependency files under $BUILD/x86_64"
+        return
+    fi
+    echo "$dfiles" | xargs awk '{for (i = 1; i <= NF; i++) if ($i ~ /^\//) {sub(/:$/, "", $i); print FILENAME ": " $i}}' \
+        >"$log"
+    bad=$(grep -v ": $inc/" "$log" | head -5)
+    if [ -n "$bad" ]; then
+        fail "hermetic x86-64: headers from outside the tree and $inc: $bad"
+    else
+        pass
+        printf "  %-40s ok (%d objects)\n" "hermetic x86-64 kernel build" "$(echo "$dfiles" | wc -l)"
+    fi
+}
+
+# The 64-bit kernel (make ARCH=x86_64): one boot per machine, judged by
+# scripts/test_x86_64.sh (its own checks, RAM above 4 GiB on q35 6G).
+run_x86_64_kernel() {
+    section "x86-64 kernel: Multiboot 2, long mode, the same mm/ (pc, q35, up to 6 GiB)"
+    local line iso=$BUILD/x86_64/os.iso
+    if ! grub-file --is-x86-multiboot2 "$BUILD/x86_64/kernel.elf" 2>/dev/null; then
+        fail "x86-64: $BUILD/x86_64/kernel.elf missing or not Multiboot 2"
+        return
+    fi
+    pass
+    echo "  grub-file: $BUILD/x86_64/kernel.elf is Multiboot 2"
+    while read -r line; do
+        case $line in
+            ok\ *) pass; echo "  $line" ;;
+            FAIL\ *) fail "${line#FAIL }" ;;
+        esac
+    done < <(scripts/test_x86_64.sh "$iso")
 }
 
 # mm/ copied alone into an empty directory builds and runs (scripts/mm_alone.sh).
@@ -784,6 +825,8 @@ want preload && run_preload_real_programs
 want preload && run_preload_guard
 want hygiene && run_hermetic_check
 want hygiene && run_mm_alone
+want hygiene && run_hermetic_check_x86_64
+want x86_64 && run_x86_64_kernel
 want kernel && run_kernel_suites
 want selfcheck && run_driver_selfchecks
 want faults && run_fault_tests

@@ -22,7 +22,7 @@ UAR := $(CROSS)ar
 UCFLAGS = -std=c11 -m32 -march=i686 -ffreestanding -fno-pic -fno-pie -nostdlib -fno-builtin \
            -O2 -g -fno-omit-frame-pointer -fno-asynchronous-unwind-tables -mgeneral-regs-only \
            -fno-stack-protector -fstack-clash-protection -fno-strict-aliasing $(WARN) \
-           -I. -Iuser/include $(FREESTANDING_INC) -MD -MP
+           -I. -Iarch/x86/port -Iuser/include $(FREESTANDING_INC) -MD -MP
 UASFLAGS := -f elf32 -g -F dwarf
 ULDFLAGS := -m elf_i386 -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user/user.ld
 

@@ -65,6 +65,19 @@ void mm_host_print_reports(int on)
     print_reports = on;
 }
 
+/* 4 GiB unless a test asks for more: i386 entries name 32-bit frames. */
+static uint64_t phys_limit = 1ull << 32;
+
+uint64_t mm_phys_limit(void)
+{
+    return phys_limit;
+}
+
+void mm_host_set_phys_limit(uint64_t limit)
+{
+    phys_limit = limit;
+}
+
 /* Hosted builds are single-threaded: the PMM lock has nothing to exclude. */
 void mm_lock_pmm(void)
 {

@@ -625,7 +625,8 @@ TEST(misuse_is_reported_and_changes_nothing)
     char text[80];
     pmm_free(freed);
 
-    snprintf(text, sizeof text, "pmm_free: frame 0x%08x is already free", freed);
+    snprintf(text, sizeof text, "pmm_free: frame 0x%08llx is already free",
+             (unsigned long long)freed);
     CHECK_REFUSED(pmm_free(freed), text);
     CHECK_REFUSED(pmm_free(0), "pmm_free: frame 0x00000000 is reserved");
     CHECK_REFUSED(pmm_free(0x100000), "is reserved"); /* the kernel image */
@@ -982,4 +983,104 @@ TEST(machine_sizes_8m_to_4g_pc_and_q35)
             pmm_free_contig(dma, 16);
         }
     }
+}
+
+/* ------------------------------------------------------------ RAM above 4 GiB */
+
+/* A 6 GiB q35 machine when the port can address 64 GiB (an x86-64 kernel's view). */
+static int setup_q35_6g_wide(void)
+{
+    mm_host_set_phys_limit(64 * GiB);
+    return setup_qemu(6 * GiB, true);
+}
+
+TEST(ram_above_4g_is_managed_when_the_port_reaches_it)
+{
+    struct pmm_stats st;
+    uint32_t first, end;
+
+    CHECK_EQ(setup_q35_6g_wide(), 0);
+    pmm_span(&first, &end);
+    CHECK_EQ(end, (uint32_t)((4 * GiB + 4 * GiB) >> 12)); /* 2 GiB low + 4 GiB above the hole */
+    pmm_get_stats(&st);
+    CHECK(st.total * 4096ull > 4 * GiB); /* more than 4 GiB of RAM managed */
+    CHECK_EQ(st.zone[PMM_ZONE_HIGH].total * 4096ull, 6 * GiB - 16 * MiB);
+    CHECK_EQ(pmm_frame_state(5 * GiB), PMM_FRAME_FREE);
+    CHECK_EQ(pmm_frame_state(8 * GiB), PMM_FRAME_ABSENT);
+    CHECK_EQ(pmm_frame_state(3 * GiB), PMM_FRAME_ABSENT); /* the PCI hole */
+    /* high memory first: the first frame and the first big block come from above 4 GiB */
+    pmm_paddr_t p = pmm_alloc(0);
+    CHECK(p >= 4 * GiB && p < 8 * GiB);
+    CHECK_EQ(pmm_refcount(p), 1);
+    pmm_paddr_t run = pmm_alloc_contig(PMM_MAX_CONTIG_FRAMES, PMM_MAX_CONTIG_FRAMES, 0);
+    CHECK(run >= 4 * GiB && run % (4 * MiB) == 0);
+    pmm_ref(p);
+    pmm_free(p);
+    CHECK_EQ(pmm_frame_state(p), PMM_FRAME_USED);
+    pmm_free(p);
+    pmm_free_contig(run, PMM_MAX_CONTIG_FRAMES);
+    CHECK_EQ(pmm_frame_state(p), PMM_FRAME_FREE);
+    CHECK_EQ(pmm_free_frames(), st.free);
+    CHECK_EQ(pmm_check(), 0);
+    mm_host_set_phys_limit(4 * GiB);
+}
+
+TEST(ram_above_4g_is_clipped_when_the_port_cannot_reach_it)
+{
+    struct pmm_stats st;
+    uint32_t first, end;
+
+    mm_host_set_phys_limit(4 * GiB); /* i386 paging: the default */
+    CHECK_EQ(setup_qemu(6 * GiB, true), 0);
+    pmm_span(&first, &end);
+    CHECK_EQ(end, (uint32_t)(2 * GiB >> 12));
+    pmm_get_stats(&st);
+    CHECK_EQ(st.total * 4096ull, 0x9F000 + 2 * GiB - MiB); /* below 640 KiB, then 1 MiB .. 2 GiB */
+    CHECK_EQ(pmm_frame_state(5 * GiB), PMM_FRAME_ABSENT);
+    CHECK_EQ(pmm_check(), 0);
+}
+
+TEST(limit_beyond_the_pmm_ceiling_is_capped)
+{
+    /* RAM from 60 to 70 GiB: the database stops at PMM_PHYS_MAX whatever the port says */
+    struct pmm_range usable[] = {{60 * GiB, 10 * GiB}};
+    uint32_t first, end;
+
+    mm_host_set_phys_limit(UINT64_MAX);
+    CHECK_EQ(setup(usable, 1, NULL, 0), 0);
+    pmm_span(&first, &end);
+    CHECK_EQ(first, (uint32_t)(60 * GiB >> 12));
+    CHECK_EQ(end, (uint32_t)(PMM_PHYS_MAX >> 12));
+    CHECK_EQ(pmm_free_frames(), (PMM_PHYS_MAX - 60 * GiB) >> 12);
+    pmm_paddr_t p = pmm_alloc(0);
+    CHECK(p >= 60 * GiB && p < PMM_PHYS_MAX);
+    pmm_free(p);
+    CHECK_EQ(pmm_check(), 0);
+    mm_host_set_phys_limit(4 * GiB);
+}
+
+TEST(addresses_beyond_the_ceiling_never_alias_a_frame)
+{
+    /* 2^44 + 5 frames: its frame number truncated to 32 bits would be frame 5 */
+    const pmm_paddr_t alias = (1ull << 44) + 5 * 4096;
+
+    CHECK_EQ(setup_q35_6g_wide(), 0);
+    pmm_paddr_t p = pmm_alloc(PMM_BELOW_1M);
+    CHECK(p != PMM_NONE);
+    const pmm_paddr_t far = (1ull << 44) + p;
+    mm_host_print_reports(0);
+    mm_host_reset_reports();
+    pmm_free(far);
+    CHECK_EQ(mm_host_report_count(), 1);
+    CHECK(strstr(mm_host_last_report(), "is not a RAM frame") != NULL);
+    pmm_ref(far);
+    CHECK_EQ(mm_host_report_count(), 2);
+    mm_host_print_reports(1);
+    CHECK_EQ(pmm_refcount(p), 1); /* the real frame kept its one reference */
+    CHECK_EQ(pmm_refcount(far), 0);
+    CHECK_EQ(pmm_frame_state(alias), PMM_FRAME_ABSENT);
+    CHECK_EQ(pmm_frame_state(PMM_NONE), PMM_FRAME_ABSENT);
+    pmm_free(p);
+    CHECK_EQ(pmm_check(), 0);
+    mm_host_set_phys_limit(4 * GiB);
 }

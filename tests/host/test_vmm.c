@@ -12,6 +12,7 @@
 #include "mm/host/port_linux.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
+#include "mm/vmm_internal.h" /* VMM_KTOP0, VMM_KTOP_COUNT */
 
 #include <string.h>
 
@@ -20,6 +21,10 @@
 #define RAM (32u * MIB)
 #define MARGIN 16u
 #define UW (VMM_ACCESS_USER | VMM_ACCESS_WRITE)
+/* User tables on the way to a page of a fresh space: one per level below the top. */
+#define PATH_TABLES (PG_LEVELS - 1u)
+/* A kernel-half address inside the boot's low map (the image at 1 MiB). */
+#define KERNEL_IMAGE_VA (VMM_KERNEL_BASE + 0x100000u)
 
 static void boot(enum vmm_policy policy)
 {
@@ -50,7 +55,19 @@ static enum vmm_page_state page_state(struct vmm_space *s, uintptr_t va)
     return info.state;
 }
 
-static uint32_t page_pte(struct vmm_space *s, uintptr_t va)
+/* The leaf table mapping va in s, read through the simulated memory (NULL if missing). */
+static pte_t *leaf_table(struct vmm_space *s, uintptr_t va)
+{
+    pte_t e = PTE_PRESENT | (pte_t)s->page_directory;
+    for (unsigned l = PG_LEVELS; l-- > 1;) {
+        e = ((pte_t *)vmm_sim_phys((uint32_t)pte_frame(e)))[pg_index(va, l)];
+        if (!pte_present(e))
+            return NULL;
+    }
+    return vmm_sim_phys((uint32_t)pte_frame(e));
+}
+
+static uint64_t page_pte(struct vmm_space *s, uintptr_t va)
 {
     struct vmm_page_info info;
     vmm_query(s, va, &info);
@@ -64,6 +81,10 @@ TEST(init_builds_the_kernel_half_once)
     size_t before;
     vmm_sim_power_on(RAM);
     before = pmm_free_frames();
+    const pte_t *pd = vmm_sim_phys(VMM_SIM_BOOT_PD);
+    unsigned boot_made = 0; /* kernel top-level entries the boot tables already have */
+    for (unsigned i = VMM_KTOP0; i < PT_ENTRIES; i++)
+        boot_made += pte_present(pd[i]);
     struct vmm_boot b = {
         .page_directory = 0, .flags = 0, .policy = VMM_POLICY_STRICT, .commit_margin = MARGIN};
     CHECK_EQ(vmm_init(&b), VMM_OK);
@@ -71,27 +92,27 @@ TEST(init_builds_the_kernel_half_once)
 
     struct vmm_stats st;
     vmm_get_stats(&st);
-    /* 256 kernel PDEs, minus the 4 low-map tables and the window table adopted */
-    CHECK_EQ(st.kernel_page_tables, 256u - 4u - 1u);
+    /* 256 kernel top-level entries, minus those the boot tables had (i386: the 4
+     * low-map tables and the window table; x86-64: the low map's and the windows' PDPTs) */
+    CHECK_EQ(st.kernel_page_tables, VMM_KTOP_COUNT - boot_made);
     CHECK_EQ(before - pmm_free_frames(), st.kernel_page_tables);
 
-    const uint32_t *pd = vmm_sim_phys(VMM_SIM_BOOT_PD);
-    for (unsigned i = 0; i < 768; i++)
+    for (unsigned i = 0; i < VMM_KTOP0; i++)
         CHECK_EQ(pd[i], 0u); /* the boot identity map is gone */
-    for (unsigned i = 768; i < 1024; i++)
+    for (unsigned i = VMM_KTOP0; i < PT_ENTRIES; i++)
         CHECK(pd[i] & PTE_PRESENT);
     CHECK_EQ(pd[pde_index(VMM_KERNEL_BASE)] & PTE_FRAME_MASK, VMM_SIM_BOOT_PD + PAGE);
 
     struct vmm_space *k = vmm_kernel_space();
     struct vmm_page_info info;
-    CHECK_EQ(vmm_query(k, 0xC0100000u, &info), VMM_OK);
+    CHECK_EQ(vmm_query(k, KERNEL_IMAGE_VA, &info), VMM_OK);
     CHECK_EQ(info.state, VMM_PAGE_MAPPED);
     CHECK_EQ(info.frame, 0x100000u);
-    CHECK_EQ(vmm_query(NULL, 0xC0100000u, &info), VMM_OK); /* kernel half: any space */
+    CHECK_EQ(vmm_query(NULL, KERNEL_IMAGE_VA, &info), VMM_OK); /* kernel half: any space */
     struct vmm_region_info ri;
     CHECK_EQ(vmm_query_region(k, VMM_WINDOW_START, &ri), VMM_OK);
     CHECK(ri.flags & VMM_REGION_FOREIGN);
-    CHECK_EQ(vmm_map(k, 0xC0F00000u, 0x200000u, PAGE, 0), VMM_EPERM); /* boot's tables */
+    CHECK_EQ(vmm_map(k, VMM_KERNEL_BASE + 0xF00000u, 0x200000u, PAGE, 0), VMM_EPERM); /* boot's */
     CHECK_EQ(vmm_release(k, VMM_KERNEL_BASE, PAGE), VMM_EPERM);
     CHECK_EQ(vmm_current_space(), k);
     CHECK_EQ(vmm_check(k), 0);
@@ -113,7 +134,7 @@ TEST(init_fails_cleanly_without_frames)
     struct vmm_boot b = {.policy = VMM_POLICY_STRICT, .commit_margin = 1};
     CHECK_EQ(vmm_init(&b), VMM_ENOMEM);
     CHECK_EQ(pmm_free_frames(), free_before);
-    const uint32_t *pd = vmm_sim_phys(VMM_SIM_BOOT_PD);
+    const pte_t *pd = vmm_sim_phys(VMM_SIM_BOOT_PD);
     CHECK_EQ(pd[pde_index(VMM_KREGION_START)], 0u); /* nothing left half-built */
     while (taken)
         pmm_free(frames[--taken]);
@@ -129,11 +150,11 @@ TEST(space_create_shares_the_kernel_half)
     size_t before = pmm_free_frames();
     CHECK_EQ(vmm_space_create(&a), VMM_OK);
     CHECK_EQ(before - pmm_free_frames(), 1u); /* just the directory */
-    const uint32_t *boot_pd = vmm_sim_phys(VMM_SIM_BOOT_PD);
-    const uint32_t *pd = vmm_sim_phys(a.page_directory);
-    for (unsigned i = 0; i < 768; i++)
+    const pte_t *boot_pd = vmm_sim_phys(VMM_SIM_BOOT_PD);
+    const pte_t *pd = vmm_sim_phys((uint32_t)a.page_directory);
+    for (unsigned i = 0; i < VMM_KTOP0; i++)
         CHECK_EQ(pd[i], 0u);
-    CHECK(memcmp(pd + 768, boot_pd + 768, 256 * 4) == 0);
+    CHECK(memcmp(pd + VMM_KTOP0, boot_pd + VMM_KTOP0, VMM_KTOP_COUNT * sizeof(pte_t)) == 0);
     vmm_space_destroy(&a);
     CHECK_EQ(pmm_free_frames(), before);
     vmm_sim_power_off();
@@ -259,7 +280,7 @@ TEST(lazy_commit_backs_zeroed_frames_on_first_touch)
     make_current_space(&s);
     size_t before = pmm_free_frames();
     RESERVE(&s, 0x00800000u, 4, VMM_PROT_RW, VMM_RESERVE_COMMIT);
-    CHECK_EQ(before - pmm_free_frames(), 1u); /* STRICT: the page table, no page */
+    CHECK_EQ(before - pmm_free_frames(), PATH_TABLES); /* STRICT: the tables, no page */
     CHECK_EQ(page_state(&s, 0x00801000u), VMM_PAGE_COMMITTED);
     CHECK(pte_is_lazy(page_pte(&s, 0x00801000u)));
 
@@ -267,11 +288,11 @@ TEST(lazy_commit_backs_zeroed_frames_on_first_touch)
     CHECK_EQ(vmm_sim_read8(&s, 0x00801FFFu, &v, true), 0);
     CHECK_EQ(v, 0);
     CHECK_EQ(page_state(&s, 0x00801000u), VMM_PAGE_BACKED);
-    CHECK_EQ(before - pmm_free_frames(), 2u);
+    CHECK_EQ(before - pmm_free_frames(), PATH_TABLES + 1);
     CHECK_EQ(vmm_sim_write8(&s, 0x00801000u, 0x77, true), 0);
     CHECK_EQ(vmm_sim_read8(&s, 0x00801000u, &v, true), 0);
     CHECK_EQ(v, 0x77);
-    uint32_t e = page_pte(&s, 0x00801000u);
+    uint64_t e = page_pte(&s, 0x00801000u);
     CHECK(e & PTE_USER);
     CHECK(e & PTE_WRITABLE);
     CHECK(e & PTE_OWNED);
@@ -280,7 +301,7 @@ TEST(lazy_commit_backs_zeroed_frames_on_first_touch)
     /* discard: the frame goes, the page stays committed and comes back zeroed */
     CHECK_EQ(vmm_decommit(&s, 0x00801000u, PAGE, VMM_DECOMMIT_KEEP), VMM_OK);
     CHECK_EQ(page_state(&s, 0x00801000u), VMM_PAGE_COMMITTED);
-    CHECK_EQ(before - pmm_free_frames(), 1u);
+    CHECK_EQ(before - pmm_free_frames(), PATH_TABLES);
     CHECK_EQ(vmm_sim_read8(&s, 0x00801000u, &v, true), 0);
     CHECK_EQ(v, 0);
 
@@ -313,8 +334,8 @@ TEST(fault_reasons)
     CHECK_EQ(page_state(&s, 0x01101000u), VMM_PAGE_COMMITTED); /* not backed by the failure */
     CHECK_EQ(vmm_sim_read8(&s, 0x010FF000u, &v, true), VMM_FAULT_GUARD);
     CHECK_EQ(vmm_sim_read8(&s, 0x01200000u, &v, true), VMM_FAULT_PROTECTION);
-    CHECK_EQ(vmm_sim_read8(&s, 0xC0100000u, &v, true), VMM_FAULT_KERNEL_ADDRESS);
-    CHECK_EQ(vmm_sim_read8(&s, 0xD8000000u, &v, false), VMM_FAULT_UNMAPPED);
+    CHECK_EQ(vmm_sim_read8(&s, KERNEL_IMAGE_VA, &v, true), VMM_FAULT_KERNEL_ADDRESS);
+    CHECK_EQ(vmm_sim_read8(&s, VMM_KREGION_START + 0x08000000u, &v, false), VMM_FAULT_UNMAPPED);
     CHECK_EQ(vmm_handle_fault(&s, 0x01100000u, VMM_ACCESS_RSVD | VMM_ACCESS_PRESENT),
              VMM_FAULT_BAD_ENTRY);
     /* the kernel touching committed user memory (a user copy) resolves it */
@@ -361,8 +382,7 @@ TEST(spurious_fault_from_a_stale_tlb_entry_is_flushed)
     uint8_t v;
     CHECK_EQ(vmm_sim_read8(&s, 0x00400000u, &v, true), 0); /* TLB: read-only entry */
     /* someone made the entry writable without a flush (another CPU, a lazy upgrade) */
-    pmm_paddr_t pt = *(uint32_t *)vmm_sim_phys(s.page_directory + 4 * 1) & PTE_FRAME_MASK;
-    uint32_t *e = vmm_sim_phys(pt);
+    pte_t *e = &leaf_table(&s, 0x00400000u)[pte_index(0x00400000u)];
     *e |= PTE_WRITABLE;
     vmm_sim_reset_counters();
     CHECK_EQ(vmm_sim_write8(&s, 0x00400000u, 3, true), 0);
@@ -567,7 +587,7 @@ TEST(overcommit_creates_page_tables_on_fault)
     CHECK_EQ(page_state(&s, 0x12345000u), VMM_PAGE_COMMITTED);
     CHECK_EQ(page_pte(&s, 0x12345000u), 0u);
     CHECK_EQ(vmm_sim_write8(&s, 0x12345000u, 1, true), 0);
-    CHECK_EQ(before - pmm_free_frames(), 2u); /* its table (filled from the tree) + the page */
+    CHECK_EQ(before - pmm_free_frames(), PATH_TABLES + 1); /* its tables (leaf filled from the tree) + the page */
     CHECK(pte_is_lazy(page_pte(&s, 0x12346000u)));
     CHECK_EQ(vmm_check(&s), 0);
     CHECK_EQ(vmm_release(&s, 0x10000000u, 16384 * PAGE), VMM_OK);
@@ -582,11 +602,13 @@ TEST(strict_commit_creates_page_tables_up_front)
     boot(VMM_POLICY_STRICT);
     make_current_space(&s);
     size_t before = pmm_free_frames();
-    RESERVE(&s, 0x003FF000u, 1026, VMM_PROT_RW, VMM_RESERVE_COMMIT); /* spans 3 tables */
-    CHECK_EQ(before - pmm_free_frames(), 3u);
+    RESERVE(&s, 0x003FF000u, 1026, VMM_PROT_RW, VMM_RESERVE_COMMIT); /* crosses leaf chunks */
+    const uintptr_t first = 0x003FF000u, last = first + 1025 * PAGE;
+    const size_t tables = (last / PT_SPAN - first / PT_SPAN + 1) + (PG_LEVELS - 2u); /* i386: 3 */
+    CHECK_EQ(before - pmm_free_frames(), tables);
     struct vmm_space_stats ss;
     vmm_space_get_stats(&s, &ss);
-    CHECK_EQ(ss.page_tables, 3u);
+    CHECK_EQ(ss.page_tables, tables);
     CHECK_EQ(vmm_decommit(&s, 0x003FF000u, 1026 * PAGE, 0), VMM_OK);
     CHECK_EQ(pmm_free_frames(), before); /* empty tables went back */
     vmm_space_destroy(&s);
@@ -602,9 +624,9 @@ TEST(release_reaps_only_empty_page_tables)
     RESERVE(&s, 0x00400000u, 2, VMM_PROT_RW, VMM_RESERVE_COMMIT);
     RESERVE(&s, 0x00402000u, 2, VMM_PROT_RW, VMM_RESERVE_COMMIT);
     touch_pages(&s, 0x00400000u, 4);
-    CHECK_EQ(before - pmm_free_frames(), 5u);
+    CHECK_EQ(before - pmm_free_frames(), PATH_TABLES + 4);
     CHECK_EQ(vmm_release(&s, 0x00400000u, 2 * PAGE), VMM_OK);
-    CHECK_EQ(before - pmm_free_frames(), 3u); /* the table still serves the neighbour */
+    CHECK_EQ(before - pmm_free_frames(), PATH_TABLES + 2); /* the tables still serve the neighbour */
     uint8_t v;
     CHECK_EQ(vmm_sim_read8(&s, 0x00402000u, &v, true), 0);
     CHECK_EQ(v, 2);
@@ -625,11 +647,10 @@ TEST(check_finds_entries_that_disagree)
     RESERVE(&s, 0x00404000u, 4, VMM_PROT_RW, 0);
     touch_pages(&s, 0x00400000u, 1);
     CHECK_EQ(vmm_check(&s), 0);
-    pmm_paddr_t pt = *(uint32_t *)vmm_sim_phys(s.page_directory + 4) & PTE_FRAME_MASK;
-    uint32_t *table = vmm_sim_phys(pt);
+    pte_t *table = leaf_table(&s, 0x00400000u) + pte_index(0x00400000u);
     mm_host_print_reports(0);
 
-    uint32_t saved = table[4]; /* a reserved page that claims to be committed */
+    pte_t saved = table[4]; /* a reserved page that claims to be committed */
     table[4] = PTE_LAZY | PTE_WRITABLE | PTE_USER;
     CHECK(vmm_check(&s) > 0);
     table[4] = saved;

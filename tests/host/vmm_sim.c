@@ -22,12 +22,14 @@
 #define SIM_PAGE 4096u
 #define SIM_MAX_KMAPS 2u  /* the VMM promises no more (mm/port.h) */
 #define SIM_TLB_SIZE 256u /* direct-mapped by page number */
-#define SIM_LOWMAP_PTS 4u /* 16 MiB */
+#define SIM_LOWMAP_BYTES (16u << 20)
+#define SIM_FLUSH_BITS (1u << 20) /* flushed pages, by the low 20 bits of the page number */
 
+/* A cached translation: the leaf entry and what the levels above allow together. */
 struct sim_tlb_entry {
     bool valid;
-    uint32_t vpn;
-    pte_t pde, pte;
+    uintptr_t vpn;
+    pte_t pde, pte; /* pde: AND of the non-leaf entries' W/U bits, OR of their NX */
 };
 
 struct vmm_sim_counters vmm_sim_counters;
@@ -41,7 +43,8 @@ static void *kmap_stack[SIM_MAX_KMAPS];
 static unsigned kmap_depth;
 static unsigned lock_depth;
 static struct sim_tlb_entry tlb[SIM_TLB_SIZE];
-static uint8_t flushed[(1u << 20) / 8]; /* one bit per virtual page */
+static uint8_t flushed[SIM_FLUSH_BITS / 8];
+static uint32_t boot_next; /* bump allocator for the boot tables, inside the image */
 
 __attribute__((noreturn, format(printf, 1, 2))) static void sim_die(const char *fmt, ...)
 {
@@ -61,9 +64,9 @@ void *vmm_sim_phys(uint32_t pa)
     return ram + pa;
 }
 
-static pte_t *sim_table(uint32_t frame)
+static pte_t *sim_table(uint64_t frame)
 {
-    return vmm_sim_phys(frame & PTE_FRAME_MASK);
+    return vmm_sim_phys((uint32_t)(frame & PTE_FRAME_MASK));
 }
 
 size_t vmm_sim_ram_bytes(void)
@@ -88,13 +91,13 @@ void vmm_sim_tlb_clear(void)
 bool vmm_sim_tlb_has(uintptr_t va)
 {
     const struct sim_tlb_entry *t = &tlb[(va >> 12) % SIM_TLB_SIZE];
-    return t->valid && t->vpn == (uint32_t)(va >> 12);
+    return t->valid && t->vpn == va >> 12;
 }
 
 bool vmm_sim_flushed(uintptr_t va)
 {
-    uint32_t vpn = (uint32_t)(va >> 12);
-    return flushed[vpn / 8] & (1u << (vpn % 8));
+    uintptr_t bit = (va >> 12) % SIM_FLUSH_BITS;
+    return flushed[bit / 8] & (1u << (bit % 8));
 }
 
 void vmm_sim_reset_counters(void)
@@ -115,13 +118,14 @@ unsigned vmm_sim_lock_depth(void)
 
 /* ------------------------------------------------------------------ the port (mm/port.h, VMM) */
 
-void *mm_kmap(uint32_t frame)
+void *mm_kmap(uint64_t frame)
 {
-    if (frame & (SIM_PAGE - 1))
-        sim_die("mm_kmap(0x%x): not a frame address", frame);
+    if (frame & (SIM_PAGE - 1) || frame >> 32)
+        sim_die("mm_kmap(0x%llx): not a frame address", (unsigned long long)frame);
     if (kmap_depth == SIM_MAX_KMAPS)
-        sim_die("mm_kmap(0x%x): more than %u windows at once", frame, SIM_MAX_KMAPS);
-    void *p = vmm_sim_phys(frame);
+        sim_die("mm_kmap(0x%llx): more than %u windows at once", (unsigned long long)frame,
+                SIM_MAX_KMAPS);
+    void *p = vmm_sim_phys((uint32_t)frame);
     kmap_stack[kmap_depth++] = p;
     vmm_sim_counters.kmaps++;
     if (kmap_depth > vmm_sim_counters.kmap_depth_max)
@@ -138,23 +142,26 @@ void mm_kunmap(void *ptr)
 
 void *mm_kva_ptr(uintptr_t va)
 {
-    pte_t pde = sim_table(cr3)[pde_index(va)];
-    if (va < VMM_KERNEL_BASE || !pte_present(pde))
-        sim_die("mm_kva_ptr(0x%lx): no kernel page table", (unsigned long)va);
-    pte_t pte = sim_table(pde)[pte_index(va)];
-    if (!pte_present(pte))
-        sim_die("mm_kva_ptr(0x%lx): page not mapped", (unsigned long)va);
-    return vmm_sim_phys(pte_frame(pte) + (uint32_t)(va & (SIM_PAGE - 1)));
+    pte_t e = PTE_PRESENT | cr3;
+
+    if (va < VMM_KERNEL_BASE)
+        sim_die("mm_kva_ptr(0x%lx): not a kernel address", (unsigned long)va);
+    for (unsigned l = PG_LEVELS; l-- > 0;) {
+        e = sim_table(e)[pg_index(va, l)];
+        if (!pte_present(e))
+            sim_die("mm_kva_ptr(0x%lx): not mapped (level %u)", (unsigned long)va, l);
+    }
+    return vmm_sim_phys((uint32_t)pte_frame(e) + (uint32_t)(va & (SIM_PAGE - 1)));
 }
 
 void mm_tlb_flush_page(uintptr_t va)
 {
-    uint32_t vpn = (uint32_t)(va >> 12);
+    uintptr_t vpn = va >> 12, bit = vpn % SIM_FLUSH_BITS;
     struct sim_tlb_entry *t = &tlb[vpn % SIM_TLB_SIZE];
 
     if (t->valid && t->vpn == vpn)
         t->valid = false;
-    flushed[vpn / 8] |= (uint8_t)(1u << (vpn % 8));
+    flushed[bit / 8] |= (uint8_t)(1u << (bit % 8));
     vmm_sim_counters.flush_page++;
 }
 
@@ -170,17 +177,17 @@ void mm_tlb_flush_global(void)
     vmm_sim_counters.flush_global++;
 }
 
-void mm_load_page_directory(uint32_t pd)
+void mm_load_page_directory(uint64_t pd)
 {
-    if (pd & (SIM_PAGE - 1))
-        sim_die("mm_load_page_directory(0x%x): unaligned", pd);
-    (void)vmm_sim_phys(pd);
-    cr3 = pd;
+    if (pd & (SIM_PAGE - 1) || pd >> 32)
+        sim_die("mm_load_page_directory(0x%llx): not a frame address", (unsigned long long)pd);
+    (void)vmm_sim_phys((uint32_t)pd);
+    cr3 = (uint32_t)pd;
     tlb_drop_nonglobal();
     vmm_sim_counters.cr3_loads++;
 }
 
-uint32_t mm_current_page_directory(void)
+uint64_t mm_current_page_directory(void)
 {
     return cr3;
 }
@@ -202,57 +209,82 @@ void mm_unlock_vmm(void)
 
 /* ------------------------------------------------------------------ the MMU */
 
-/* Do a directory entry and a table entry both allow the access?  (CR0.WP on.) */
-static bool entries_allow(pte_t pde, pte_t pte, bool write, bool user)
+/* Do the levels above (combined) and the leaf entry allow the access?  (CR0.WP on, EFER.NXE on.) */
+static bool entries_allow(pte_t pde, pte_t pte, bool write, bool user, bool exec)
 {
     if (user && !((pde & PTE_USER) && (pte & PTE_USER)))
+        return false;
+    if (exec && ((pde | pte) & PTE_NX))
         return false;
     return !write || ((pde & PTE_WRITABLE) && (pte & PTE_WRITABLE));
 }
 
-/* A page walk through memory; fills the TLB.  0 or the fault code. */
-static unsigned walk(uint32_t vpn, bool write, bool user, struct sim_tlb_entry *t)
+static unsigned fault_code(bool write, bool user, bool exec)
 {
-    unsigned code = VMM_SIM_FAULT | (write ? 2u : 0u) | (user ? 4u : 0u);
-    pte_t *pde = &sim_table(cr3)[vpn >> 10];
+    return VMM_SIM_FAULT | (write ? 2u : 0u) | (user ? 4u : 0u) | (exec ? 0x10u : 0u);
+}
 
-    if (!pte_present(*pde))
-        return code;
-    pte_t *pte = &sim_table(*pde)[vpn & 1023];
-    if (!pte_present(*pte))
-        return code;
-    if (!entries_allow(*pde, *pte, write, user))
-        return code | 1u;
+/* A page walk through memory, every level of the format; fills the TLB.  0 or the fault code. */
+static unsigned walk(uintptr_t va, bool write, bool user, bool exec, struct sim_tlb_entry *t)
+{
+    pte_t *entry[PG_LEVELS];
+    pte_t above = PTE_WRITABLE | PTE_USER, table = cr3;
+
+    for (unsigned l = PG_LEVELS; l-- > 0;) {
+        entry[l] = &sim_table(table)[pg_index(va, l)];
+        if (!pte_present(*entry[l]))
+            return fault_code(write, user, exec);
+        if (l > 0) {
+            above = (above & *entry[l]) | (*entry[l] & PTE_NX);
+            table = *entry[l];
+        }
+    }
+    if (!entries_allow(above, *entry[0], write, user, exec))
+        return fault_code(write, user, exec) | 1u;
     /* the CPU sets these itself; the VMM must keep or ignore them */
-    *pde |= PTE_ACCESSED;
-    *pte |= PTE_ACCESSED | (write ? PTE_DIRTY : 0);
-    *t = (struct sim_tlb_entry){true, vpn, *pde, *pte};
+    for (unsigned l = 1; l < PG_LEVELS; l++)
+        *entry[l] |= PTE_ACCESSED;
+    *entry[0] |= PTE_ACCESSED | (write ? PTE_DIRTY : 0);
+    *t = (struct sim_tlb_entry){true, va >> 12, above, *entry[0]};
     return 0;
+}
+
+/* An address the format can translate: 32-bit, or canonical 48-bit. */
+static bool va_valid(uintptr_t va)
+{
+    const unsigned bits = 12u + PG_INDEX_BITS * PG_LEVELS;
+
+    if (bits >= 8 * sizeof(uintptr_t))
+        return true;
+    uintptr_t high = va >> (bits - 1);
+    return PG_LEVELS == 2 ? va >> bits == 0 : high == 0 || high == UINTPTR_MAX >> (bits - 1);
 }
 
 unsigned vmm_sim_translate(uintptr_t va, unsigned access, void **host)
 {
     bool write = access & VMM_ACCESS_WRITE, user = access & VMM_ACCESS_USER;
-    uint32_t vpn = (uint32_t)(va >> 12);
+    bool exec = access & VMM_ACCESS_EXEC;
+    uintptr_t vpn = va >> 12;
     struct sim_tlb_entry *t = &tlb[vpn % SIM_TLB_SIZE];
 
-    if (va > 0xFFFFFFFFu)
-        sim_die("translate(0x%lx): not a 32-bit address", (unsigned long)va);
+    if (!va_valid(va))
+        sim_die("translate(0x%lx): not an address of the %s format", (unsigned long)va,
+                PG_FORMAT_NAME);
     bool hit = t->valid && t->vpn == vpn;
     if (hit) {
         /* a hit is used as it is, stale or not: that is the point */
         vmm_sim_counters.tlb_hits++;
-        if (!entries_allow(t->pde, t->pte, write, user))
-            return VMM_SIM_FAULT | 1u | (write ? 2u : 0u) | (user ? 4u : 0u);
+        if (!entries_allow(t->pde, t->pte, write, user, exec))
+            return fault_code(write, user, exec) | 1u;
     }
     if (!hit || (write && !(t->pte & PTE_DIRTY))) {
         /* a miss, or the first write through an entry: the CPU walks (and sets D) */
         vmm_sim_counters.tlb_misses += !hit;
-        unsigned code = walk(vpn, write, user, t);
+        unsigned code = walk(va, write, user, exec, t);
         if (code)
             return code;
     }
-    *host = vmm_sim_phys(pte_frame(t->pte) + (uint32_t)(va & (SIM_PAGE - 1)));
+    *host = vmm_sim_phys((uint32_t)pte_frame(t->pte) + (uint32_t)(va & (SIM_PAGE - 1)));
     return 0;
 }
 
@@ -294,21 +326,49 @@ int vmm_sim_read8(struct vmm_space *space, uintptr_t va, uint8_t *value, bool us
 
 /* ------------------------------------------------------------------ power */
 
-/* What boot/entry.asm and paging_early_init build: low map (twice) and window table. */
+/* A zeroed frame of the pretend image for a boot table. */
+static uint32_t boot_alloc(void)
+{
+    uint32_t f = boot_next;
+
+    if (f >= VMM_SIM_IMAGE_END)
+        sim_die("boot tables do not fit in the pretend image");
+    boot_next += SIM_PAGE;
+    memset(vmm_sim_phys(f), 0, SIM_PAGE);
+    return f;
+}
+
+/* The boot table of `level` on the way to va, created (kernel bits) if missing. */
+static pte_t *boot_table(uintptr_t va, unsigned level)
+{
+    pte_t *table = sim_table(VMM_SIM_BOOT_PD);
+
+    for (unsigned l = PG_TOP; l > level; l--) {
+        pte_t *e = &table[pg_index(va, l)];
+        if (!pte_present(*e))
+            *e = pte_make(boot_alloc(), PTE_PRESENT | PTE_WRITABLE);
+        table = sim_table(*e);
+    }
+    return table;
+}
+
+/*
+ * What the boot code builds (boot/entry.asm and paging_early_init on i686):
+ * the low 16 MiB at VMM_KERNEL_BASE, the same leaf tables linked at 0 too
+ * (the identity map the kernel drops), and an empty leaf table for the
+ * windows, all in the pretend image after the top-level table.
+ */
 static void build_boot_tables(void)
 {
-    pte_t *pd = vmm_sim_phys(VMM_SIM_BOOT_PD);
-
-    for (uint32_t t = 0; t < SIM_LOWMAP_PTS; t++) {
-        uint32_t pt_pa = VMM_SIM_BOOT_PD + (t + 1) * SIM_PAGE;
-        pte_t *pt = vmm_sim_phys(pt_pa);
-        for (uint32_t i = 0; i < PT_ENTRIES; i++)
-            pt[i] = pte_make((t * PT_ENTRIES + i) * SIM_PAGE, PTE_PRESENT | PTE_WRITABLE);
-        pd[t] = pte_make(pt_pa, PTE_PRESENT | PTE_WRITABLE);
-        pd[pde_index(VMM_KERNEL_BASE) + t] = pd[t];
-    }
-    uint32_t window_pt = VMM_SIM_BOOT_PD + (SIM_LOWMAP_PTS + 1) * SIM_PAGE;
-    pd[pde_index(VMM_WINDOW_START)] = pte_make(window_pt, PTE_PRESENT | PTE_WRITABLE);
+    boot_next = VMM_SIM_BOOT_PD;
+    boot_alloc(); /* the top-level table */
+    for (uint32_t pa = 0; pa < SIM_LOWMAP_BYTES; pa += SIM_PAGE)
+        boot_table(VMM_KERNEL_BASE + pa, 0)[pte_index(VMM_KERNEL_BASE + pa)] =
+            pte_make(pa, PTE_PRESENT | PTE_WRITABLE);
+    for (uintptr_t off = 0; off < SIM_LOWMAP_BYTES; off += PT_SPAN)
+        boot_table(off, 1)[pg_index(off, 1)] =
+            boot_table(VMM_KERNEL_BASE + off, 1)[pg_index(VMM_KERNEL_BASE + off, 1)];
+    boot_table(VMM_WINDOW_START, 0);
     cr3 = VMM_SIM_BOOT_PD;
 }
 

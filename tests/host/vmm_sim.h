@@ -1,6 +1,10 @@
 /*
- * tests/host/vmm_sim.h - a simulated i386 machine for the VMM's hosted tests
- * and benchmarks.
+ * tests/host/vmm_sim.h - a simulated x86 machine for the VMM's hosted tests
+ * and benchmarks, with the paging format of the build's mm_arch.h: i386
+ * two-level (tests/host/mm_arch.h, the kernel's) or x86-64 four-level with
+ * NX (tests/host/x86_64/mm_arch.h).  The MMU walks every level, combines
+ * the permissions of the levels above the leaf, and refuses a fetch from
+ * an NX page (EFER.NXE on).
  *
  * Physical memory is one malloc'd array; the PMM runs over it for real.
  * The simulator implements the VMM part of mm/port.h: mm_kmap returns
@@ -13,10 +17,10 @@
  * accessed and dirty bits as the CPU does.
  *
  * "Boot" builds what boot/entry.asm and kernel/mm_init.c build on the real
- * machine: a boot page directory and four page tables mapping the first
- * 16 MiB at 0xC0000000 (and, like entry.asm before it drops it, at 0),
- * plus the window page table, all inside a pretend kernel image at 1 MiB
- * that the PMM is told to keep out.
+ * machine: a top-level table and the tables mapping the first 16 MiB at
+ * VMM_KERNEL_BASE (and, like entry.asm before it drops it, at 0), plus the
+ * window page table, all inside a pretend kernel image at 1 MiB that the
+ * PMM is told to keep out.
  *
  * Only symbols prefixed vmm_sim_ and the mm/port.h VMM functions are
  * defined here: this file is linked into every hosted test.
@@ -33,7 +37,7 @@
 /* Where the pretend kernel image and its boot tables live (physical). */
 #define VMM_SIM_IMAGE_START 0x00100000u
 #define VMM_SIM_IMAGE_END 0x00200000u
-#define VMM_SIM_BOOT_PD 0x00100000u /* then 4 low-map tables, then the window table */
+#define VMM_SIM_BOOT_PD 0x00100000u /* the top-level table, then the other boot tables */
 
 /* What the port saw since the last vmm_sim_reset_counters(). */
 struct vmm_sim_counters {

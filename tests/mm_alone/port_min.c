@@ -68,8 +68,14 @@ void mm_unlock_pmm(void) {}
 void mm_lock_vmm(void) {}
 void mm_unlock_vmm(void) {}
 
-/* A flat machine: a frame is reachable at its own address. */
-void *mm_kmap(uint32_t frame)
+/* A flat machine: a frame is reachable at its own address, so no further
+ * than a pointer reaches (and the PMM caps it at PMM_PHYS_MAX anyway). */
+uint64_t mm_phys_limit(void)
+{
+    return sizeof(uintptr_t) < sizeof(uint64_t) ? (uint64_t)UINTPTR_MAX + 1 : UINT64_MAX;
+}
+
+void *mm_kmap(uint64_t frame)
 {
     return (void *)(uintptr_t)frame;
 }
@@ -83,18 +89,18 @@ void *mm_kva_ptr(uintptr_t va)
 }
 
 /* No TLB and no CR3 on a flat machine. */
-static uint32_t page_directory;
+static uint64_t page_directory;
 void mm_tlb_flush_page(uintptr_t va)
 {
     (void)va;
 }
 void mm_tlb_flush_all(void) {}
 void mm_tlb_flush_global(void) {}
-void mm_load_page_directory(uint32_t pd)
+void mm_load_page_directory(uint64_t pd)
 {
     page_directory = pd;
 }
-uint32_t mm_current_page_directory(void)
+uint64_t mm_current_page_directory(void)
 {
     return page_directory;
 }

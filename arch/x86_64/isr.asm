@@ -1,0 +1,70 @@
+; arch/x86_64/isr.asm - the 64-bit kernel's exception entry stubs: vectors
+; 0..31 push an error code (0 where the CPU pushes none) and the vector,
+; save the general registers as a struct trap_frame (arch/x86_64/trap.h) and
+; call trap64(frame); returning from it resumes the interrupted code with
+; whatever the handler left in the frame.
+
+bits 64
+section .text
+extern trap64
+
+%macro STUB 1
+isr%1:
+%if %1 != 8 && %1 != 10 && %1 != 11 && %1 != 12 && %1 != 13 && %1 != 14 && %1 != 17 && %1 != 21
+    push 0
+%endif
+    push %1
+    jmp isr_common
+%endmacro
+
+%assign i 0
+%rep 32
+STUB i
+%assign i i + 1
+%endrep
+
+isr_common:
+    push rax
+    push rbx
+    push rcx
+    push rdx
+    push rsi
+    push rdi
+    push rbp
+    push r8
+    push r9
+    push r10
+    push r11
+    push r12
+    push r13
+    push r14
+    push r15
+    mov rdi, rsp
+    cld
+    call trap64
+    pop r15
+    pop r14
+    pop r13
+    pop r12
+    pop r11
+    pop r10
+    pop r9
+    pop r8
+    pop rbp
+    pop rdi
+    pop rsi
+    pop rdx
+    pop rcx
+    pop rbx
+    pop rax
+    add rsp, 16                     ; vector and error code
+    iretq
+
+section .rodata
+global isr_table
+isr_table:
+%assign i 0
+%rep 32
+    dq isr %+ i
+%assign i i + 1
+%endrep

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# scripts/mkiso64.sh KERNEL OUT.iso - a one-entry GRUB ISO that boots the
+# 64-bit KERNEL through Multiboot 2 at once, serial console.
+set -euo pipefail
+kernel=$1 out=$2
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+mkdir -p "$dir/boot/grub"
+cp "$kernel" "$dir/boot/kernel.elf"
+cat >"$dir/boot/grub/grub.cfg" <<CFG
+serial --unit=0 --speed=115200
+terminal_input serial console
+terminal_output serial console
+set timeout=0
+menuentry "memkernel x86-64" {
+    multiboot2 /boot/kernel.elf
+    boot
+}
+CFG
+grub-mkrescue -o "$out" "$dir" 2>"$out.log" || { cat "$out.log"; exit 1; }
+rm -f "$out.log"
