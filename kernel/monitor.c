@@ -350,6 +350,20 @@ static void run_script(const char *script)
     }
 }
 
+/*
+ * Waiting for keys on an empty line: say at once that a background program
+ * ended, in place of the bare prompt, and prompt again.  With a line half
+ * typed the news waits for its Enter, so nothing is drawn over the line.
+ */
+static void announce_ended_programs(void)
+{
+    if (mon.len || mon.esc != ESC_NONE || !monitor_background_ended())
+        return;
+    kprintf("\r\x1b[K"); /* the bare prompt goes; the lines take its place */
+    monitor_collect_background();
+    kprintf(MONITOR_PROMPT);
+}
+
 void monitor_run(const char *script)
 {
     kprintf("Memory monitor: type `help` for the commands.\n");
@@ -365,6 +379,9 @@ void monitor_run(const char *script)
         if (c < 0)
             c = ps2kbd_getc_nonblock(); /* the keyboard sends what a terminal would */
         if (c < 0) {
+            cpu_cli();
+            announce_ended_programs();
+            cpu_sti();
             cpu_hlt(); /* the timer (or anything else) wakes us to poll again */
             continue;
         }

@@ -24,7 +24,7 @@
  * Run the monitor; never returns (`halt` leaves QEMU, `reboot` resets).
  * script: NULL, or commands to run first, as the kernel command line's
  * `monitor=SCRIPT` carries them: ';' separates commands and ',' stands for
- * a space (`monitor=mem;vmm,1;run,kill_null;halt`; not '_', which program
+ * a space (`monitor=mem;run,worker,&;vmm,$!;kill,$!;halt`; not '_', which program
  * and test names contain).  Each is echoed after the prompt as if
  * typed.  Then the prompt waits for serial input.
  */
@@ -66,10 +66,14 @@ extern const unsigned monitor_cmd_count;
  * Collect the programs `run PROG &` started that have ended, printing one
  * line for each ("run: NAME (pid N) exited with status S" or "... was
  * killed: CAUSE"); returns how many.  The prompt calls it after each
- * command; a program ended by `kill` is dropped silently (the kill's
- * report named it).
+ * command, and while it waits on an empty line (then the prompt is
+ * printed again below the lines); a program ended by `kill` is dropped
+ * silently (the kill's report named it).
  */
 unsigned monitor_collect_background(void);
+
+/* 1 if a program `run ... &` started has ended and is still to be collected. */
+int monitor_background_ended(void);
 
 /*
  * For tests that type keys: begin gives the editor a fresh line and an

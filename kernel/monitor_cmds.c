@@ -18,6 +18,7 @@
 #include "kernel/log.h"
 #include "kernel/monitor.h"
 #include "kernel/process.h"
+#include "lib/format.h"
 #include "mm/heap_composite.h"
 #include "mm/pmm.h"
 #include "mm/vmm.h"
@@ -195,16 +196,30 @@ static const char *region_state_name(enum vmm_region_state s)
     }
 }
 
+/* The region's flags as words separated by blanks ("" if none). */
+static void region_flags(unsigned flags, char *out, size_t size)
+{
+    static const struct {
+        unsigned bit;
+        const char *word;
+    } names[] = {{VMM_REGION_PERMANENT, "permanent"}, {VMM_REGION_FOREIGN, "boot"},
+                 {VMM_REGION_PAGES, "page-block"},    {VMM_REGION_KSTACK, "kstack"}};
+    size_t len = 0;
+    out[0] = 0;
+    for (unsigned i = 0; i < sizeof names / sizeof names[0] && len < size; i++)
+        if (flags & names[i].bit)
+            len += (size_t)fmt_snprintf(out + len, size - len, "%s%s", len ? " " : "",
+                                        names[i].word);
+}
+
 static void print_region(const struct vmm_region_info *r)
 {
-    kprintf("  0x%08x-0x%08x %7u %-9s %c%c%c %7zu  %s%s%s%s\n", (unsigned)r->start,
-            (unsigned)r->end, (unsigned)((r->end - r->start) >> 12), region_state_name(r->state),
+    char flags[48];
+    region_flags(r->flags, flags, sizeof flags);
+    kprintf("  0x%08x-0x%08x %7u %-9s %c%c%c %7zu%s%s\n", (unsigned)r->start, (unsigned)r->end,
+            (unsigned)((r->end - r->start) >> 12), region_state_name(r->state),
             (r->prot & VMM_PROT_READ) ? 'r' : '-', (r->prot & VMM_PROT_WRITE) ? 'w' : '-',
-            (r->prot & VMM_PROT_EXEC) ? 'x' : '-', r->backed,
-            (r->flags & VMM_REGION_PERMANENT) ? "permanent " : "",
-            (r->flags & VMM_REGION_FOREIGN) ? "boot " : "",
-            (r->flags & VMM_REGION_PAGES) ? "page-block " : "",
-            (r->flags & VMM_REGION_KSTACK) ? "kstack " : "");
+            (r->prot & VMM_PROT_EXEC) ? 'x' : '-', r->backed, flags[0] ? "  " : "", flags);
 }
 
 /*
@@ -419,6 +434,14 @@ unsigned monitor_collect_background(void)
         ended++;
     }
     return ended;
+}
+
+int monitor_background_ended(void)
+{
+    for (unsigned i = 0; i < PROCESS_MAX; i++)
+        if (background[i].pid && !process_space(background[i].pid))
+            return 1; /* a zombie, or gone (killed and reaped) */
+    return 0;
 }
 
 static const char *spawn_error(int err)

@@ -9,7 +9,7 @@
 # RUN_TIMEOUT (seconds; default none on a terminal, 60 otherwise so that a
 # non-interactive `make run` ends).  Ctrl-A X leaves QEMU.
 #
-# CMD="mem; vmm 1; halt" (run mode): type these monitor commands, separated
+# CMD="mem; vmm; halt" (run mode): type these monitor commands, separated
 # by ';', into the serial port, each one after the kernel's `mm> ` prompt
 # appeared (so neither GRUB nor the boot sees them).  QEMU ends when a
 # command ends it (halt, reboot) or, after the last command, at the next

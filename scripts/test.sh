@@ -663,6 +663,22 @@ run_monitor_tests() {
         'mm> kill $!' "(worker) killed: by request" "0 processes" \
         "vmm: no process" "Halting."
 
+    # a background program that ends while the prompt waits on an empty line:
+    # the line saying so must come by itself, without a key pressed
+    log=$LOGS/monitor-idle-end.log
+    rm -f "$log"
+    timeout 60 "${QEMU_BASE[@]}" -kernel "$BUILD/kernel.elf" -initrd "$BUILD/initrd.img" -m 128M \
+        -append "nodemo monitor=run,worker,1,&" </dev/null >"$log" 2>&1 &
+    local qpid=$! tries
+    for tries in $(seq 100); do
+        grep -aq 'exited with status' "$log" && break
+        sleep 0.3
+    done
+    kill "$qpid" 2>/dev/null
+    wait "$qpid" 2>/dev/null
+    monitor_expect "background end told at an idle prompt" "$log" 0 0 \
+        "started in the background as pid 1" "run: worker (pid 1) exited with status 0"
+
     log=$LOGS/monitor-reboot.log
     CMD="reboot" RUN_TIMEOUT=60 scripts/qemu.sh run "$BUILD/os.iso" >"$log" 2>&1 </dev/null
     st=$?
@@ -711,6 +727,47 @@ run_monitor_tests() {
     rm -f "$fifo"
     monitor_expect "PS/2 keyboard (QEMU sendkey)" "$log" "$st" "$EXIT_PASS" \
         "mm> pmx"$'\b \b'"m" "pmm_check: 0 violations" "mm> halt" "Halting."
+}
+
+# `make debug` as a person uses it: scripts/qemu.sh debug with gdb reading
+# commands, then the terminal's Ctrl-C - a SIGINT to the whole foreground
+# process group - while the kernel runs.  gdb must stop the kernel, QEMU
+# must survive it, and a helper must then report from the live target.
+run_debug_interrupt_test() {
+    local log=$LOGS/debug-interrupt.log fifo=$LOGS/debug-interrupt.in pid why=""
+    rm -f "$fifo" build/debug-serial.log && mkfifo "$fifo"
+    GDB_PORT=$((20000 + ($$ + 7) % 20000)) setsid scripts/qemu.sh debug "$BUILD/os.iso" \
+        "$BUILD/kernel.elf" <"$fifo" >"$log" 2>&1 &
+    pid=$!
+    exec 7>"$fifo"
+    printf 'delete\ncontinue\n' >&7
+    # let it boot to the monitor's prompt (the serial log shows it), then Ctrl-C
+    local tries
+    for tries in $(seq 120); do
+        grep -aq '^mm> ' build/debug-serial.log 2>/dev/null && break
+        sleep 0.5
+    done
+    sleep 1 # the kernel idles at its prompt
+    kill -INT -- "-$pid" 2>/dev/null
+    sleep 2
+    printf 'mk-pmm\nquit\n' >&7
+    exec 7>&-
+    timeout 30 tail --pid="$pid" -f /dev/null
+    kill -- "-$pid" 2>/dev/null
+    rm -f "$fifo"
+    if grep -aq 'terminating on signal 2' "$log"; then
+        why="QEMU received the Ctrl-C and ended"
+    elif ! grep -aq 'Program received signal SIGINT' "$log"; then
+        why="gdb did not stop the kernel on Ctrl-C"
+    elif ! grep -aq 'consistent$' "$log"; then
+        why="mk-pmm did not report from the stopped kernel"
+    fi
+    if [ -n "$why" ]; then
+        fail "make debug, Ctrl-C: $why - see $log"
+    else
+        pass
+        printf "  %-40s ok\n" "make debug: Ctrl-C stops, QEMU lives"
+    fi
 }
 
 # ---------------------------------------------------------------- README
@@ -833,6 +890,7 @@ want faults && run_fault_tests
 want memory && run_memory_tests
 want monitor && run_monitor_tests
 want gdb && run_gdb_tests
+want gdb && run_debug_interrupt_test
 want readme && run_readme_test
 
 echo

@@ -25,7 +25,7 @@ int main(void)
     volatile unsigned char *block = malloc(BLOCK_BYTES);
     UT_CHECK(block != 0);
     for (uint32_t i = 0; i < BLOCK_BYTES / 2; i += UT_PAGE)
-        block[i] = (unsigned char)i;
+        block[i] = (unsigned char)(i / UT_PAGE + 1); /* page numbers: the sum shows the work */
     ut_log("holding 1 MiB (512 KiB written), busy %s", seconds ? "for a while" : "until killed");
     unsigned sum = 0;
     while (!seconds || (int32_t)(info->ticks - until) < 0)
