@@ -131,6 +131,7 @@ $(BUILD)/test-memcheck.iso: $(KERNEL) $(BUILD)/initrd.img scripts/mkiso.sh
 # Everything in mm/ (and the pure kernel helpers listed here) also compiles
 # for the host, under AddressSanitizer and UBSan, for tests.
 HOSTCC := cc
+HOSTCXX := c++
 HOST_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all
 HOST_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(WARN) -I. -Itests/host \
                -MMD -MP
@@ -192,6 +193,7 @@ $(BUILD)/host/opt/%.o: %.c
 
 LIBMM_SRC := $(wildcard mm/*.c mm/host/*.c)
 LIBMM := $(BUILD)/host/libmm.a
+LIBMM_SO := $(BUILD)/host/libmm.so
 # The public headers: mm/'s internal ones (the VMM's, bit helpers, page-table
 # entries) are not installed, nor the VMM's API, which needs a machine's page
 # tables behind mm/port.h (tests/host/vmm_sim.c is a simulated one).
@@ -199,13 +201,50 @@ LIBMM_PRIVATE_HEADERS := mm/addr_map.h mm/bits.h mm/pte.h $(wildcard mm/vmm*.h m
 LIBMM_HEADERS := $(filter-out $(LIBMM_PRIVATE_HEADERS),$(wildcard mm/*.h mm/host/*.h))
 # `make libmm`: the archive plus its public headers under build/host/include
 # (use -Ibuild/host/include and #include "mm/heap.h").
-libmm: $(LIBMM) $(patsubst %,$(BUILD)/host/include/%,$(LIBMM_HEADERS))
+libmm: $(LIBMM) $(LIBMM_SO) $(patsubst %,$(BUILD)/host/include/%,$(LIBMM_HEADERS)) \
+       $(BUILD)/host/include/libmm.h
+$(BUILD)/host/include/libmm.h: mm/host/preload/libmm.h
+	@mkdir -p $(dir $@)
+	$(Q)cp $< $@
 $(BUILD)/host/include/%.h: %.h
 	@mkdir -p $(dir $@)
 	$(Q)cp $< $@
 $(LIBMM): $(patsubst %.c,$(BUILD)/host/opt/%.o,$(LIBMM_SRC))
 	$(Q)rm -f $@
 	$(Q)ar rcs $@ $^
+
+# libmm.so: the allocators as the malloc of any dynamically linked program
+# (LD_PRELOAD=build/host/libmm.so, or -lmm).  Position-independent objects
+# of the heap part of mm/ (no PMM/VMM: they need a machine's page tables),
+# the Linux source and mm/host/preload/; only the malloc family and
+# libmm_stats are exported.  Sibling calls stay calls so that the guard
+# mode's call-site traces keep every frame.
+LIBMM_SO_SRC := $(filter-out mm/pmm.c mm/vmm%.c,$(wildcard mm/*.c)) mm/host/source_linux.c \
+                $(wildcard mm/host/preload/*.c)
+LIBMM_SO_CFLAGS := $(HOST_OPT_CFLAGS) -fPIC -fvisibility=hidden -fno-optimize-sibling-calls \
+                   -fno-builtin-malloc -fno-builtin-calloc -fno-builtin-free -fno-builtin-realloc
+$(BUILD)/host/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $< (-fPIC)"
+	$(Q)$(HOSTCC) $(LIBMM_SO_CFLAGS) -c $< -o $@
+$(LIBMM_SO): $(patsubst %.c,$(BUILD)/host/pic/%.o,$(LIBMM_SO_SRC))
+	@echo "  LD      $@"
+	$(Q)$(HOSTCC) -shared -Wl,-soname,libmm.so -Wl,--no-undefined -o $@ $^
+
+# Programs run under libmm.so by scripts/test.sh (no sanitizers: they run
+# on libmm's malloc, or glibc's for comparison).  -rdynamic lets the guard
+# mode's reports name their functions.
+PRELOAD_TESTS := $(patsubst tests/preload/%.c,$(BUILD)/host/preload/%,$(wildcard tests/preload/*.c)) \
+                 $(patsubst tests/preload/%.cc,$(BUILD)/host/preload/%,$(wildcard tests/preload/*.cc))
+PRELOAD_TEST_FLAGS := -g -O1 -fno-omit-frame-pointer $(WARN) -I. -rdynamic -pthread
+$(BUILD)/host/preload/%: tests/preload/%.c tests/preload/preload_util.h
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	$(Q)$(HOSTCC) -std=c11 -D_GNU_SOURCE $(PRELOAD_TEST_FLAGS) -o $@ $< -ldl
+$(BUILD)/host/preload/%: tests/preload/%.cc
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCXX $<"
+	$(Q)$(HOSTCXX) -std=c++17 $(PRELOAD_TEST_FLAGS) -o $@ $< -ldl
 
 # Fuzz targets: tests/fuzz/fuzz_NAME.c, corpus in tests/fuzz/corpus/NAME/.
 # The sources they test are instrumented and archived, so each target links
@@ -253,6 +292,12 @@ $(BUILD)/host/bench/%: $(BUILD)/host/opt/tests/bench/%.o $(LIBMM) $(BUILD)/host/
 	@mkdir -p $(dir $@)
 	$(HOSTCC) -o $@ $^ -lm
 
+# The multi-threaded malloc benchmark: a plain program, run under each
+# allocator (libmm.so included) by scripts/bench_mt.sh.
+$(BUILD)/host/bench/bench_mt: tests/bench/mt/bench_mt.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -std=c11 -O2 -g $(WARN) -pthread -o $@ $<
+
 # ---------------------------------------------------------------- commands
 deps:
 	@scripts/deps.sh
@@ -273,13 +318,14 @@ debug: deps
 	scripts/qemu.sh debug $(ISO) $(KERNEL)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(HOST_DEBUG_TESTS) $(HOST64_TESTS) $(FUZZ_TARGETS) libmm
+	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(HOST_DEBUG_TESTS) $(HOST64_TESTS) $(FUZZ_TARGETS) libmm $(PRELOAD_TESTS)
 	@$(MAKE) --no-print-directory ARCH=x86_64 all
 	@KCC=$(KCC) scripts/test.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BUILD)/host/bench/bench_heap_nohard
-	scripts/bench.sh $(BENCH_BINS)
+	@$(MAKE) --no-print-directory all $(BENCH_BINS) $(BUILD)/host/bench/bench_heap_nohard \
+	    $(BUILD)/host/bench/bench_mt $(LIBMM_SO)
+	scripts/bench.sh $(BENCH_BINS) $(BUILD)/host/bench/bench_mt
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -16,6 +16,8 @@ for b in "$@"; do
     echo "## $name"
     if [ "$name" = bench_heap ]; then
         scripts/bench_heap.sh "$b" # one process per (workload, allocator): its own tables and plots
+    elif [ "$name" = bench_mt ]; then
+        scripts/bench_mt.sh "$b" build/host/libmm.so # libmm.so and the peers preloaded
     else
         "$b" | tee "$BENCH_OUT/$name.md"
     fi

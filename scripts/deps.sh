@@ -20,6 +20,7 @@ packages=(
     qemu-system-x86                        # running it (headless; qemu-system-i386 and -x86_64)
     clang libclang-rt-14-dev               # libFuzzer targets
     gdb                                    # make debug, the gdb helper tests
+    g++                                    # libmm.so under C++ new/delete (tests/preload)
     libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4  # make bench: peer allocators
     gnuplot-nox                            # make bench: plots
 )

@@ -25,7 +25,7 @@
 # status is non-zero if anything failed.
 #
 # Environment: TEST_ONLY=hosted|fuzz|kernel|faults|memory (comma list) to run
-# a subset (also: selfcheck, monitor, gdb, readme, libmm, hygiene, x86_64); KTEST_TIMEOUT (seconds per suite boot, default 180).
+# a subset (also: selfcheck, monitor, gdb, readme, libmm, preload, hygiene, x86_64); KTEST_TIMEOUT (seconds per suite boot, default 180).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -128,6 +128,158 @@ run_libmm_example() {
         printf "  %-40s ok (%s)\n" "docs/porting.md example" "$(grep -m1 'hello from libmm' "$log")"
     fi
     rm -rf "$dir"
+}
+
+# ---------------------------------------------------------------- libmm.so
+# Programs under LD_PRELOAD=libmm.so (tests/preload/): their own checks
+# (TAP-like lines), real programs compared with their glibc runs, the
+# bad-free policy and the guard-page mode's reports.
+PRELOAD_BIN=$BUILD/host/preload
+LIBMM_SO=$PWD/$BUILD/host/libmm.so
+
+# preload_tap NAME LOG CMD...: run CMD, one result per "ok"/"not ok" line; it must end with its summary.
+preload_tap() {
+    local name=$1 log=$2 rc p f
+    shift 2
+    timeout 300 "$@" >"$log" 2>&1
+    rc=$?
+    p=$(grep -c '^ok ' "$log")
+    f=$(grep -c '^not ok ' "$log")
+    passed=$((passed + p))
+    while read -r line; do
+        fail "$name: ${line#not ok }"
+    done < <(grep '^not ok ' "$log")
+    if ! grep -q "^# " "$log"; then
+        fail "$name: ended without its summary (exit $rc) - see $log"
+    elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        fail "$name: exit status $rc with no failing check - see $log"
+    fi
+    printf "  %-40s %3d passed, %d failed\n" "$name" "$p" "$f"
+}
+
+# preload_ok NAME WHY: pass when WHY is empty, else fail with it.
+preload_ok() {
+    if [ -n "$2" ]; then
+        fail "$1: $2"
+    else
+        pass
+        printf "  %-40s ok\n" "$1"
+    fi
+}
+
+run_preload_programs() {
+    section "libmm.so: the malloc family, threads, fork, C++ (LD_PRELOAD)"
+    local t
+    for t in preload_family preload_threads preload_fork preload_cxx; do
+        preload_tap "$t" "$LOGS/$t.log" env LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/$t"
+    done
+    local n
+    n=$(grep -c '^exec-ok$' "$LOGS/preload_fork.log")
+    preload_ok "preload_fork: every child exec'd" "$([ "$n" = 20 ] || echo "$n of 20 children printed exec-ok - see $LOGS/preload_fork.log")"
+    # Linked with -lmm instead of preloaded: the same checks, resolution into libmm.so included.
+    local work log=$LOGS/preload-link.log
+    work=$(mktemp -d)
+    if cc -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -I. tests/preload/preload_family.c \
+            -L"$BUILD/host" -lmm -Wl,-rpath,"$PWD/$BUILD/host" -ldl -o "$work/family" >"$log" 2>&1; then
+        preload_tap "preload_family linked with -lmm" "$log" "$work/family"
+    else
+        fail "preload_family does not link with -lmm - see $log"
+    fi
+    rm -rf "$work"
+}
+
+run_preload_badfree() {
+    section "libmm.so: bad frees (MM_BAD_FREE=report|abort|silent)"
+    local log=$LOGS/preload-badfree.log out err rc lines
+    for mode in report abort silent; do
+        out=$(MM_BAD_FREE=$mode LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family" badfree 2>"$log")
+        rc=$?
+        lines=$(grep -c '^libmm: ' "$log")
+        local why=
+        case $mode in
+        report) [ "$rc" = 0 ] && [ "$out" = survived ] && [ "$lines" = 2 ] ||
+                    why="want 2 report lines and survival, got $lines lines, exit $rc" ;;
+        abort)  [ "$rc" = 134 ] && [ "$lines" = 1 ] && [ -z "$out" ] ||
+                    why="want 1 report line then SIGABRT (134), got $lines lines, exit $rc" ;;
+        silent) [ "$rc" = 0 ] && [ "$out" = survived ] && [ ! -s "$log" ] ||
+                    why="want no output and survival, got exit $rc, stderr $(head -c 200 "$log")" ;;
+        esac
+        preload_ok "MM_BAD_FREE=$mode" "$why"
+    done
+}
+
+run_preload_real_programs() {
+    section "libmm.so under real programs: same results as on glibc"
+    local py=/usr/bin/python3 work why
+    work=$(mktemp -d)
+    # Python with every object a malloc; MM_STATS proves libmm served them.
+    PYTHONMALLOC=malloc timeout 300 $py tests/preload/alloc_heavy.py >"$work/py-glibc" 2>&1
+    PYTHONMALLOC=malloc MM_STATS=1 LD_PRELOAD="$LIBMM_SO" timeout 300 $py tests/preload/alloc_heavy.py \
+        >"$work/py-libmm" 2>"$LOGS/preload-python.log"
+    local allocs
+    allocs=$(awk '/^libmm: total/ {for (i = 1; i <= NF; i++) if ($i == "allocs") print $(i + 1)}' \
+        "$LOGS/preload-python.log" | tr -d ,)
+    why=
+    if ! cmp -s "$work/py-glibc" "$work/py-libmm"; then
+        why="output differs from the glibc run - see $LOGS/preload-python.log"
+    elif [ "${allocs:-0}" -lt 1000000 ]; then
+        why="libmm served ${allocs:-no} allocations (want > 1000000) - see $LOGS/preload-python.log"
+    fi
+    preload_ok "python3 tests/preload/alloc_heavy.py (${allocs:-?} mallocs)" "$why"
+    # gcc (cc1, as: every process of the driver) compiling a file of this project.
+    local flags="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I. -c mm/heap_general.c"
+    cc $flags -o "$work/glibc.o" 2>"$LOGS/preload-gcc.log"
+    MM_STATS=1 LD_PRELOAD="$LIBMM_SO" cc $flags -o "$work/libmm.o" 2>>"$LOGS/preload-gcc.log"
+    local served
+    served=$(grep -c '^libmm: total' "$LOGS/preload-gcc.log")
+    why=
+    if [ ! -s "$work/glibc.o" ] || ! cmp -s "$work/glibc.o" "$work/libmm.o"; then
+        why="the object files differ (or were not made) - see $LOGS/preload-gcc.log"
+    elif [ "$served" -lt 2 ]; then
+        why="libmm reported from $served processes (cc, cc1, as: want >= 2)"
+    fi
+    preload_ok "gcc -O2 -g mm/heap_general.c: identical object ($served processes on libmm)" "$why"
+    rm -rf "$work"
+}
+
+# preload_guard_case MODE RC TEXT...: the planted bug MODE under MM_GUARD=all
+# ends with exit status RC and its report has every TEXT (extended regexps).
+preload_guard_case() {
+    local mode=$1 want_rc=$2 log=$LOGS/preload-guard-$1.log rc missing= t
+    shift 2
+    # in a subshell whose stderr is dropped: the shell's notice of the expected SIGSEGV
+    rc=$( { MM_GUARD=all LD_PRELOAD="$LIBMM_SO" timeout 60 "$PRELOAD_BIN/preload_guard" "$mode" \
+              >"$log" 2>&1; echo $?; } 2>/dev/null)
+    for t in "$@"; do
+        grep -Eq "$t" "$log" || missing="$missing [$t]"
+    done
+    local why=
+    [ "$rc" = "$want_rc" ] || why="exit status $rc, want $want_rc; "
+    [ -z "$missing" ] || why="${why}report lacks$missing; "
+    preload_ok "MM_GUARD=all: $mode" "${why:+${why}see $log}"
+}
+
+run_preload_guard() {
+    section "libmm.so: guard-page mode (MM_GUARD)"
+    preload_guard_case overrun 139 'out-of-bounds write 1 byte past block' \
+        'faulting instruction plant_overrun\+' 'allocated at make_block\+' \
+        'called from plant_overrun\+'
+    preload_guard_case uaf 139 'use-after-free read at offset 8 of freed block' \
+        'faulting instruction plant_use_after_free\+' 'allocated at make_block\+' \
+        'freed at +release_block\+' 'called from plant_use_after_free\+'
+    preload_guard_case small 0 'signature corrupted \(overrun into slack\)' \
+        'this free at release_block\+' 'allocated at make_block\+' 'after the bug'
+    # The module offsets are what addr2line takes: the allocation's line is the malloc call.
+    local off line want
+    off=$(grep -m1 -oE 'allocated at make_block\+0x[0-9a-f]+ \(preload_guard\+0x[0-9a-f]+' \
+        "$LOGS/preload-guard-overrun.log" | sed 's/.*preload_guard+//')
+    line=$(addr2line -e "$PRELOAD_BIN/preload_guard" "$off" 2>/dev/null)
+    want="tests/preload/preload_guard.c:$(grep -n 'char \*p = malloc(n);' tests/preload/preload_guard.c | cut -d: -f1)"
+    preload_ok "guard report -> addr2line -> $want" \
+        "$([[ "$line" == *"$want" ]] || echo "offset '$off' gives '$line'")"
+    # Sampling: one in 3 allocations guarded, the family's checks still hold.
+    preload_tap "preload_family with MM_GUARD=3" "$LOGS/preload-family-guard.log" \
+        env MM_GUARD=3 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family"
 }
 
 # ---------------------------------------------------------------- build hygiene
@@ -744,6 +896,10 @@ want hosted && run_hosted
 want fuzz && run_fuzz
 want libmm && run_libmm_example
 want libmm && run_libmm_headers
+want preload && run_preload_programs
+want preload && run_preload_badfree
+want preload && run_preload_real_programs
+want preload && run_preload_guard
 want hygiene && run_hermetic_check
 want hygiene && run_mm_alone
 want hygiene && run_hermetic_check_x86_64

@@ -1,0 +1,105 @@
+/*
+ * mm/host/preload/preload_owner.c - which heap instance owns an address.
+ *
+ * How it works: a two-level radix table over the 47-bit user address space
+ * of x86-64, one entry per 4 KiB page.  The top level (2^17 pointers, one
+ * per GiB) is mapped at start; a leaf (2^18 entries, 2 MiB of address
+ * space) is mapped the first time a page of its GiB is recorded.  Both are
+ * anonymous mmap memory: pages of a leaf that are never written cost no
+ * RAM, so a thread's 4 GiB reservation costs a few pages of table.
+ *
+ * The entries are written when an instance's source hands memory out
+ * (grow, map) and cleared when it takes a mapping back (unmap); that is the
+ * only thing the table knows about the allocators, so it does not depend on
+ * how any of them lays out its blocks.
+ *
+ * Invariants: an entry is the instance whose source produced the page, as
+ * long as the page is grown or mapped; a leaf, once installed, is never
+ * removed.  Costs: lookup two dependent loads; recording one store per page.
+ * Locking: none.  Entries are atomics (a reader on another thread sees an
+ * entry or NULL, never half of one); a live block's entry was written
+ * before the block was handed out, and the program's own synchronisation
+ * that passed the pointer to another thread makes it visible there.  A leaf
+ * is installed with a compare-and-swap; the loser gives its copy back.
+ */
+#include "mm/host/preload/preload.h"
+
+#include <sys/mman.h>
+
+#define OWNER_PAGE_SHIFT 12
+#define OWNER_LEAF_BITS 18
+#define OWNER_TOP_BITS (47 - OWNER_PAGE_SHIFT - OWNER_LEAF_BITS)
+#define OWNER_LEAF_ENTRIES ((size_t)1 << OWNER_LEAF_BITS)
+#define OWNER_TOP_ENTRIES ((size_t)1 << OWNER_TOP_BITS)
+
+typedef void *owner_leaf[OWNER_LEAF_ENTRIES];
+
+static owner_leaf **owner_top; /* OWNER_TOP_ENTRIES pointers, mapped on first use */
+
+static void *owner_map_anon(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* The top level, mapped once; racing first callers agree on one copy. */
+static owner_leaf **owner_top_level(void)
+{
+    owner_leaf **top = __atomic_load_n(&owner_top, __ATOMIC_ACQUIRE);
+    if (top)
+        return top;
+    owner_leaf **fresh = owner_map_anon(OWNER_TOP_ENTRIES * sizeof *fresh);
+    if (!fresh)
+        return NULL;
+    if (!__atomic_compare_exchange_n(&owner_top, &top, fresh, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        munmap(fresh, OWNER_TOP_ENTRIES * sizeof *fresh);
+        return top;
+    }
+    return fresh;
+}
+
+/* The leaf for page number `page`, created when `create`; NULL if none. */
+static owner_leaf *owner_leaf_of(uintptr_t page, int create)
+{
+    owner_leaf **top = owner_top_level();
+    if (!top || (page >> OWNER_LEAF_BITS) >= OWNER_TOP_ENTRIES)
+        return NULL;
+    owner_leaf **slot = &top[page >> OWNER_LEAF_BITS];
+    owner_leaf *leaf = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (leaf || !create)
+        return leaf;
+    owner_leaf *fresh = owner_map_anon(sizeof *fresh);
+    if (!fresh)
+        return NULL;
+    if (!__atomic_compare_exchange_n(slot, &leaf, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        munmap(fresh, sizeof *fresh);
+        return leaf;
+    }
+    return fresh;
+}
+
+int preload_owner_set(uintptr_t start, size_t bytes, void *owner)
+{
+    uintptr_t first = start >> OWNER_PAGE_SHIFT;
+    uintptr_t end = (start + bytes + ((uintptr_t)1 << OWNER_PAGE_SHIFT) - 1) >> OWNER_PAGE_SHIFT;
+    /* Create every leaf first, so that a failure records nothing. */
+    for (uintptr_t p = first; p < end; p = (p | (OWNER_LEAF_ENTRIES - 1)) + 1)
+        if (!owner_leaf_of(p, owner != NULL) && owner)
+            return -1;
+    for (uintptr_t p = first; p < end; p++) {
+        owner_leaf *leaf = owner_leaf_of(p, 0);
+        if (leaf)
+            __atomic_store_n(&(*leaf)[p & (OWNER_LEAF_ENTRIES - 1)], owner, __ATOMIC_RELEASE);
+    }
+    return 0;
+}
+
+void *preload_owner_get(const void *addr)
+{
+    uintptr_t page = (uintptr_t)addr >> OWNER_PAGE_SHIFT;
+    owner_leaf *leaf = owner_leaf_of(page, 0);
+    return leaf ? __atomic_load_n(&(*leaf)[page & (OWNER_LEAF_ENTRIES - 1)], __ATOMIC_ACQUIRE)
+                : NULL;
+}

@@ -1,0 +1,138 @@
+/*
+ * tests/preload/preload_threads.c - 4 threads, every block freed by a
+ * thread other than the one that allocated it: each thread allocates blocks
+ * stamped with their origin, passes them to the next thread through a
+ * queue, and checks and frees (or reallocs, then frees) what it receives.
+ * Run twice: the second round must leave libmm's live-block count exactly
+ * where it found it (the first round warms up what threads cost libc).
+ */
+#include "preload_util.h"
+
+#include <malloc.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#define THREADS 4
+#define PER_THREAD 39997 /* not a multiple of any batch size: a batch is left at exit */
+#define QUEUE 256
+
+struct queue {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    uint32_t *items[QUEUE];
+    unsigned head, tail;
+};
+
+static struct queue queues[THREADS];
+static int bad_blocks;
+
+static void queue_put(struct queue *q, uint32_t *p)
+{
+    pthread_mutex_lock(&q->lock);
+    while (q->tail - q->head == QUEUE)
+        pthread_cond_wait(&q->cond, &q->lock);
+    q->items[q->tail++ % QUEUE] = p;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* The next block, or NULL when none is there. */
+static uint32_t *queue_try_get(struct queue *q)
+{
+    uint32_t *p = NULL;
+    pthread_mutex_lock(&q->lock);
+    if (q->head != q->tail) {
+        p = q->items[q->head++ % QUEUE];
+        pthread_cond_broadcast(&q->cond);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return p;
+}
+
+/* Words: [0] sender, [1] sequence, [2] count, then seq ^ i for each. */
+static uint32_t *make_block(unsigned me, uint32_t seq)
+{
+    uint32_t words = 3 + seq % 200;
+    uint32_t *p = malloc(words * sizeof *p);
+    p[0] = me, p[1] = seq, p[2] = words;
+    for (uint32_t i = 3; i < words; i++)
+        p[i] = seq ^ i;
+    return p;
+}
+
+static int block_ok(const uint32_t *p, unsigned from)
+{
+    if (p[0] != from || malloc_usable_size((void *)p) < p[2] * sizeof *p)
+        return 0;
+    for (uint32_t i = 3; i < p[2]; i++)
+        if (p[i] != (p[1] ^ i))
+            return 0;
+    return 1;
+}
+
+/* Check a received block; every third one is grown first (a realloc of another thread's block). */
+static int consume(uint32_t *p, unsigned from)
+{
+    int ok = block_ok(p, from);
+    if (ok && p[1] % 3 == 0) {
+        uint32_t *q = realloc(p, (p[2] + 50) * sizeof *p);
+        ok = q && block_ok(q, from);
+        p = q ? q : p;
+    }
+    free(p);
+    return ok;
+}
+
+static void *worker(void *arg)
+{
+    unsigned me = (unsigned)(uintptr_t)arg, prev = (me + THREADS - 1) % THREADS;
+    int bad = 0;
+    unsigned sent = 0, got = 0;
+    while (sent < PER_THREAD || got < PER_THREAD) {
+        uint32_t *in;
+        while ((in = queue_try_get(&queues[me])) != NULL) {
+            bad += !consume(in, prev);
+            got++;
+        }
+        if (sent < PER_THREAD) {
+            void *local = malloc(sent % 300 + 1); /* churn of the thread's own */
+            queue_put(&queues[(me + 1) % THREADS], make_block(me, sent++));
+            free(local);
+        }
+    }
+    __atomic_add_fetch(&bad_blocks, bad, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+static void round_of_threads(void)
+{
+    pthread_t t[THREADS];
+    for (unsigned i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, worker, (void *)(uintptr_t)i);
+    for (unsigned i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+}
+
+int main(void)
+{
+    for (unsigned i = 0; i < THREADS; i++) {
+        pthread_mutex_init(&queues[i].lock, NULL);
+        pthread_cond_init(&queues[i].cond, NULL);
+    }
+    libmm_stats_fn stats = libmm_stats_lookup();
+    check(stats != NULL, "runs on libmm (libmm_stats found)");
+    round_of_threads();
+    struct heap_stats before = {0}, after = {0};
+    if (stats)
+        stats(&before, 0);
+    round_of_threads();
+    if (stats)
+        stats(&after, 0);
+    check(bad_blocks == 0, "every block arrived intact (4 threads x 2 rounds x 39997)");
+    char what[160];
+    snprintf(what, sizeof what, "no block leaked: live blocks %zu before the round, %zu after",
+             before.live_blocks, after.live_blocks);
+    check(stats && before.live_blocks == after.live_blocks, what);
+    check(stats && after.reported_errors == 0, "no misuse reported by the heaps");
+    return done("preload_threads");
+}
