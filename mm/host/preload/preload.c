@@ -17,25 +17,37 @@
  * another thread's instance is put in the caller's remote-free batch (an
  * array of PRELOAD_BATCH pointers, so a double free can never tie a list
  * into a loop).  A full batch, or one whose owner changes, is copied into
- * a struct remote_batch allocated from the caller's own heap and pushed,
- * lock-free, onto the owner's incoming stack; the owner frees what is there
- * at its next malloc or free, under its own lock, which it takes anyway.
- * An owner that no thread uses (exited, pooled) is freed into directly
- * under its lock.  A thread hands over its last batch and drains its stack
- * when it exits; batches pushed after that wait for the thread that adopts
- * the instance (libmm_stats settles them too).
+ * a struct remote_batch (taken from the caller's spare batches, else
+ * allocated from its own heap) and pushed, lock-free, onto the owner's
+ * incoming stack; the owner frees what is there at its next malloc or
+ * free, and keeps the emptied batch as a spare for its own flushes.
  *
- * Locking.  Each instance has a lock of its own (struct inst_lock: a
- * recursive spinlock that yields the CPU when it has to wait), given to the
- * heap as its source's lock hook, so every heap operation holds it; a
- * malloc or free takes it once around the whole call, and the heap's own
- * takes inside only count.  The owner thread is normally its only user, so
- * the lock is uncontended on the fast path; another thread takes it to read
- * a block's size (malloc_usable_size, realloc), to free into an instance
- * nobody owns, or to drain it (libmm_stats).  There is no global lock on
+ * Instances nobody owns.  A batch for an instance whose thread has exited
+ * is pushed all the same, and then drained at once by the pusher, if the
+ * instance is free to take (a try-lock: an owner never waits here); if
+ * another thread holds it, that thread drains it when it lets go.  So no
+ * batch waits for the instance to be adopted.
+ *
+ * Locking.  Each instance has a lock of its own (preload_lock.h): its
+ * owner enters and leaves with plain stores and loads, no atomic
+ * read-modify-write; any other thread (reading a block's size for realloc
+ * or malloc_usable_size, freeing into an instance nobody owns, libmm_stats,
+ * fork) takes its spin lock and waits for the owner to be out.  The heap
+ * itself is given no lock hook: every heap call here is made with the
+ * instance entered, once per malloc or free.  There is no global lock on
  * any allocation or free: the registry lock is taken only to create,
- * retire or adopt an instance.  No path holds two instance locks at once,
- * except fork's prepare handler, which takes them all in registry order.
+ * retire or adopt an instance.  An owner never waits for another
+ * instance's lock while inside its own (it only tries), so no two threads
+ * can wait for each other.
+ *
+ * Re-entry.  A signal handler that calls malloc, free or realloc while its
+ * thread is inside libmm finds the instance entered already (the lock says
+ * so); it is served without touching any instance: a new block is a
+ * mapping of its own (preload_direct.c), a free is deferred onto its
+ * owner's incoming stack in a batch of one on such a mapping, and a
+ * realloc or malloc_usable_size of a block of the interrupted instance,
+ * whose size cannot be read safely, fails (NULL and ENOMEM, or 0) leaving
+ * the block as it was.
  *
  * Each recording source also keeps up to 64 KiB of small regions the heap
  * unmapped, for its next map of the same size: the slab set maps and
@@ -46,11 +58,9 @@
  * given one (pthread_setspecific, which may allocate), during library
  * start-up (pthread_atfork allocates) and after its exit destructor ran
  * (glibc frees and may allocate afterwards), allocations are served by the
- * first instance made, the one of the thread that started the library.
- * Every heap operation takes the instance's lock, so an instance serving
- * a second thread now and then needs nothing more.  Nothing here calls
- * dlsym or the previous malloc, so there is no start-up recursion to break
- * beyond that.
+ * first instance made, the one of the thread that started the library, as
+ * "another thread".  Nothing here calls dlsym or the previous malloc, so
+ * there is no start-up recursion to break beyond that.
  *
  * fork(): the prepare handler takes the registry lock and every instance's
  * lock, so the child gets every heap in a consistent state; the child
@@ -58,12 +68,12 @@
  * the threads that did not survive to their owners, and pools their
  * instances for adoption.
  *
- * Costs: malloc = a TLS load, one check of the incoming stack, an
- * uncontended lock (one compare-and-swap, one store) and the composite's
- * cost; free = two dependent loads (owner map) and the same; a cross-thread
- * free = an array store, plus per PRELOAD_BATCH of them one small
- * allocation and one compare-and-swap on the owner's stack, and the frees
- * done later by the owner.
+ * Costs: malloc = a TLS load, the owner's entry (two stores, one load),
+ * one check of the incoming stack and the composite's cost; free = two
+ * dependent loads (owner map) and the same; a cross-thread free = an array
+ * store, plus per PRELOAD_BATCH of them one compare-and-swap on the
+ * owner's stack (the batch itself is a spare, or one small allocation),
+ * and the frees done later by the owner.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -80,11 +90,13 @@
 #include "mm/heap_debug.h"
 #include "mm/host/preload/libmm.h"
 #include "mm/host/preload/preload.h"
+#include "mm/host/preload/preload_lock.h"
 #include "mm/host/source_linux.h"
 #include "mm/malloc.h"
 
 #define PRELOAD_EXPORT __attribute__((visibility("default")))
 #define PRELOAD_BATCH 64
+#define PRELOAD_SPARES 4 /* emptied batches an instance keeps for its own flushes */
 #define PRELOAD_CAPACITY ((size_t)4 << 30) /* per-thread reservation */
 
 /* Small unmapped regions a source keeps for its next map: how many, how much in all. */
@@ -95,9 +107,10 @@
 enum inst_kind { KIND_THREAD, KIND_GUARD };
 
 /*
- * A batch of cross-thread frees on its way to the owner: allocated from the
- * freeing thread's own heap, pushed onto the owner's incoming stack, freed
- * block by block by the owner on its next malloc or free.
+ * A batch of cross-thread frees on its way to the owner: pushed onto the
+ * owner's incoming stack, freed block by block by the owner on its next
+ * malloc or free.  Its own memory is a block of whichever heap made it
+ * (or a direct mapping, for a free deferred by a re-entrant call).
  */
 struct remote_batch {
     struct remote_batch *next;
@@ -110,38 +123,38 @@ struct cached_map {
     size_t bytes;
 };
 
-/*
- * An instance's lock: recursive, so that a malloc or free takes it once and
- * the heap's own lock calls inside (one per sub-heap operation) only count.
- * The owner thread is almost always the only taker: one compare-and-swap to
- * take it, one store to drop it; a contended taker spins, yielding the CPU.
- */
-struct inst_lock {
-    int word;           /* 0 free, 1 held */
-    unsigned depth;     /* holder's nesting */
-    const void *holder; /* the holding thread's tls_self address */
-};
-
 struct preload_inst {
     struct heap_source rec;    /* first: the recording source handed to the heap */
     struct heap_source *inner; /* the source_linux behind it */
     struct heap *heap;
-    /* the heap's lock hook, a batch hand-over, a whole malloc/free; other
-     * threads take it: a cache line of its own, apart from the owner's batch */
-    struct inst_lock lock __attribute__((aligned(64)));
-    unsigned cached_n; /* unmapped regions kept for the next map (under lock) */
+    unsigned cached_n; /* unmapped regions kept for the next map (instance entered) */
     size_t cached_bytes;
     struct cached_map cached[PRELOAD_MAP_CACHE];
     enum inst_kind kind;
-    int owned;                   /* a live thread uses it (registry lock) */
+    enum preload_held fork_held; /* how fork_prepare took it */
     struct preload_inst *next;   /* registry: every instance ever made */
     struct preload_inst *pooled; /* pool of instances nobody owns */
+    /* written by the owner on every call, by others rarely: a line of its own */
+    struct preload_lock lock __attribute__((aligned(64)));
     /* batches other threads pushed, not freed yet: a lock-free stack (push by
      * anyone, take-all by whoever drains), on a cache line of its own */
     struct remote_batch *incoming __attribute__((aligned(64)));
+    /* the rest only with the instance entered */
     struct preload_inst *to __attribute__((aligned(64))); /* owner of the blocks in batch[] */
-    unsigned batch_n;           /* written only by the thread using this instance */
-    void *batch[PRELOAD_BATCH]; /* blocks freed here that belong to `to` */
+    unsigned batch_n;
+    unsigned spare_n;
+    struct remote_batch *spare[PRELOAD_SPARES]; /* emptied batches, for the next flush */
+    void *batch[PRELOAD_BATCH];                 /* blocks freed here that belong to `to` */
+};
+
+/*
+ * One entry into an instance: how it was taken, and the batches its drains
+ * emptied, which are recycled or freed once every lock is let go.
+ */
+struct call {
+    struct preload_inst *in;
+    enum preload_held how;
+    struct remote_batch *spent;
 };
 
 enum { TLS_NEW, TLS_STARTING, TLS_ACTIVE, TLS_EXITED };
@@ -252,60 +265,11 @@ static void rec_deactivate(struct heap_source *src, void *ptr, size_t bytes)
     in->inner->deactivate(in->inner, ptr, bytes);
 }
 
-/* The address of a thread-local variable: a cheap, unique name for the calling thread. */
-static __thread char tls_self __attribute__((tls_model("initial-exec")));
-
-static void inst_lock(struct preload_inst *in)
-{
-    struct inst_lock *l = &in->lock;
-    if (__atomic_load_n(&l->holder, __ATOMIC_RELAXED) == &tls_self) {
-        l->depth++; /* only the holder itself can see its own name here */
-        return;
-    }
-    for (unsigned spins = 0;; spins++) {
-        int free_word = 0;
-        if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) == 0 &&
-            __atomic_compare_exchange_n(&l->word, &free_word, 1, 0, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_RELAXED))
-            break;
-        if (spins > 64)
-            sched_yield(); /* the holder may not be running: more threads than CPUs */
-        else
-            __builtin_ia32_pause();
-    }
-    __atomic_store_n(&l->holder, &tls_self, __ATOMIC_RELAXED);
-    l->depth = 1;
-}
-
-static void inst_unlock(struct preload_inst *in)
-{
-    struct inst_lock *l = &in->lock;
-    if (--l->depth)
-        return;
-    __atomic_store_n(&l->holder, NULL, __ATOMIC_RELAXED);
-    __atomic_store_n(&l->word, 0, __ATOMIC_RELEASE);
-}
-
-static void rec_lock(struct heap_source *src)
-{
-    inst_lock(inst_of(src));
-}
-
-static void rec_unlock(struct heap_source *src)
-{
-    inst_unlock(inst_of(src));
-}
-
-/* The child of a fork: only the forking thread exists, whoever held the lock. */
-static void inst_lock_init(struct preload_inst *in)
-{
-    in->lock = (struct inst_lock){0};
-}
-
 /* Wrap in->inner: the same features, each one recording ownership on the way. */
 static void rec_init(struct preload_inst *in)
 {
     struct heap_source *s = in->inner;
+    /* No lock hook: every heap call is made with the instance entered (struct call). */
     in->rec = (struct heap_source){
         .grow = rec_grow,
         .shrink = s->shrink ? rec_shrink : NULL,
@@ -313,8 +277,6 @@ static void rec_init(struct preload_inst *in)
         .unmap = s->unmap ? rec_unmap : NULL,
         .activate = s->activate ? rec_activate : NULL,
         .deactivate = s->deactivate ? rec_deactivate : NULL,
-        .lock = rec_lock,
-        .unlock = rec_unlock,
         .page_size = s->page_size,
         .grow_limit = s->grow_limit,
     };
@@ -341,7 +303,11 @@ static struct heap *inst_make_heap(struct preload_inst *in, size_t guard_window)
     return heap_composite_create(&in->rec);
 }
 
-/* A new instance in the registry, or NULL (out of memory: nothing is kept). */
+/*
+ * A new instance in the registry, owned by the calling thread for a thread
+ * instance, by nobody for the guard heap; NULL when memory is out
+ * (nothing is kept).
+ */
 static struct preload_inst *inst_create(enum inst_kind kind, size_t guard_window)
 {
     struct preload_inst *in =
@@ -349,7 +315,7 @@ static struct preload_inst *inst_create(enum inst_kind kind, size_t guard_window
     if (in == MAP_FAILED)
         return NULL;
     in->kind = kind;
-    inst_lock_init(in);
+    preload_lock_init(&in->lock, kind == KIND_THREAD ? preload_lock_self() : NULL);
     in->heap = inst_make_heap(in, guard_window);
     if (!in->heap) {
         if (in->inner)
@@ -358,7 +324,6 @@ static struct preload_inst *inst_create(enum inst_kind kind, size_t guard_window
         return NULL;
     }
     pthread_mutex_lock(&reg_lock);
-    in->owned = kind == KIND_THREAD;
     in->next = registry;
     registry = in;
     pthread_mutex_unlock(&reg_lock);
@@ -372,102 +337,254 @@ static struct preload_inst *inst_for_thread(void)
     struct preload_inst *in = pool;
     if (in) {
         pool = in->pooled;
-        in->owned = 1;
+        preload_lock_set_owner(&in->lock, preload_lock_self());
     }
     pthread_mutex_unlock(&reg_lock);
     return in ? in : inst_create(KIND_THREAD, 0);
 }
 
-/* Free the blocks of from's batch into their owner directly, under the owner's lock once. */
-static void batch_free_locked(struct preload_inst *from)
-{
-    struct preload_inst *to = from->to;
-    inst_lock(to);
-    for (unsigned i = 0; i < from->batch_n; i++)
-        heap_free(to->heap, from->batch[i]);
-    inst_unlock(to);
-}
+/* ---------------------------------------------------------------- entering an instance */
+
+static void drain_locked(struct preload_inst *in, struct remote_batch **spent);
+static void orphan_settle(struct preload_inst *in, struct remote_batch **spent);
+static void spent_release(struct remote_batch *list);
 
 /*
- * Hand the blocks batched in `from` to their owner.  An owner with a live
- * thread gets them as one remote_batch pushed onto its incoming stack (no
- * lock: the owner frees them on its next operation); an owner nobody uses
- * now, or a batch that cannot be allocated, is freed into directly.
+ * Enter `in` for heap calls: as its owner when it is the caller's, else as
+ * another thread; then free what other threads pushed to it.  Returns 0
+ * (nothing entered) when the calling thread is inside `in` already: a
+ * signal handler interrupted it there.
  */
-static void batch_flush(struct preload_inst *from)
+static inline int call_enter(struct call *c, struct preload_inst *in)
 {
-    struct preload_inst *to = from->to;
-    if (from->batch_n == 0)
-        return;
-    struct remote_batch *rb = NULL;
-    if (__atomic_load_n(&to->owned, __ATOMIC_RELAXED) && to != from && !tls_settling) {
-        inst_lock(from);
-        rb = heap_alloc(from->heap, sizeof *rb, 0);
-        inst_unlock(from);
-    }
-    if (rb) {
-        rb->n = from->batch_n;
-        memcpy(rb->ptr, from->batch, rb->n * sizeof rb->ptr[0]);
-        rb->next = __atomic_load_n(&to->incoming, __ATOMIC_RELAXED);
-        while (!__atomic_compare_exchange_n(&to->incoming, &rb->next, rb, 1, __ATOMIC_RELEASE,
-                                            __ATOMIC_RELAXED))
-            ;
-    } else {
-        batch_free_locked(from);
-    }
-    __atomic_store_n(&from->batch_n, 0, __ATOMIC_RELEASE);
+    c->in = in;
+    c->spent = NULL;
+    c->how = in == tls_inst ? preload_lock_owner(&in->lock) : preload_lock_other(&in->lock);
+    if (c->how == PRELOAD_NOT_TAKEN)
+        return 0;
+    if (__atomic_load_n(&in->incoming, __ATOMIC_RELAXED))
+        drain_locked(in, &c->spent);
+    return 1;
 }
 
-static void free_owned_any(struct preload_inst *owner, void *p);
-
-/*
- * Free what other threads pushed to `in` (under in's lock, taken here; it
- * nests in the caller's).  Each remote_batch goes back to the heap it came
- * from like any block.  Called by the owner at each malloc/free, at its
- * exit, and by libmm_stats for every instance.
- */
-static void drain_incoming(struct preload_inst *in)
+/* Keep emptied batches as spares of the caller's own instance (entered). */
+static void spares_keep(struct preload_inst *in, struct remote_batch **spent)
 {
-    if (!__atomic_load_n(&in->incoming, __ATOMIC_RELAXED))
-        return;
+    while (*spent && in->spare_n < PRELOAD_SPARES && !tls_settling) {
+        struct remote_batch *rb = *spent;
+        if (preload_owner_get(rb) == preload_direct_owner)
+            return; /* a deferred free's mapping: unmapped by spent_release */
+        *spent = rb->next;
+        in->spare[in->spare_n++] = rb;
+    }
+}
+
+/* Let go of an instance taken as another thread, settling what was pushed to it meanwhile. */
+static void call_unlock(struct call *c)
+{
+    preload_unlock(&c->in->lock, c->how);
+    if (c->how == PRELOAD_OTHER)
+        orphan_settle(c->in, &c->spent);
+}
+
+/* Let go of c's instance; then give back the batches its drains emptied. */
+static inline void call_leave(struct call *c)
+{
+    if (c->spent && c->in == tls_inst)
+        spares_keep(c->in, &c->spent);
+    call_unlock(c);
+    if (c->spent)
+        spent_release(c->spent);
+}
+
+/* Let go of t, entered inside c: its emptied batches are c's to give back. */
+static void call_leave_into(struct call *t, struct call *c)
+{
+    call_unlock(t);
+    while (t->spent) {
+        struct remote_batch *rb = t->spent;
+        t->spent = rb->next;
+        rb->next = c->spent;
+        c->spent = rb;
+    }
+}
+
+/* ---------------------------------------------------------------- cross-thread frees */
+
+/* Free what other threads pushed to `in` (entered); the emptied batches go on *spent. */
+static void drain_locked(struct preload_inst *in, struct remote_batch **spent)
+{
     struct remote_batch *rb = __atomic_exchange_n(&in->incoming, NULL, __ATOMIC_ACQUIRE);
-    inst_lock(in);
     while (rb) {
         struct remote_batch *next = rb->next;
         for (unsigned i = 0; i < rb->n; i++)
             heap_free(in->heap, rb->ptr[i]);
-        struct preload_inst *maker = preload_owner_get(rb);
-        if (maker)
-            free_owned_any(maker, rb);
+        rb->next = *spent;
+        *spent = rb;
         rb = next;
     }
-    inst_unlock(in);
 }
 
-/* A free of another thread's block: batched for its owner. */
-static void batch_add(struct preload_inst *self, struct preload_inst *owner, void *p)
+/*
+ * `in` may have no owner and batches pushed to it: drain them now, if it is
+ * free to take.  Whoever holds it calls this again when it lets go, after
+ * its unlock; a pusher calls it after its push: each sees the other's
+ * store (both fenced), so no batch is left behind.  Only tries: never waits.
+ */
+static void orphan_settle(struct preload_inst *in, struct remote_batch **spent)
 {
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&in->incoming, __ATOMIC_RELAXED) && !preload_lock_owned(&in->lock)) {
+        enum preload_held how = preload_lock_try_unowned(&in->lock);
+        if (how == PRELOAD_NOT_TAKEN)
+            return; /* its holder settles it */
+        drain_locked(in, spent);
+        preload_unlock_word(&in->lock, how);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    }
+}
+
+static void batch_push(struct preload_inst *to, struct remote_batch *rb)
+{
+    rb->next = __atomic_load_n(&to->incoming, __ATOMIC_RELAXED);
+    while (!__atomic_compare_exchange_n(&to->incoming, &rb->next, rb, 1, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_RELAXED))
+        ;
+}
+
+static void free_block(void *p);
+
+/* Give back emptied batches (each a block of whichever heap made it, or a mapping). */
+static void spent_release(struct remote_batch *list)
+{
+    while (list) {
+        struct remote_batch *next = list->next;
+        free_block(list);
+        list = next;
+    }
+}
+
+/* A batch to fill: a spare, else a block of the caller's own heap (entered). */
+static struct remote_batch *batch_new(struct preload_inst *self)
+{
+    if (self->spare_n)
+        return self->spare[--self->spare_n];
+    return heap_alloc(self->heap, sizeof(struct remote_batch), 0);
+}
+
+/* Free c's batch into its owner directly, waiting for its lock: 0 if this thread holds it. */
+static int batch_free_direct(struct call *c)
+{
+    struct preload_inst *self = c->in, *to = self->to;
+    struct call t;
+    if (!call_enter(&t, to))
+        return 0;
+    for (unsigned i = 0; i < self->batch_n; i++)
+        heap_free(to->heap, self->batch[i]);
+    call_leave_into(&t, c);
+    self->batch_n = 0;
+    return 1;
+}
+
+/*
+ * Hand the blocks batched in c's instance to their owner: pushed as one
+ * remote_batch onto its incoming stack (settled at once if it has no
+ * owner); freed into it directly when libmm_stats settles, or when no
+ * batch can be had.
+ */
+static void batch_flush(struct call *c)
+{
+    struct preload_inst *self = c->in, *to = self->to;
+    if (self->batch_n == 0)
+        return;
+    struct remote_batch *rb = tls_settling ? NULL : batch_new(self);
+    if (!rb && batch_free_direct(c))
+        return;
+    if (!rb)
+        rb = preload_direct_alloc(sizeof *rb, 0);
+    if (!rb) {
+        preload_report("no memory to hand %u freed blocks to their heap: they stay allocated",
+                       self->batch_n);
+        self->batch_n = 0;
+        return;
+    }
+    rb->n = self->batch_n;
+    memcpy(rb->ptr, self->batch, rb->n * sizeof rb->ptr[0]);
+    self->batch_n = 0;
+    batch_push(to, rb);
+    if (!preload_lock_owned(&to->lock))
+        orphan_settle(to, &c->spent);
+}
+
+/* A free of another thread's block, from c's instance (entered): batched for its owner. */
+static void batch_add(struct call *c, struct preload_inst *owner, void *p)
+{
+    struct preload_inst *self = c->in;
     if (self->to != owner) {
-        batch_flush(self);
+        batch_flush(c);
         self->to = owner;
     }
-    self->batch[self->batch_n] = p;
-    __atomic_store_n(&self->batch_n, self->batch_n + 1, __ATOMIC_RELEASE);
+    self->batch[self->batch_n++] = p;
     if (self->batch_n == PRELOAD_BATCH)
-        batch_flush(self);
+        batch_flush(c);
 }
 
-/* Thread exit (the key's destructor): return the batch, pool the instance. */
+/*
+ * A free made by a call that re-entered libmm (a signal handler): a batch
+ * of one on a mapping of its own, pushed to the block's owner, which frees
+ * it at its next call; nothing of any instance is touched here.
+ */
+static void free_deferred(struct preload_inst *owner, void *p)
+{
+    struct remote_batch *rb = preload_direct_alloc(sizeof *rb, 0);
+    if (!rb) {
+        preload_report("free(%p) in a signal handler: no memory to defer it; it stays allocated",
+                       p);
+        return;
+    }
+    rb->n = 1;
+    rb->ptr[0] = p;
+    batch_push(owner, rb);
+    struct remote_batch *spent = NULL;
+    if (!preload_lock_owned(&owner->lock))
+        orphan_settle(owner, &spent);
+    spent_release(spent);
+}
+
+/* Move every spare of `in` (entered) onto *spent, to be given back. */
+static void spares_drop(struct preload_inst *in, struct remote_batch **spent)
+{
+    while (in->spare_n) {
+        struct remote_batch *rb = in->spare[--in->spare_n];
+        rb->next = *spent;
+        *spent = rb;
+    }
+}
+
+/*
+ * Hand over an instance's batch and spares, entered as another thread: its
+ * thread is gone (exit, or not copied by fork) or libmm_stats settles it.
+ */
+static void inst_settle(struct preload_inst *in)
+{
+    struct call c;
+    if (!call_enter(&c, in))
+        return;
+    batch_flush(&c);
+    spares_drop(in, &c.spent);
+    call_leave(&c);
+}
+
+/* Thread exit (the key's destructor): the instance becomes nobody's, then pooled. */
 static void thread_exit(void *arg)
 {
     struct preload_inst *in = arg;
-    batch_flush(in);
-    drain_incoming(in); /* what arrives later waits for the adopter (or libmm_stats) */
-    batch_flush(in);    /* the drained batches' own blocks */
     tls_inst = NULL;
     tls_state = TLS_EXITED; /* later allocations on this thread: the fallback instance */
+    /* Nobody's first: from now on batches for it are settled by their pushers. */
+    preload_lock_set_owner(&in->lock, NULL);
+    inst_settle(in);
     pthread_mutex_lock(&reg_lock);
-    __atomic_store_n(&in->owned, 0, __ATOMIC_RELAXED);
     in->pooled = pool;
     pool = in;
     pthread_mutex_unlock(&reg_lock);
@@ -479,13 +596,14 @@ static void fork_prepare(void)
 {
     pthread_mutex_lock(&reg_lock);
     for (struct preload_inst *in = registry; in; in = in->next)
-        inst_lock(in);
+        in->fork_held = preload_lock_other(&in->lock);
 }
 
 static void fork_parent(void)
 {
     for (struct preload_inst *in = registry; in; in = in->next)
-        inst_unlock(in);
+        if (in->fork_held != PRELOAD_NOT_TAKEN)
+            preload_unlock_word(&in->lock, in->fork_held);
     pthread_mutex_unlock(&reg_lock);
 }
 
@@ -493,32 +611,25 @@ static void fork_parent(void)
 static void fork_child(void)
 {
     pthread_mutex_init(&reg_lock, NULL);
-    for (struct preload_inst *in = registry; in; in = in->next)
-        inst_lock_init(in);
-    /* First every dead thread's instance becomes nobody's, so that the
-     * flushes below free into them directly instead of pushing batches
-     * that only an adopter would drain. */
+    preload_lock_setup(); /* the registration for membarrier is the parent's */
     struct preload_inst *dead = NULL;
     for (struct preload_inst *in = registry; in; in = in->next) {
-        if (in->kind != KIND_THREAD || in == tls_inst || !in->owned)
-            continue;
-        in->owned = 0;
-        in->pooled = dead;
-        dead = in;
+        int orphan = in->kind == KIND_THREAD && in != tls_inst && in->lock.owner;
+        preload_lock_init(&in->lock, in == tls_inst ? preload_lock_self() : NULL);
+        if (orphan) {
+            in->pooled = dead;
+            dead = in;
+        }
     }
-    for (struct preload_inst *in = dead; in; in = in->pooled) {
-        batch_flush(in);
-        drain_incoming(in); /* batches pushed before the fork */
-        batch_flush(in);
-    }
+    /* Every orphan is nobody's before any is settled: their batches are then freed at once. */
     while (dead) {
         struct preload_inst *next = dead->pooled;
+        inst_settle(dead);
         dead->pooled = pool;
         pool = dead;
         dead = next;
     }
 }
-
 /* ---------------------------------------------------------------- start-up */
 
 /*
@@ -557,6 +668,7 @@ static void read_env(void)
 static void global_init_locked(void)
 {
     read_env();
+    preload_lock_setup(); /* before any instance, while the process has one thread */
     seed_secret(); /* before the first instance: each keeps the secret it was made with */
     fallback = inst_create(KIND_THREAD, 0);
     if (!fallback)
@@ -636,25 +748,24 @@ static void *check_result(void *p)
 }
 
 /*
- * Run call_on_heap on the instance's heap with its lock held once for the
- * whole call (the heap's own lock calls inside then only count); from the
- * guard heap, or when its window is full from the thread's own.
+ * Run call_on_heap on the instance's heap, entered once for the whole call;
+ * from the guard heap, or when its window is full from the thread's own.
+ * A call that re-entered libmm gets direct_call instead (preload_direct.c).
  */
-#define ALLOC_WITH(call_on_heap)                                                                   \
+#define ALLOC_WITH(call_on_heap, direct_call)                                                      \
     do {                                                                                           \
         struct preload_inst *in_ = alloc_inst();                                                   \
+        struct call c_;                                                                            \
         void *p_ = NULL;                                                                           \
-        if (in_) {                                                                                 \
-            inst_lock(in_);                                                                        \
-            if (in_ == tls_inst)                                                                   \
-                drain_incoming(in_);                                                               \
+        if (!in_)                                                                                  \
+            return check_result(NULL);                                                             \
+        if (!call_enter(&c_, in_))                                                                 \
+            return check_result(direct_call);                                                      \
+        p_ = call_on_heap(in_->heap);                                                              \
+        call_leave(&c_);                                                                           \
+        if (!p_ && in_ == guard && (in_ = self()) != NULL && call_enter(&c_, in_)) {               \
             p_ = call_on_heap(in_->heap);                                                          \
-            inst_unlock(in_);                                                                      \
-        }                                                                                          \
-        if (!p_ && in_ && in_ == guard && (in_ = self()) != NULL) {                                \
-            inst_lock(in_);                                                                        \
-            p_ = call_on_heap(in_->heap);                                                          \
-            inst_unlock(in_);                                                                      \
+            call_leave(&c_);                                                                       \
         }                                                                                          \
         return check_result(p_);                                                                   \
     } while (0)
@@ -667,79 +778,128 @@ static void bad_pointer(const char *fn, const void *p)
 }
 
 /*
- * free into owner, from whichever thread.  Always inlined, like the guard
- * heap's free below, so that the debug heap's free trace (a few frames
- * deep) reaches past libmm into the program.
+ * free into owner, from whichever thread: the caller's own heap directly,
+ * another thread's block batched, an instance nobody uses (or the guard
+ * heap) entered as another thread.  Always inlined into free, so that the
+ * debug heap's free trace (a few frames deep) reaches past libmm into the
+ * program.
  */
 static inline __attribute__((always_inline)) void free_owned(struct preload_inst *owner, void *p)
 {
-    struct preload_inst *in = tls_inst;
-    if (owner == in) {
-        inst_lock(in);
-        drain_incoming(in);
-        heap_free(owner->heap, p);
-        inst_unlock(in);
-    } else if (owner->kind == KIND_GUARD) {
+    struct preload_inst *self = tls_inst;
+    struct call c;
+    if (owner->kind == KIND_GUARD) {
+        if (!call_enter(&c, owner)) {
+            free_deferred(owner, p);
+            return;
+        }
         preload_guard_freeing((uintptr_t)p);
         heap_free(owner->heap, p);
         preload_guard_freeing(0);
-    } else if (in && owner->kind == KIND_THREAD) {
-        batch_add(in, owner, p);
+    } else if (self && (owner == self || !tls_settling)) {
+        if (!call_enter(&c, self)) {
+            free_deferred(owner, p);
+            return;
+        }
+        if (owner == self)
+            heap_free(self->heap, p);
+        else
+            batch_add(&c, owner, p);
     } else {
-        heap_free(owner->heap, p); /* takes owner's lock */
+        if (!call_enter(&c, owner)) {
+            free_deferred(owner, p);
+            return;
+        }
+        heap_free(owner->heap, p);
+    }
+    call_leave(&c);
+}
+
+static inline __attribute__((always_inline)) void free_impl(void *p)
+{
+    if (!p)
+        return;
+    void *owner = preload_owner_get(p);
+    if (owner == preload_direct_owner) {
+        if (preload_direct_free(p) < 0)
+            bad_pointer("free", p);
+    } else if (!owner) {
+        bad_pointer("free", p);
+    } else {
+        free_owned(owner, p);
     }
 }
 
-/* free_owned for the drain: not inlined there (the guard's traces do not pass through it). */
-static void free_owned_any(struct preload_inst *owner, void *p)
+/* free for libmm's own blocks (spent batches): not inlined, nothing traces through it. */
+static void free_block(void *p)
 {
-    free_owned(owner, p);
+    free_impl(p);
 }
 
 PRELOAD_EXPORT void free(void *p)
 {
-    if (!p)
-        return;
-    struct preload_inst *owner = preload_owner_get(p);
-    if (!owner)
-        bad_pointer("free", p);
-    else
-        free_owned(owner, p);
+    free_impl(p);
 }
 
 #define MALLOC_ON(h) mm_malloc(h, n)
+static inline __attribute__((always_inline)) void *malloc_impl(size_t n)
+{
+    ALLOC_WITH(MALLOC_ON, preload_direct_alloc(n, 0));
+}
+
 PRELOAD_EXPORT void *malloc(size_t n)
 {
-    ALLOC_WITH(MALLOC_ON);
+    return malloc_impl(n);
 }
 
 #define CALLOC_ON(h) mm_calloc(h, nmemb, size)
 PRELOAD_EXPORT void *calloc(size_t nmemb, size_t size)
 {
-    ALLOC_WITH(CALLOC_ON);
+    if (size != 0 && nmemb > SIZE_MAX / size)
+        return check_result(NULL); /* the product would wrap */
+    ALLOC_WITH(CALLOC_ON, preload_direct_alloc(nmemb * size, 0)); /* a new mapping is zeroed */
 }
 
-/* realloc of a block another instance owns (or when the guard heap takes the new one): move it. */
-static void *realloc_move(struct preload_inst *owner, void *p, size_t n, struct heap *to)
+/*
+ * The usable size of owner's block p into *n (0: not a live block).
+ * Returns 0, nothing read, when the call re-entered that heap: a signal
+ * handler interrupted this thread inside it, and its size is unreadable.
+ */
+static int owned_size(struct preload_inst *owner, const void *p, size_t *n)
 {
-    size_t old = heap_size(owner->heap, p);
+    struct call c;
+    if (!call_enter(&c, owner))
+        return 0;
+    *n = heap_size(owner->heap, p);
+    call_leave(&c);
+    return 1;
+}
+
+/* realloc by copying into a new block: p is another instance's, a direct block, or guarded. */
+static void *realloc_move(void *owner, void *p, size_t n)
+{
+    size_t old;
+    if (owner == preload_direct_owner)
+        old = preload_direct_size(p);
+    else if (!owned_size(owner, p, &old))
+        return check_result(NULL); /* re-entering: the block stays as it is */
     if (old == 0) {
         preload_report("realloc(%p): not a live block (already freed, or interior)", p);
         return NULL;
     }
-    void *q = mm_malloc(to, n);
+    void *q = malloc_impl(n);
     if (!q)
-        return check_result(NULL);
+        return NULL;
     memcpy(q, p, old < n ? old : n);
-    free_owned(owner, p);
+    free_impl(p);
     return q;
 }
 
 PRELOAD_EXPORT void *realloc(void *p, size_t n)
 {
     if (!p)
-        return malloc(n);
-    struct preload_inst *owner = preload_owner_get(p);
+        return malloc_impl(n);
+    void *owner = preload_owner_get(p);
     if (!owner) {
         bad_pointer("realloc", p);
         return NULL;
@@ -747,11 +907,13 @@ PRELOAD_EXPORT void *realloc(void *p, size_t n)
     struct preload_inst *to = alloc_inst();
     if (!to)
         return check_result(NULL);
-    if (owner != to || owner == guard)
-        return realloc_move(owner, p, n, to->heap);
-    inst_lock(to);
+    if (owner != to || to == guard)
+        return realloc_move(owner, p, n);
+    struct call c;
+    if (!call_enter(&c, to))
+        return check_result(NULL); /* re-entering: the block cannot be read safely */
     void *q = mm_realloc(to->heap, p, n); /* in place when it can */
-    inst_unlock(to);
+    call_leave(&c);
     return check_result(q);
 }
 
@@ -771,7 +933,7 @@ PRELOAD_EXPORT void *memalign(size_t align, size_t n)
         errno = EINVAL;
         return NULL;
     }
-    ALLOC_WITH(MEMALIGN_ON);
+    ALLOC_WITH(MEMALIGN_ON, preload_direct_alloc(n, align));
 }
 
 PRELOAD_EXPORT void *aligned_alloc(size_t align, size_t n)
@@ -793,21 +955,25 @@ PRELOAD_EXPORT int posix_memalign(void **out, size_t align, size_t n)
 #define VALLOC_ON(h) mm_valloc(h, n)
 PRELOAD_EXPORT void *valloc(size_t n)
 {
-    ALLOC_WITH(VALLOC_ON);
+    ALLOC_WITH(VALLOC_ON, preload_direct_alloc(n, 4096));
 }
 
 #define PVALLOC_ON(h) mm_pvalloc(h, n)
 PRELOAD_EXPORT void *pvalloc(size_t n)
 {
-    ALLOC_WITH(PVALLOC_ON);
+    ALLOC_WITH(PVALLOC_ON, preload_direct_alloc(n, 4096));
 }
 
 PRELOAD_EXPORT size_t malloc_usable_size(void *p)
 {
-    struct preload_inst *owner = p ? preload_owner_get(p) : NULL;
-    return owner ? heap_size(owner->heap, p) : 0;
+    void *owner = p ? preload_owner_get(p) : NULL;
+    size_t n = 0;
+    if (owner == preload_direct_owner)
+        n = preload_direct_size(p);
+    else if (owner && !owned_size(owner, p, &n))
+        n = 0; /* re-entering its heap: unreadable */
+    return n;
 }
-
 /* ---------------------------------------------------------------- statistics */
 
 static void stats_add(struct heap_stats *sum, const struct heap_stats *st)
@@ -840,22 +1006,42 @@ static void stats_print_one(const char *what, const struct heap_stats *st)
                   st->reported_errors);
 }
 
+/* Give back `in`'s spares and what was pushed to it, entered (libmm_stats: frees go direct). */
+static void stats_settle(struct preload_inst *in)
+{
+    struct call c;
+    if (!call_enter(&c, in))
+        return;
+    if (in == tls_inst)
+        batch_flush(&c);
+    spares_drop(in, &c.spent);
+    call_leave(&c);
+}
+
+static void stats_read(struct preload_inst *in, struct heap_stats *st)
+{
+    struct call c;
+    memset(st, 0, sizeof *st);
+    if (!call_enter(&c, in))
+        return;
+    heap_stats(in->heap, st);
+    call_leave(&c);
+}
+
 PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
 {
     memset(sum, 0, sizeof *sum);
     tls_settling = 1;
     if (tls_inst)
-        batch_flush(tls_inst);
+        stats_settle(tls_inst);
     pthread_mutex_lock(&reg_lock);
-    int n = 0;
     for (struct preload_inst *in = registry; in; in = in->next)
-        drain_incoming(in);
-    if (tls_inst)
-        batch_flush(tls_inst); /* the batches' own blocks, freed by the drains */
+        stats_settle(in);
     tls_settling = 0;
+    int n = 0;
     for (struct preload_inst *in = registry; in; in = in->next, n++) {
         struct heap_stats st;
-        heap_stats(in->heap, &st);
+        stats_read(in, &st);
         stats_add(sum, &st);
         if (print)
             stats_print_one(kind_name(in), &st);

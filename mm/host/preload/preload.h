@@ -5,6 +5,8 @@
  *
  *   preload.c       the malloc family, one heap instance per thread, fork
  *   preload_owner.c address -> owning instance (the ownership lookup)
+ *   preload_lock.c  an instance's lock: no atomics for its owner thread
+ *   preload_direct.c blocks on mappings of their own, for re-entrant calls
  *   preload_guard.c the guard-page mode (MM_GUARD) and its fault reports
  *   preload_port.c  mm/port.h for the library: reports honour MM_BAD_FREE
  */
@@ -26,8 +28,45 @@
  */
 int preload_owner_set(uintptr_t start, size_t bytes, void *owner);
 
-/* The owner recorded for the page holding addr, or NULL.  Lock-free. */
-void *preload_owner_get(const void *addr);
+/* The map's shape: 4 KiB pages, leaves of 2^18 pages, 47-bit user addresses. */
+#define PRELOAD_OWNER_PAGE_SHIFT 12
+#define PRELOAD_OWNER_LEAF_BITS 18
+#define PRELOAD_OWNER_TOP_BITS (47 - PRELOAD_OWNER_PAGE_SHIFT - PRELOAD_OWNER_LEAF_BITS)
+
+/* The top level: leaf pointers, NULL until a page of their GiB is recorded. */
+extern void ***preload_owner_top;
+
+/* The owner recorded for the page holding addr, or NULL.  Lock-free, inline: every free asks. */
+static inline void *preload_owner_get(const void *addr)
+{
+    uintptr_t page = (uintptr_t)addr >> PRELOAD_OWNER_PAGE_SHIFT;
+    void ***top = __atomic_load_n(&preload_owner_top, __ATOMIC_ACQUIRE);
+    if (!top || (page >> PRELOAD_OWNER_LEAF_BITS) >= ((uintptr_t)1 << PRELOAD_OWNER_TOP_BITS))
+        return NULL;
+    void **leaf = __atomic_load_n(&top[page >> PRELOAD_OWNER_LEAF_BITS], __ATOMIC_ACQUIRE);
+    if (!leaf)
+        return NULL;
+    return __atomic_load_n(&leaf[page & (((uintptr_t)1 << PRELOAD_OWNER_LEAF_BITS) - 1)],
+                           __ATOMIC_ACQUIRE);
+}
+
+/* ---------------------------------------------------------------- re-entrant calls */
+
+/* The owner-map value of blocks from preload_direct_alloc. */
+extern char preload_direct_owner[1];
+
+/*
+ * A block of n bytes aligned to align (a power of two; 0 or less than 16
+ * means 16) on a mapping of its own, touching no heap instance: for a call
+ * that re-entered libmm.  Zero-filled.  NULL when mmap fails.
+ */
+void *preload_direct_alloc(size_t n, size_t align);
+
+/* Usable size of direct block p, 0 if p is not one (as handed out). */
+size_t preload_direct_size(const void *p);
+
+/* Unmap direct block p: 0, or -1 (nothing done) if p is not one. */
+int preload_direct_free(void *p);
 
 /* ---------------------------------------------------------------- guard mode */
 

@@ -15,7 +15,8 @@
  *
  * Invariants: an entry is the instance whose source produced the page, as
  * long as the page is grown or mapped; a leaf, once installed, is never
- * removed.  Costs: lookup two dependent loads; recording one store per page.
+ * removed.  Costs: lookup three dependent loads, inlined (preload.h);
+ * recording one store per page.
  * Locking: none.  Entries are atomics (a reader on another thread sees an
  * entry or NULL, never half of one); a live block's entry was written
  * before the block was handed out, and the program's own synchronisation
@@ -26,15 +27,16 @@
 
 #include <sys/mman.h>
 
-#define OWNER_PAGE_SHIFT 12
-#define OWNER_LEAF_BITS 18
-#define OWNER_TOP_BITS (47 - OWNER_PAGE_SHIFT - OWNER_LEAF_BITS)
+#define OWNER_PAGE_SHIFT PRELOAD_OWNER_PAGE_SHIFT
+#define OWNER_LEAF_BITS PRELOAD_OWNER_LEAF_BITS
 #define OWNER_LEAF_ENTRIES ((size_t)1 << OWNER_LEAF_BITS)
-#define OWNER_TOP_ENTRIES ((size_t)1 << OWNER_TOP_BITS)
+#define OWNER_TOP_ENTRIES ((size_t)1 << PRELOAD_OWNER_TOP_BITS)
 
-typedef void *owner_leaf[OWNER_LEAF_ENTRIES];
-
-static owner_leaf **owner_top; /* OWNER_TOP_ENTRIES pointers, mapped on first use */
+/*
+ * OWNER_TOP_ENTRIES leaf pointers, mapped on first use; a leaf is
+ * OWNER_LEAF_ENTRIES owner pointers.  Read inline by preload_owner_get.
+ */
+void ***preload_owner_top;
 
 static void *owner_map_anon(size_t bytes)
 {
@@ -44,15 +46,15 @@ static void *owner_map_anon(size_t bytes)
 }
 
 /* The top level, mapped once; racing first callers agree on one copy. */
-static owner_leaf **owner_top_level(void)
+static void ***owner_top_level(void)
 {
-    owner_leaf **top = __atomic_load_n(&owner_top, __ATOMIC_ACQUIRE);
+    void ***top = __atomic_load_n(&preload_owner_top, __ATOMIC_ACQUIRE);
     if (top)
         return top;
-    owner_leaf **fresh = owner_map_anon(OWNER_TOP_ENTRIES * sizeof *fresh);
+    void ***fresh = owner_map_anon(OWNER_TOP_ENTRIES * sizeof *fresh);
     if (!fresh)
         return NULL;
-    if (!__atomic_compare_exchange_n(&owner_top, &top, fresh, 0, __ATOMIC_ACQ_REL,
+    if (!__atomic_compare_exchange_n(&preload_owner_top, &top, fresh, 0, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE)) {
         munmap(fresh, OWNER_TOP_ENTRIES * sizeof *fresh);
         return top;
@@ -61,20 +63,20 @@ static owner_leaf **owner_top_level(void)
 }
 
 /* The leaf for page number `page`, created when `create`; NULL if none. */
-static owner_leaf *owner_leaf_of(uintptr_t page, int create)
+static void **owner_leaf_of(uintptr_t page, int create)
 {
-    owner_leaf **top = owner_top_level();
+    void ***top = owner_top_level();
     if (!top || (page >> OWNER_LEAF_BITS) >= OWNER_TOP_ENTRIES)
         return NULL;
-    owner_leaf **slot = &top[page >> OWNER_LEAF_BITS];
-    owner_leaf *leaf = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    void ***slot = &top[page >> OWNER_LEAF_BITS];
+    void **leaf = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (leaf || !create)
         return leaf;
-    owner_leaf *fresh = owner_map_anon(sizeof *fresh);
+    void **fresh = owner_map_anon(OWNER_LEAF_ENTRIES * sizeof *fresh);
     if (!fresh)
         return NULL;
     if (!__atomic_compare_exchange_n(slot, &leaf, fresh, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-        munmap(fresh, sizeof *fresh);
+        munmap(fresh, OWNER_LEAF_ENTRIES * sizeof *fresh);
         return leaf;
     }
     return fresh;
@@ -89,17 +91,10 @@ int preload_owner_set(uintptr_t start, size_t bytes, void *owner)
         if (!owner_leaf_of(p, owner != NULL) && owner)
             return -1;
     for (uintptr_t p = first; p < end; p++) {
-        owner_leaf *leaf = owner_leaf_of(p, 0);
+        void **leaf = owner_leaf_of(p, 0);
         if (leaf)
-            __atomic_store_n(&(*leaf)[p & (OWNER_LEAF_ENTRIES - 1)], owner, __ATOMIC_RELEASE);
+            __atomic_store_n(&leaf[p & (OWNER_LEAF_ENTRIES - 1)], owner, __ATOMIC_RELEASE);
     }
     return 0;
 }
 
-void *preload_owner_get(const void *addr)
-{
-    uintptr_t page = (uintptr_t)addr >> OWNER_PAGE_SHIFT;
-    owner_leaf *leaf = owner_leaf_of(page, 0);
-    return leaf ? __atomic_load_n(&(*leaf)[page & (OWNER_LEAF_ENTRIES - 1)], __ATOMIC_ACQUIRE)
-                : NULL;
-}
