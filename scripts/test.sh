@@ -174,6 +174,10 @@ run_preload_programs() {
         preload_tap "$t" "$LOGS/$t.log" env LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/$t"
     done
     local n
+    # The owner's fence instead of membarrier(2): the lock's other way, same checks.
+    preload_tap "preload_threads with MM_OWNER_FENCE=1" "$LOGS/preload_threads-fence.log" \
+        env MM_OWNER_FENCE=1 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_threads"
+    run_preload_signal
     n=$(grep -c '^exec-ok$' "$LOGS/preload_fork.log")
     preload_ok "preload_fork: every child exec'd" "$([ "$n" = 20 ] || echo "$n of 20 children printed exec-ok - see $LOGS/preload_fork.log")"
     # Linked with -lmm instead of preloaded: the same checks, resolution into libmm.so included.
@@ -186,6 +190,17 @@ run_preload_programs() {
         fail "preload_family does not link with -lmm - see $log"
     fi
     rm -rf "$work"
+}
+
+# malloc from a signal handler that interrupted malloc on the same thread:
+# the program's checks, and libmm must have served such calls apart.
+run_preload_signal() {
+    local log=$LOGS/preload_signal.log mapped deferred
+    preload_tap preload_signal "$log" env MM_STATS=1 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_signal"
+    mapped=$(sed -n 's/^libmm: re-entered.*: \([0-9]*\) blocks mapped apart, \([0-9]*\) frees.*/\1/p' "$log")
+    deferred=$(sed -n 's/^libmm: re-entered.*: \([0-9]*\) blocks mapped apart, \([0-9]*\) frees.*/\2/p' "$log")
+    preload_ok "preload_signal: handlers re-entered libmm (${mapped:-?} blocks apart, ${deferred:-?} frees deferred)" \
+        "$([ "${mapped:-0}" -gt 0 ] && [ "${deferred:-0}" -gt 0 ] || echo "no re-entered call was counted - see $log")"
 }
 
 run_preload_badfree() {
@@ -280,6 +295,12 @@ run_preload_guard() {
     # Sampling: one in 3 allocations guarded, the family's checks still hold.
     preload_tap "preload_family with MM_GUARD=3" "$LOGS/preload-family-guard.log" \
         env MM_GUARD=3 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family"
+    # The mode's banner only when asked: not once more in every child of a preloaded shell.
+    local quiet loud
+    quiet=$(MM_GUARD=3 LD_PRELOAD="$LIBMM_SO" sh -c '/bin/true; /bin/true' 2>&1 | grep -c 'guard mode:')
+    loud=$(MM_GUARD=3 MM_GUARD_VERBOSE=1 LD_PRELOAD="$LIBMM_SO" /bin/true 2>&1 | grep -c 'guard mode:')
+    preload_ok "MM_GUARD banner only with MM_GUARD_VERBOSE=1" \
+        "$([ "$quiet" = 0 ] && [ "$loud" = 1 ] || echo "banner lines: $quiet without asking (want 0), $loud when asked (want 1)")"
 }
 
 # ---------------------------------------------------------------- build hygiene

@@ -16,6 +16,9 @@
  *   MM_GUARD=all|N                   every allocation, or one in N per thread,
  *                                    on guard pages (docs/debugging.md)
  *   MM_GUARD_WINDOW=MiB              address space for guarded blocks (default 256)
+ *   MM_GUARD_VERBOSE=1               say so on stderr when the guard mode starts
+ *   MM_OWNER_FENCE=1                 a thread pays a fence on each entry into its
+ *                                    own heap instead of relying on membarrier(2)
  */
 #ifndef MM_HOST_PRELOAD_LIBMM_H
 #define MM_HOST_PRELOAD_LIBMM_H

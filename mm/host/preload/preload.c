@@ -171,6 +171,13 @@ static struct preload_inst *guard;    /* the guard-page heap, or NULL */
 static pthread_key_t exit_key;
 static int ready; /* 0 nothing, 1 fallback exists, 2 complete */
 static int print_stats;
+/* Calls that re-entered libmm (signal handlers), for MM_STATS: served apart, or refused. */
+static unsigned long reentered_allocs, reentered_frees, reentered_refused;
+
+static void reentered_count(unsigned long *counter)
+{
+    __atomic_add_fetch(counter, 1, __ATOMIC_RELAXED);
+}
 
 /* ---------------------------------------------------------------- the recording source */
 
@@ -536,6 +543,7 @@ static void batch_add(struct call *c, struct preload_inst *owner, void *p)
  */
 static void free_deferred(struct preload_inst *owner, void *p)
 {
+    reentered_count(&reentered_frees);
     struct remote_batch *rb = preload_direct_alloc(sizeof *rb, 0);
     if (!rb) {
         preload_report("free(%p) in a signal handler: no memory to defer it; it stays allocated",
@@ -759,8 +767,10 @@ static void *check_result(void *p)
         void *p_ = NULL;                                                                           \
         if (!in_)                                                                                  \
             return check_result(NULL);                                                             \
-        if (!call_enter(&c_, in_))                                                                 \
+        if (!call_enter(&c_, in_)) {                                                               \
+            reentered_count(&reentered_allocs);                                                    \
             return check_result(direct_call);                                                      \
+        }                                                                                          \
         p_ = call_on_heap(in_->heap);                                                              \
         call_leave(&c_);                                                                           \
         if (!p_ && in_ == guard && (in_ = self()) != NULL && call_enter(&c_, in_)) {               \
@@ -868,8 +878,10 @@ PRELOAD_EXPORT void *calloc(size_t nmemb, size_t size)
 static int owned_size(struct preload_inst *owner, const void *p, size_t *n)
 {
     struct call c;
-    if (!call_enter(&c, owner))
+    if (!call_enter(&c, owner)) {
+        reentered_count(&reentered_refused);
         return 0;
+    }
     *n = heap_size(owner->heap, p);
     call_leave(&c);
     return 1;
@@ -910,8 +922,10 @@ PRELOAD_EXPORT void *realloc(void *p, size_t n)
     if (owner != to || to == guard)
         return realloc_move(owner, p, n);
     struct call c;
-    if (!call_enter(&c, to))
+    if (!call_enter(&c, to)) {
+        reentered_count(&reentered_refused);
         return check_result(NULL); /* re-entering: the block cannot be read safely */
+    }
     void *q = mm_realloc(to->heap, p, n); /* in place when it can */
     call_leave(&c);
     return check_result(q);
@@ -1047,8 +1061,14 @@ PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
             stats_print_one(kind_name(in), &st);
     }
     pthread_mutex_unlock(&reg_lock);
-    if (print)
+    if (print) {
         stats_print_one("total", sum);
+        preload_print("libmm: re-entered (signal handlers): %lu blocks mapped apart, %lu frees "
+                      "deferred, %lu reallocs/sizes refused",
+                      __atomic_load_n(&reentered_allocs, __ATOMIC_RELAXED),
+                      __atomic_load_n(&reentered_frees, __ATOMIC_RELAXED),
+                      __atomic_load_n(&reentered_refused, __ATOMIC_RELAXED));
+    }
     return n;
 }
 

@@ -206,6 +206,10 @@ void preload_guard_start(struct heap *guard)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGSEGV, &sa, &old_segv);
     sigaction(SIGBUS, &sa, &old_bus);
+    /* Only when asked: a preloaded shell would print it again in each of its children. */
+    const char *v = getenv("MM_GUARD_VERBOSE");
+    if (!v || !*v || strcmp(v, "0") == 0)
+        return;
     if (guard_every == 1)
         preload_print("libmm: guard mode: every allocation on guard pages");
     else
