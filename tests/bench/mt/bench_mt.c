@@ -16,7 +16,11 @@
  *
  * Usage: bench_mt WORKLOAD THREADS [SCALE].  Every thread does the same
  * amount of work whatever THREADS is, so perfect scaling keeps the time.
- * Prints one line: "WORKLOAD THREADS SECONDS OPS PEAK_RSS_KIB CHECKSUM".
+ * Prints one line: "WORKLOAD THREADS SECONDS OPS PEAK_RSS_KIB CHECKSUM
+ * CPU_PER_THREAD": the last is the CPU time (user + system, getrusage
+ * RUSAGE_THREAD) each worker thread used, averaged.  Where the machine has
+ * fewer free CPUs than threads the wall time cannot show scaling, but the
+ * CPU each thread needs for the same work still does.
  * The random sequence is fixed (per thread), so every allocator gets the
  * same requests.
  */
@@ -38,6 +42,7 @@ static unsigned nthreads;
 static void **shared_slots; /* xfree */
 static size_t shared_count;
 static uint64_t checksums[64];
+static double cpu_seconds[64]; /* each worker's own CPU time */
 
 struct ring {
     void *item[RING];
@@ -45,6 +50,15 @@ struct ring {
     unsigned tail __attribute__((aligned(64))); /* producer's */
 };
 static struct ring rings[64];
+
+/* The calling thread's CPU time so far (user + system), in seconds. */
+static double thread_cpu(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
 
 static uint64_t next_random(uint64_t *s)
 {
@@ -88,6 +102,7 @@ static void *churn(void *arg)
         free(slot[k]);
     free(slot);
     checksums[me] = sum;
+    cpu_seconds[me] = thread_cpu();
     return NULL;
 }
 
@@ -104,6 +119,7 @@ static void *xfree(void *arg)
         free(old);
     }
     checksums[me] = sum;
+    cpu_seconds[me] = thread_cpu();
     return NULL;
 }
 
@@ -166,6 +182,7 @@ static void *prodcons(void *arg)
     }
     sum += drain(mine);
     checksums[me] = sum;
+    cpu_seconds[me] = thread_cpu();
     return NULL;
 }
 
@@ -194,9 +211,11 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < nthreads; i++)
         pthread_create(&t[i], NULL, fn, (void *)(uintptr_t)i);
     uint64_t sum = 0;
+    double cpu = 0;
     for (unsigned i = 0; i < nthreads; i++) {
         pthread_join(t[i], NULL);
         sum += checksums[i];
+        cpu += cpu_seconds[i];
     }
     for (size_t k = 0; k < shared_count; k++)
         free(shared_slots[k]);
@@ -205,7 +224,7 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    printf("%s %u %.4f %lu %ld %llu\n", argv[1], nthreads, secs, ops_per_thread * nthreads,
-           ru.ru_maxrss, (unsigned long long)sum);
+    printf("%s %u %.4f %lu %ld %llu %.4f\n", argv[1], nthreads, secs, ops_per_thread * nthreads,
+           ru.ru_maxrss, (unsigned long long)sum, cpu / nthreads);
     return 0;
 }
