@@ -241,6 +241,20 @@ run_preload_real_programs() {
         why="libmm served ${allocs:-no} allocations (want > 1000000) - see $LOGS/preload-python.log"
     fi
     preload_ok "python3 tests/preload/alloc_heavy.py (${allocs:-?} mallocs)" "$why"
+    # Python threads: objects made by producers and dropped by consumers.
+    local log=$LOGS/preload-python-threads.log instances
+    PYTHONMALLOC=malloc timeout 300 $py tests/preload/threads_heavy.py >"$work/pyt-glibc" 2>&1
+    PYTHONMALLOC=malloc MM_STATS=1 LD_PRELOAD="$LIBMM_SO" timeout 300 $py tests/preload/threads_heavy.py \
+        >"$work/pyt-libmm" 2>"$log"
+    allocs=$(awk '/^libmm: total/ {for (i = 1; i <= NF; i++) if ($i == "allocs") print $(i + 1)}' "$log" | tr -d ,)
+    instances=$(grep -c '^libmm: thread' "$log")
+    why=
+    if ! cmp -s "$work/pyt-glibc" "$work/pyt-libmm" || [ ! -s "$work/pyt-glibc" ]; then
+        why="output differs from the glibc run - see $log"
+    elif [ "${allocs:-0}" -lt 1000000 ] || [ "$instances" -lt 2 ]; then
+        why="libmm served ${allocs:-no} allocations in $instances thread heaps (want > 1000000, >= 2) - see $log"
+    fi
+    preload_ok "python3 tests/preload/threads_heavy.py (${allocs:-?} mallocs, $instances thread heaps)" "$why"
     # gcc (cc1, as: every process of the driver) compiling a file of this project.
     local flags="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -I. -c mm/heap_general.c"
     cc $flags -o "$work/glibc.o" 2>"$LOGS/preload-gcc.log"
