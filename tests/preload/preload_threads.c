@@ -5,6 +5,8 @@
  * queue, and checks and frees (or reallocs, then frees) what it receives.
  * Run twice: the second round must leave libmm's live-block count exactly
  * where it found it (the first round warms up what threads cost libc).
+ * Then one thread allocates and frees many small blocks and exits: its
+ * heap, pooled, must not keep the memory in reserve.
  */
 #include "preload_util.h"
 
@@ -15,6 +17,8 @@
 #define THREADS 4
 #define PER_THREAD 39997 /* not a multiple of any batch size: a batch is left at exit */
 #define QUEUE 256
+#define MANY_SMALL 100000
+#define POOLED_KIB_MAX 64 /* committed growth allowed for a pooled heap (the general heap keeps a little) */
 
 struct queue {
     pthread_mutex_t lock;
@@ -104,6 +108,20 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Many small blocks, all freed: a slab set full of empty slabs. */
+static void *many_small(void *arg)
+{
+    (void)arg;
+    void **p = malloc(MANY_SMALL * sizeof *p);
+    for (unsigned i = 0; p && i < MANY_SMALL; i++)
+        if ((p[i] = malloc(16 + i % 200)) != NULL)
+            memset(p[i], 1, 16 + i % 200);
+    for (unsigned i = 0; p && i < MANY_SMALL; i++)
+        free(p[i]);
+    free(p);
+    return NULL;
+}
+
 static void round_of_threads(void)
 {
     pthread_t t[THREADS];
@@ -134,5 +152,19 @@ int main(void)
              before.live_blocks, after.live_blocks);
     check(stats && before.live_blocks == after.live_blocks, what);
     check(stats && after.reported_errors == 0, "no misuse reported by the heaps");
+    /* A thread that allocated and freed a lot exits: its heap goes to the
+     * pool and must give back its reserve (empty slabs, kept pages). */
+    struct heap_stats pooled = {0};
+    pthread_t t;
+    pthread_create(&t, NULL, many_small, NULL);
+    pthread_join(t, NULL);
+    if (stats)
+        stats(&pooled, 0);
+    long grew = ((long)pooled.bytes_committed - (long)after.bytes_committed) / 1024;
+    snprintf(what, sizeof what,
+             "an exited thread's heap keeps no reserve: committed grew by %ld KiB after it "
+             "(want <= %d)",
+             grew, POOLED_KIB_MAX);
+    check(stats && grew <= POOLED_KIB_MAX, what);
     return done("preload_threads");
 }

@@ -22,7 +22,10 @@
  * incoming stack; the owner frees what is there at its next malloc or
  * free, and keeps the emptied batch as a spare for its own flushes.
  *
- * Instances nobody owns.  A batch for an instance whose thread has exited
+ * Instances nobody owns.  When a thread exits, its instance gives back its
+ * reserve (the slab set's empty slabs, the page heap's kept blocks, the
+ * source's kept regions) before it goes to the pool: a pooled instance
+ * costs its live blocks and its metadata.  A batch for an instance whose thread has exited
  * is pushed all the same, and then drained at once by the pusher, if the
  * instance is free to take (a try-lock: an owner never waits here); if
  * another thread holds it, that thread drains it when it lets go.  So no
@@ -258,6 +261,17 @@ static void rec_unmap(struct heap_source *src, void *ptr, size_t bytes)
     /* Forget first: once unmapped, the range may be mapped again by anyone. */
     preload_owner_set((uintptr_t)ptr, bytes, NULL);
     in->inner->unmap(in->inner, ptr, bytes);
+}
+
+/* Give back every region kept for a next map (instance entered). */
+static void map_cache_flush(struct preload_inst *in)
+{
+    while (in->cached_n) {
+        struct cached_map m = in->cached[--in->cached_n];
+        preload_owner_set((uintptr_t)m.ptr, m.bytes, NULL);
+        in->inner->unmap(in->inner, m.ptr, m.bytes);
+    }
+    in->cached_bytes = 0;
 }
 
 static int rec_activate(struct heap_source *src, void *ptr, size_t bytes)
@@ -583,6 +597,22 @@ static void inst_settle(struct preload_inst *in)
     call_leave(&c);
 }
 
+/*
+ * An instance going to the pool keeps no reserve: the slab set's empty
+ * slabs, the page heap's kept blocks and the source's kept regions are
+ * given back, so that a pooled instance costs only its live blocks and
+ * metadata until a new thread adopts it.
+ */
+static void inst_trim(struct preload_inst *in)
+{
+    struct call c;
+    if (in->kind != KIND_THREAD || !call_enter(&c, in))
+        return;
+    heap_composite_shrink(in->heap);
+    map_cache_flush(in);
+    call_leave(&c);
+}
+
 /* Thread exit (the key's destructor): the instance becomes nobody's, then pooled. */
 static void thread_exit(void *arg)
 {
@@ -592,6 +622,7 @@ static void thread_exit(void *arg)
     /* Nobody's first: from now on batches for it are settled by their pushers. */
     preload_lock_set_owner(&in->lock, NULL);
     inst_settle(in);
+    inst_trim(in);
     pthread_mutex_lock(&reg_lock);
     in->pooled = pool;
     pool = in;
