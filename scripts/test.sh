@@ -178,6 +178,7 @@ run_preload_programs() {
     preload_tap "preload_threads with MM_OWNER_FENCE=1" "$LOGS/preload_threads-fence.log" \
         env MM_OWNER_FENCE=1 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_threads"
     run_preload_signal
+    run_preload_scatter
     n=$(grep -c '^exec-ok$' "$LOGS/preload_fork.log")
     preload_ok "preload_fork: every child exec'd" "$([ "$n" = 20 ] || echo "$n of 20 children printed exec-ok - see $LOGS/preload_fork.log")"
     # Linked with -lmm instead of preloaded: the same checks, resolution into libmm.so included.
@@ -201,6 +202,18 @@ run_preload_signal() {
     deferred=$(sed -n 's/^libmm: re-entered.*: \([0-9]*\) blocks mapped apart, \([0-9]*\) frees.*/\2/p' "$log")
     preload_ok "preload_signal: handlers re-entered libmm (${mapped:-?} blocks apart, ${deferred:-?} frees deferred)" \
         "$([ "${mapped:-0}" -gt 0 ] && [ "${deferred:-0}" -gt 0 ] || echo "no re-entered call was counted - see $log")"
+}
+
+# 8 threads free each other's blocks in no order: the program's checks, and
+# the cross-thread frees must travel in batches of many (one per change of
+# owner would be about 1.1 per batch with 8 threads).
+run_preload_scatter() {
+    local log=$LOGS/preload_scatter.log frees batches
+    preload_tap preload_scatter "$log" env MM_STATS=1 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_scatter"
+    frees=$(sed -n 's/^libmm: cross-thread frees \([0-9]*\) in \([0-9]*\) batches/\1/p' "$log")
+    batches=$(sed -n 's/^libmm: cross-thread frees \([0-9]*\) in \([0-9]*\) batches/\2/p' "$log")
+    preload_ok "preload_scatter: ${frees:-?} cross-thread frees in ${batches:-?} batches (want >= 16 per batch)" \
+        "$([ "${batches:-0}" -gt 0 ] && [ "${frees:-0}" -ge $((16 * batches)) ] || echo "see $log")"
 }
 
 run_preload_badfree() {

@@ -14,13 +14,15 @@
  * (preload_owner.c), and a mapping it unmaps is removed.  free(p) looks p
  * up there: no instance means a pointer libmm never handed out (reported,
  * ignored); the caller's own instance is freed into directly; a block of
- * another thread's instance is put in the caller's remote-free batch (an
- * array of PRELOAD_BATCH pointers, so a double free can never tie a list
- * into a loop).  A full batch, or one whose owner changes, is copied into
- * a struct remote_batch (taken from the caller's spare batches, else
- * allocated from its own heap) and pushed, lock-free, onto the owner's
- * incoming stack; the owner frees what is there at its next malloc or
- * free, and keeps the emptied batch as a spare for its own flushes.
+ * another thread's instance is put in the batch the caller fills for that
+ * owner (a struct remote_batch: an array of PRELOAD_BATCH pointers, so a
+ * double free can never tie a list into a loop; taken from the caller's
+ * spares, else allocated from its own heap; batches for up to PRELOAD_OPEN
+ * owners fill at once).  A full batch is pushed, lock-free, onto the
+ * owner's incoming stack; the owner frees what is there at its next malloc
+ * or free, and keeps the emptied batch as a spare for its own.  An owner
+ * whose thread is not running lets batches pile up: every PRELOAD_BACKLOG
+ * of them, a pusher drains the stack itself if the owner is out.
  *
  * Instances nobody owns.  When a thread exits, its instance gives back its
  * reserve (the slab set's empty slabs, the page heap's kept blocks, the
@@ -72,11 +74,12 @@
  * instances for adoption.
  *
  * Costs: malloc = a TLS load, the owner's entry (two stores, one load),
- * one check of the incoming stack and the composite's cost; free = two
- * dependent loads (owner map) and the same; a cross-thread free = an array
- * store, plus per PRELOAD_BATCH of them one compare-and-swap on the
- * owner's stack (the batch itself is a spare, or one small allocation),
- * and the frees done later by the owner.
+ * one check of the incoming stack and the composite's cost; free = three
+ * dependent loads (owner map) and the same; a cross-thread free = a scan
+ * of at most PRELOAD_OPEN owners and an array store, plus per
+ * PRELOAD_BATCH of them one compare-and-swap on the owner's stack (the
+ * batch itself is a spare, or one small allocation), and the frees done
+ * later by the owner.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -99,7 +102,9 @@
 
 #define PRELOAD_EXPORT __attribute__((visibility("default")))
 #define PRELOAD_BATCH 64
-#define PRELOAD_SPARES 4 /* emptied batches an instance keeps for its own flushes */
+#define PRELOAD_OPEN 8   /* owners a thread fills batches for at once */
+#define PRELOAD_SPARES 8 /* emptied batches an instance keeps for its next ones */
+#define PRELOAD_BACKLOG 16 /* batches waiting for a busy owner before a pusher drains them */
 #define PRELOAD_CAPACITY ((size_t)4 << 30) /* per-thread reservation */
 
 /* Small unmapped regions a source keeps for its next map: how many, how much in all. */
@@ -142,12 +147,15 @@ struct preload_inst {
     /* batches other threads pushed, not freed yet: a lock-free stack (push by
      * anyone, take-all by whoever drains), on a cache line of its own */
     struct remote_batch *incoming __attribute__((aligned(64)));
+    unsigned long pending; /* batches pushed and not drained yet (atomic, about) */
     /* the rest only with the instance entered */
-    struct preload_inst *to __attribute__((aligned(64))); /* owner of the blocks in batch[] */
-    unsigned batch_n;
+    /* batches being filled, one per owner of the blocks freed here */
+    unsigned open_n __attribute__((aligned(64)));
     unsigned spare_n;
-    struct remote_batch *spare[PRELOAD_SPARES]; /* emptied batches, for the next flush */
-    void *batch[PRELOAD_BATCH];                 /* blocks freed here that belong to `to` */
+    struct preload_inst *open_to[PRELOAD_OPEN];
+    struct remote_batch *open[PRELOAD_OPEN];
+    struct remote_batch *spare[PRELOAD_SPARES]; /* emptied batches, for the next ones */
+    unsigned long remote_frees, batches_sent;   /* for MM_STATS */
 };
 
 /*
@@ -391,7 +399,7 @@ static inline int call_enter(struct call *c, struct preload_inst *in)
 /* Keep emptied batches as spares of the caller's own instance (entered). */
 static void spares_keep(struct preload_inst *in, struct remote_batch **spent)
 {
-    while (*spent && in->spare_n < PRELOAD_SPARES && !tls_settling) {
+    while (*spent && in->spare_n < PRELOAD_SPARES && !tls_settling && tls_state != TLS_EXITED) {
         struct remote_batch *rb = *spent;
         if (preload_owner_get(rb) == preload_direct_owner)
             return; /* a deferred free's mapping: unmapped by spent_release */
@@ -436,7 +444,8 @@ static void call_leave_into(struct call *t, struct call *c)
 static void drain_locked(struct preload_inst *in, struct remote_batch **spent)
 {
     struct remote_batch *rb = __atomic_exchange_n(&in->incoming, NULL, __ATOMIC_ACQUIRE);
-    while (rb) {
+    unsigned long drained = 0;
+    for (; rb; drained++) {
         struct remote_batch *next = rb->next;
         for (unsigned i = 0; i < rb->n; i++)
             heap_free(in->heap, rb->ptr[i]);
@@ -444,6 +453,7 @@ static void drain_locked(struct preload_inst *in, struct remote_batch **spent)
         *spent = rb;
         rb = next;
     }
+    __atomic_sub_fetch(&in->pending, drained, __ATOMIC_RELAXED);
 }
 
 /*
@@ -465,12 +475,33 @@ static void orphan_settle(struct preload_inst *in, struct remote_batch **spent)
     }
 }
 
-static void batch_push(struct preload_inst *to, struct remote_batch *rb)
+/* Push rb onto to's incoming stack; the number of batches now waiting there. */
+static unsigned long batch_push(struct preload_inst *to, struct remote_batch *rb)
 {
+    /* Counted before it can be drained: the count never falls below the truth. */
+    unsigned long waiting = __atomic_add_fetch(&to->pending, 1, __ATOMIC_RELAXED);
     rb->next = __atomic_load_n(&to->incoming, __ATOMIC_RELAXED);
     while (!__atomic_compare_exchange_n(&to->incoming, &rb->next, rb, 1, __ATOMIC_SEQ_CST,
                                         __ATOMIC_RELAXED))
         ;
+    return waiting;
+}
+
+/*
+ * An owner that does not drain (its thread is not running: more threads
+ * than CPUs) lets freed blocks pile up in its stack, memory nobody can
+ * use.  Every PRELOAD_BACKLOG batches a pusher drains the stack itself,
+ * if the instance is free and its owner out (a try: no thread waits).
+ */
+static void backlog_drain(struct call *c, struct preload_inst *to, unsigned long waiting)
+{
+    if (waiting % PRELOAD_BACKLOG != 0 || to == c->in)
+        return;
+    enum preload_held how = preload_lock_try_other(&to->lock);
+    if (how == PRELOAD_NOT_TAKEN)
+        return;
+    drain_locked(to, &c->spent);
+    preload_unlock_word(&to->lock, how);
 }
 
 static void free_block(void *p);
@@ -493,61 +524,93 @@ static struct remote_batch *batch_new(struct preload_inst *self)
     return heap_alloc(self->heap, sizeof(struct remote_batch), 0);
 }
 
-/* Free c's batch into its owner directly, waiting for its lock: 0 if this thread holds it. */
-static int batch_free_direct(struct call *c)
+/*
+ * Free the n blocks at ptr into `to` directly, waiting for its lock
+ * (libmm_stats settling, or no memory for a batch).  0, nothing done, if
+ * this thread holds `to` already.
+ */
+static int batch_free_direct(struct call *c, struct preload_inst *to, void *const *ptr, unsigned n)
 {
-    struct preload_inst *self = c->in, *to = self->to;
     struct call t;
     if (!call_enter(&t, to))
         return 0;
-    for (unsigned i = 0; i < self->batch_n; i++)
-        heap_free(to->heap, self->batch[i]);
+    for (unsigned i = 0; i < n; i++)
+        heap_free(to->heap, ptr[i]);
     call_leave_into(&t, c);
-    self->batch_n = 0;
     return 1;
 }
 
 /*
- * Hand the blocks batched in c's instance to their owner: pushed as one
- * remote_batch onto its incoming stack (settled at once if it has no
- * owner); freed into it directly when libmm_stats settles, or when no
- * batch can be had.
+ * Hand over open batch i of c's instance (entered): pushed onto its
+ * owner's incoming stack (settled at once if the owner has gone), or freed
+ * into it directly when libmm_stats settles.
  */
-static void batch_flush(struct call *c)
+static void batch_send(struct call *c, unsigned i)
 {
-    struct preload_inst *self = c->in, *to = self->to;
-    if (self->batch_n == 0)
-        return;
-    struct remote_batch *rb = tls_settling ? NULL : batch_new(self);
-    if (!rb && batch_free_direct(c))
-        return;
-    if (!rb)
-        rb = preload_direct_alloc(sizeof *rb, 0);
-    if (!rb) {
-        preload_report("no memory to hand %u freed blocks to their heap: they stay allocated",
-                       self->batch_n);
-        self->batch_n = 0;
+    struct preload_inst *self = c->in, *to = self->open_to[i];
+    struct remote_batch *rb = self->open[i];
+    self->batches_sent++;
+    self->open_n--;
+    self->open_to[i] = self->open_to[self->open_n];
+    self->open[i] = self->open[self->open_n];
+    if (tls_settling && batch_free_direct(c, to, rb->ptr, rb->n)) {
+        rb->next = c->spent; /* emptied: given back with the others */
+        c->spent = rb;
         return;
     }
-    rb->n = self->batch_n;
-    memcpy(rb->ptr, self->batch, rb->n * sizeof rb->ptr[0]);
-    self->batch_n = 0;
-    batch_push(to, rb);
+    unsigned long waiting = batch_push(to, rb);
     if (!preload_lock_owned(&to->lock))
         orphan_settle(to, &c->spent);
+    else
+        backlog_drain(c, to, waiting);
 }
 
-/* A free of another thread's block, from c's instance (entered): batched for its owner. */
+/* Hand over every open batch of c's instance (entered). */
+static void batch_flush(struct call *c)
+{
+    while (c->in->open_n)
+        batch_send(c, c->in->open_n - 1);
+}
+
+/* A batch to fill for `owner` in slot open_n; 0 when none can be had. */
+static int batch_open(struct call *c, struct preload_inst *owner)
+{
+    struct preload_inst *self = c->in;
+    if (self->open_n == PRELOAD_OPEN)
+        batch_send(c, 0); /* the oldest slot: a batch that fills slowly */
+    struct remote_batch *rb = batch_new(self);
+    if (!rb)
+        rb = preload_direct_alloc(sizeof *rb, 0);
+    if (!rb)
+        return 0;
+    rb->n = 0;
+    self->open_to[self->open_n] = owner;
+    self->open[self->open_n++] = rb;
+    return 1;
+}
+
+/*
+ * A free of another thread's block, from c's instance (entered): added to
+ * the batch open for its owner, which is handed over when full.  Batches
+ * for up to PRELOAD_OPEN owners fill at once, so that with many threads
+ * each still carries PRELOAD_BATCH blocks.
+ */
 static void batch_add(struct call *c, struct preload_inst *owner, void *p)
 {
     struct preload_inst *self = c->in;
-    if (self->to != owner) {
-        batch_flush(c);
-        self->to = owner;
+    unsigned i = 0;
+    self->remote_frees++;
+    while (i < self->open_n && self->open_to[i] != owner)
+        i++;
+    if (i == self->open_n && !batch_open(c, owner)) {
+        if (!batch_free_direct(c, owner, &p, 1))
+            preload_report("no memory to hand free(%p) to its heap: it stays allocated", p);
+        return;
     }
-    self->batch[self->batch_n++] = p;
-    if (self->batch_n == PRELOAD_BATCH)
-        batch_flush(c);
+    struct remote_batch *rb = self->open[i];
+    rb->ptr[rb->n++] = p;
+    if (rb->n == PRELOAD_BATCH)
+        batch_send(c, i);
 }
 
 /*
@@ -617,8 +680,21 @@ static void inst_trim(struct preload_inst *in)
 static void thread_exit(void *arg)
 {
     struct preload_inst *in = arg;
-    tls_inst = NULL;
-    tls_state = TLS_EXITED; /* later allocations on this thread: the fallback instance */
+    tls_state = TLS_EXITED; /* no more spares kept */
+    /* Still the owner: its batch, spares and drained batches go back the
+     * cheap way (batched to their heaps), a few rounds as they refill it. */
+    for (unsigned round = 0; round < 4; round++) {
+        struct call c;
+        if (!call_enter(&c, in))
+            break;
+        spares_drop(in, &c.spent);
+        batch_flush(&c);
+        int more = c.spent != NULL;
+        call_leave(&c);
+        if (!more && in->open_n == 0)
+            break;
+    }
+    tls_inst = NULL; /* later allocations on this thread: the fallback instance */
     /* Nobody's first: from now on batches for it are settled by their pushers. */
     preload_lock_set_owner(&in->lock, NULL);
     inst_settle(in);
@@ -1069,9 +1145,12 @@ PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
         stats_settle(in);
     tls_settling = 0;
     int n = 0;
+    unsigned long remote = 0, batches = 0;
     for (struct preload_inst *in = registry; in; in = in->next, n++) {
         struct heap_stats st;
         stats_read(in, &st);
+        remote += in->remote_frees; /* read without the lock: for display */
+        batches += in->batches_sent;
         heap_stats_add(sum, &st);
         if (print)
             stats_print_one(kind_name(in), &st);
@@ -1079,6 +1158,7 @@ PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
     pthread_mutex_unlock(&reg_lock);
     if (print) {
         stats_print_one("total", sum);
+        preload_print("libmm: cross-thread frees %lu in %lu batches", remote, batches);
         preload_print("libmm: re-entered (signal handlers): %lu blocks mapped apart, %lu frees "
                       "deferred, %lu reallocs/sizes refused",
                       __atomic_load_n(&reentered_allocs, __ATOMIC_RELAXED),

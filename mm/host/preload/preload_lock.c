@@ -130,6 +130,25 @@ enum preload_held preload_lock_try_unowned(struct preload_lock *l)
     return PRELOAD_NOT_TAKEN;
 }
 
+enum preload_held preload_lock_try_other(struct preload_lock *l)
+{
+    const void *me = preload_lock_self();
+    if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) || __atomic_load_n(&l->owner, __ATOMIC_RELAXED) == me)
+        return PRELOAD_NOT_TAKEN;
+    __atomic_add_fetch(&l->others, 1, __ATOMIC_SEQ_CST);
+    const void *free_word = NULL;
+    if (__atomic_compare_exchange_n(&l->word, &free_word, me, 0, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
+        if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED))
+            owner_barrier();
+        if (!__atomic_load_n(&l->owner_in, __ATOMIC_ACQUIRE))
+            return PRELOAD_OTHER;
+        word_drop(l); /* the owner is inside: it drains its stack itself */
+    }
+    __atomic_sub_fetch(&l->others, 1, __ATOMIC_RELEASE);
+    return PRELOAD_NOT_TAKEN;
+}
+
 void preload_lock_set_owner(struct preload_lock *l, const void *owner)
 {
     enum preload_held how = preload_lock_other(l);

@@ -75,6 +75,13 @@ void preload_unlock_word(struct preload_lock *l, enum preload_held how);
  */
 enum preload_held preload_lock_try_unowned(struct preload_lock *l);
 
+/*
+ * Take the lock of any instance if nobody holds it and its owner is not
+ * inside: PRELOAD_OTHER, or PRELOAD_NOT_TAKEN.  Never waits (for an owned
+ * instance it costs a membarrier even when it fails).
+ */
+enum preload_held preload_lock_try_other(struct preload_lock *l);
+
 /* Make `owner` (a preload_lock_self() name, or NULL) the owner, taking `word`; nobody inside. */
 void preload_lock_set_owner(struct preload_lock *l, const void *owner);
 
