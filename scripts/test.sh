@@ -193,27 +193,31 @@ run_preload_programs() {
     rm -rf "$work"
 }
 
+# preload_stats_run NAME PATTERN: run program NAME with MM_STATS=1 (its own
+# checks counted); set STATS_A and STATS_B to the two numbers of its
+# MM_STATS line matching the sed PATTERN (two \([0-9]*\) groups), 0 if none.
+preload_stats_run() {
+    local log=$LOGS/$1.log nums
+    preload_tap "$1" "$log" env MM_STATS=1 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/$1"
+    nums=$(sed -n "s/^libmm: $2.*/\\1 \\2/p" "$log" | tail -1)
+    read -r STATS_A STATS_B <<<"${nums:-0 0}"
+}
+
 # malloc from a signal handler that interrupted malloc on the same thread:
 # the program's checks, and libmm must have served such calls apart.
 run_preload_signal() {
-    local log=$LOGS/preload_signal.log mapped deferred
-    preload_tap preload_signal "$log" env MM_STATS=1 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_signal"
-    mapped=$(sed -n 's/^libmm: re-entered.*: \([0-9]*\) blocks mapped apart, \([0-9]*\) frees.*/\1/p' "$log")
-    deferred=$(sed -n 's/^libmm: re-entered.*: \([0-9]*\) blocks mapped apart, \([0-9]*\) frees.*/\2/p' "$log")
-    preload_ok "preload_signal: handlers re-entered libmm (${mapped:-?} blocks apart, ${deferred:-?} frees deferred)" \
-        "$([ "${mapped:-0}" -gt 0 ] && [ "${deferred:-0}" -gt 0 ] || echo "no re-entered call was counted - see $log")"
+    preload_stats_run preload_signal 're-entered.*: \([0-9]*\) blocks mapped apart, \([0-9]*\) frees'
+    preload_ok "preload_signal: handlers re-entered libmm ($STATS_A blocks apart, $STATS_B frees deferred)" \
+        "$([ "$STATS_A" -gt 0 ] && [ "$STATS_B" -gt 0 ] || echo "no re-entered call was counted - see $LOGS/preload_signal.log")"
 }
 
 # 8 threads free each other's blocks in no order: the program's checks, and
 # the cross-thread frees must travel in batches of many (one per change of
-# owner would be about 1.1 per batch with 8 threads).
+# owner would be a few blocks per batch with 8 threads).
 run_preload_scatter() {
-    local log=$LOGS/preload_scatter.log frees batches
-    preload_tap preload_scatter "$log" env MM_STATS=1 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_scatter"
-    frees=$(sed -n 's/^libmm: cross-thread frees \([0-9]*\) in \([0-9]*\) batches/\1/p' "$log")
-    batches=$(sed -n 's/^libmm: cross-thread frees \([0-9]*\) in \([0-9]*\) batches/\2/p' "$log")
-    preload_ok "preload_scatter: ${frees:-?} cross-thread frees in ${batches:-?} batches (want >= 16 per batch)" \
-        "$([ "${batches:-0}" -gt 0 ] && [ "${frees:-0}" -ge $((16 * batches)) ] || echo "see $log")"
+    preload_stats_run preload_scatter 'cross-thread frees \([0-9]*\) in \([0-9]*\) batches'
+    preload_ok "preload_scatter: $STATS_A cross-thread frees in $STATS_B batches (want >= 16 per batch)" \
+        "$([ "$STATS_B" -gt 0 ] && [ "$STATS_A" -ge $((16 * STATS_B)) ] || echo "see $LOGS/preload_scatter.log")"
 }
 
 run_preload_badfree() {
