@@ -18,7 +18,8 @@
 #define PER_THREAD 39997 /* not a multiple of any batch size: a batch is left at exit */
 #define QUEUE 256
 #define MANY_SMALL 100000
-#define POOLED_KIB_MAX 64 /* committed growth allowed for a pooled heap (the general heap keeps a little) */
+/* Committed growth allowed for a pooled heap: the general heap keeps a little. */
+#define POOLED_KIB_MAX 64
 
 struct queue {
     pthread_mutex_t lock;

@@ -102,8 +102,8 @@
 
 #define PRELOAD_EXPORT __attribute__((visibility("default")))
 #define PRELOAD_BATCH 64
-#define PRELOAD_OPEN 8   /* owners a thread fills batches for at once */
-#define PRELOAD_SPARES 8 /* emptied batches an instance keeps for its next ones */
+#define PRELOAD_OPEN 8     /* owners a thread fills batches for at once */
+#define PRELOAD_SPARES 8   /* emptied batches an instance keeps for its next ones */
 #define PRELOAD_BACKLOG 16 /* batches waiting for a busy owner before a pusher drains them */
 #define PRELOAD_CAPACITY ((size_t)4 << 30) /* per-thread reservation */
 
@@ -784,7 +784,7 @@ static void global_init_locked(void)
 {
     read_env();
     preload_lock_setup(); /* before any instance, while the process has one thread */
-    seed_secret(); /* before the first instance: each keeps the secret it was made with */
+    seed_secret();        /* before the first instance: each keeps the secret it was made with */
     fallback = inst_create(KIND_THREAD, 0);
     if (!fallback)
         return;
@@ -973,7 +973,7 @@ PRELOAD_EXPORT void *malloc(size_t n)
 PRELOAD_EXPORT void *calloc(size_t nmemb, size_t size)
 {
     if (size != 0 && nmemb > SIZE_MAX / size)
-        return check_result(NULL); /* the product would wrap */
+        return check_result(NULL);                                /* the product would wrap */
     ALLOC_WITH(CALLOC_ON, preload_direct_alloc(nmemb * size, 0)); /* a new mapping is zeroed */
 }
 

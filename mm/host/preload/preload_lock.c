@@ -133,7 +133,8 @@ enum preload_held preload_lock_try_unowned(struct preload_lock *l)
 enum preload_held preload_lock_try_other(struct preload_lock *l)
 {
     const void *me = preload_lock_self();
-    if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) || __atomic_load_n(&l->owner, __ATOMIC_RELAXED) == me)
+    if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) ||
+        __atomic_load_n(&l->owner, __ATOMIC_RELAXED) == me)
         return PRELOAD_NOT_TAKEN;
     __atomic_add_fetch(&l->others, 1, __ATOMIC_SEQ_CST);
     const void *free_word = NULL;

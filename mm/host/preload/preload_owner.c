@@ -97,4 +97,3 @@ int preload_owner_set(uintptr_t start, size_t bytes, void *owner)
     }
     return 0;
 }
-
