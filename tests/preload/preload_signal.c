@@ -11,12 +11,16 @@
  * it is freed; the run is repeated and the second round must leave libmm's
  * live-block count where it found it.  realloc in the handler may fail
  * (NULL, the block untouched) when it interrupted its heap: then the old
- * block is kept.
+ * block is kept.  Last, threads are ended by pthread_exit from a handler,
+ * often inside malloc: the heap they leave half-changed must never be
+ * handed to a later thread (which would wait for ever, or worse).
  */
 #include "preload_util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <time.h>
@@ -143,6 +147,66 @@ static void round_run(void)
         handler_replace(k, NULL, 0, 0);
 }
 
+/* ---- threads that end with pthread_exit in a handler, often inside malloc */
+
+#define EXITING_THREADS 100
+
+static void exit_now(int sig)
+{
+    (void)sig;
+    pthread_exit(NULL);
+}
+
+static void *churn_until_killed(void *arg)
+{
+    volatile int *started = arg;
+    void *keep[16] = {0};
+    for (unsigned i = 0;; i++) {
+        free(keep[i % 16]);
+        keep[i % 16] = malloc(16 + i % 500);
+        *started = 1;
+    }
+    return NULL;
+}
+
+/*
+ * A fresh thread allocates and frees: it may adopt a heap a killed thread
+ * left, which must be usable (a heap still marked entered would serve it
+ * only through page-sized blocks of their own).
+ */
+static void *one_more(void *arg)
+{
+    void *p = malloc(100);
+    *(int *)arg = p != NULL && malloc_usable_size(p) < 1024;
+    free(p);
+    return NULL;
+}
+
+/* 1 if every later thread got a heap block (a hang would stop the test). */
+static int threads_killed_in_malloc(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = exit_now;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR2, &sa, NULL);
+    int ok = 1;
+    for (int i = 0; i < EXITING_THREADS; i++) {
+        volatile int started = 0;
+        int got = 0;
+        pthread_t t, u;
+        pthread_create(&t, NULL, churn_until_killed, (void *)&started);
+        while (!started)
+            sched_yield();
+        pthread_kill(t, SIGUSR2);
+        pthread_join(t, NULL);
+        pthread_create(&u, NULL, one_more, &got);
+        pthread_join(u, NULL);
+        ok &= got;
+    }
+    return ok;
+}
+
 int main(void)
 {
     main_thread = pthread_self();
@@ -176,5 +240,7 @@ int main(void)
     snprintf(what, sizeof what, "no block leaked: live blocks %zu before the round, %zu after",
              before.live_blocks, after.live_blocks);
     check(stats && before.live_blocks == after.live_blocks, what);
+    check(threads_killed_in_malloc(), "100 threads ended by pthread_exit in a handler, often "
+                                      "inside malloc: every later thread gets a working heap");
     return done("preload_signal");
 }

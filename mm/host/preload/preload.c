@@ -697,6 +697,8 @@ static void thread_exit(void *arg)
     tls_inst = NULL; /* later allocations on this thread: the fallback instance */
     /* Nobody's first: from now on batches for it are settled by their pushers. */
     preload_lock_set_owner(&in->lock, NULL);
+    if (preload_lock_owned(&in->lock))
+        return; /* exiting from a handler that interrupted this heap: unsafe to adopt, kept */
     inst_settle(in);
     inst_trim(in);
     pthread_mutex_lock(&reg_lock);

@@ -153,7 +153,8 @@ enum preload_held preload_lock_try_other(struct preload_lock *l)
 void preload_lock_set_owner(struct preload_lock *l, const void *owner)
 {
     enum preload_held how = preload_lock_other(l);
+    if (how == PRELOAD_NOT_TAKEN)
+        return; /* a thread exiting from a handler that interrupted its own heap: it stays owned */
     __atomic_store_n(&l->owner, owner, __ATOMIC_SEQ_CST);
-    if (how != PRELOAD_NOT_TAKEN)
-        preload_unlock_word(l, how);
+    preload_unlock_word(l, how);
 }

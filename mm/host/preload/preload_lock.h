@@ -82,7 +82,10 @@ enum preload_held preload_lock_try_unowned(struct preload_lock *l);
  */
 enum preload_held preload_lock_try_other(struct preload_lock *l);
 
-/* Make `owner` (a preload_lock_self() name, or NULL) the owner, taking `word`; nobody inside. */
+/*
+ * Make `owner` (a preload_lock_self() name, or NULL) the owner, taking
+ * `word`.  Nothing changes when the caller is inside already (re-entering).
+ */
 void preload_lock_set_owner(struct preload_lock *l, const void *owner);
 
 /* 1 if a thread owns the instance (its batches go to its incoming stack). */
