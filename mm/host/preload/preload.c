@@ -697,8 +697,11 @@ static void thread_exit(void *arg)
     tls_inst = NULL; /* later allocations on this thread: the fallback instance */
     /* Nobody's first: from now on batches for it are settled by their pushers. */
     preload_lock_set_owner(&in->lock, NULL);
-    if (preload_lock_owned(&in->lock))
-        return; /* exiting from a handler that interrupted this heap: unsafe to adopt, kept */
+    if (preload_lock_owned(&in->lock)) {
+        /* Ending in a handler that interrupted this heap: never to be used again. */
+        preload_lock_abandon(&in->lock);
+        return;
+    }
     inst_settle(in);
     inst_trim(in);
     pthread_mutex_lock(&reg_lock);
@@ -731,6 +734,10 @@ static void fork_child(void)
     preload_lock_setup(); /* the registration for membarrier is the parent's */
     struct preload_inst *dead = NULL;
     for (struct preload_inst *in = registry; in; in = in->next) {
+        if (preload_lock_abandoned(&in->lock)) {
+            in->lock.word = NULL, in->lock.others = 0; /* stays abandoned */
+            continue;
+        }
         int orphan = in->kind == KIND_THREAD && in != tls_inst && in->lock.owner;
         preload_lock_init(&in->lock, in == tls_inst ? preload_lock_self() : NULL);
         if (orphan) {

@@ -16,6 +16,19 @@
 
 int preload_lock_symmetric = 1; /* until preload_lock_setup finds membarrier */
 
+/* The owner of an abandoned instance: no thread has this name. */
+static const char abandoned_owner;
+
+void preload_lock_abandon(struct preload_lock *l)
+{
+    __atomic_store_n(&l->owner, (const void *)&abandoned_owner, __ATOMIC_SEQ_CST);
+}
+
+int preload_lock_abandoned(struct preload_lock *l)
+{
+    return __atomic_load_n(&l->owner, __ATOMIC_SEQ_CST) == &abandoned_owner;
+}
+
 /* The address of a thread-local variable: a cheap, unique name for the calling thread. */
 static __thread char lock_self_name __attribute__((tls_model("initial-exec")));
 
@@ -89,13 +102,18 @@ enum preload_held preload_lock_other(struct preload_lock *l)
     const void *me = preload_lock_self();
     if (__atomic_load_n(&l->word, __ATOMIC_RELAXED) == me ||
         (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) == me &&
-         __atomic_load_n(&l->owner_in, __ATOMIC_RELAXED)))
-        return PRELOAD_NOT_TAKEN; /* this thread is inside already (a signal handler) */
+         __atomic_load_n(&l->owner_in, __ATOMIC_RELAXED)) ||
+        preload_lock_abandoned(l))
+        return PRELOAD_NOT_TAKEN; /* inside already (a signal handler), or for good */
     __atomic_add_fetch(&l->others, 1, __ATOMIC_SEQ_CST);
     word_take(l);
     if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED)) {
         owner_barrier();
         for (unsigned spins = 0; __atomic_load_n(&l->owner_in, __ATOMIC_ACQUIRE); spins++) {
+            if (preload_lock_abandoned(l)) {
+                preload_unlock_word(l, PRELOAD_OTHER);
+                return PRELOAD_NOT_TAKEN; /* its owner ended inside it */
+            }
             if (spins > 64)
                 sched_yield();
             else

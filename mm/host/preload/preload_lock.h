@@ -88,6 +88,18 @@ enum preload_held preload_lock_try_other(struct preload_lock *l);
  */
 void preload_lock_set_owner(struct preload_lock *l, const void *owner);
 
+/*
+ * Mark the instance abandoned: its owner thread is ending inside it (a
+ * handler that interrupted it called pthread_exit), so it stays half-way
+ * through a change for good.  Nobody takes its lock from then on (every
+ * attempt, waiting ones included, returns PRELOAD_NOT_TAKEN).  Called by
+ * that owner thread only.
+ */
+void preload_lock_abandon(struct preload_lock *l);
+
+/* 1 if preload_lock_abandon marked the instance. */
+int preload_lock_abandoned(struct preload_lock *l);
+
 /* 1 if a thread owns the instance (its batches go to its incoming stack). */
 static inline int preload_lock_owned(struct preload_lock *l)
 {
