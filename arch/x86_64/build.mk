@@ -28,7 +28,8 @@ KERNEL64 := $(B64)/kernel.elf
 ISO64 := $(B64)/os.iso
 
 .PHONY: all kernel iso run test clean deps
-all: $(ISO64)
+# The user programs are built for x86-64 too (user/build.mk, included below).
+all: $(ISO64) $(BUILD)/x86_64/initrd.img
 kernel: $(KERNEL64)
 iso: $(ISO64)
 
@@ -68,5 +69,9 @@ test: deps
 
 clean:
 	rm -rf $(B64)
+
+# The ring-3 programs and their libc for x86-64 (ARCH=x86_64 selects the
+# 64-bit half of user/build.mk).
+include user/build.mk
 
 -include $(shell find $(B64) -name '*.d' 2>/dev/null)

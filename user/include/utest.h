@@ -19,6 +19,16 @@
 
 #define UT_PAGE 4096u
 
+/*
+ * The first page of the kernel's text (where its linker script puts it):
+ * ring 3 may neither read, write nor execute it.
+ */
+#if defined(__x86_64__)
+#define UT_KERNEL_TEXT 0xFFFFFFFF80100000ull
+#else
+#define UT_KERNEL_TEXT 0xC0100000u
+#endif
+
 static inline uintptr_t ut_page_up(uintptr_t a)
 {
     return (a + UT_PAGE - 1) & ~(uintptr_t)(UT_PAGE - 1);

@@ -1,4 +1,4 @@
-; user/lib/privileged.asm - instructions ring 3 must not be able to run,
+; user/lib/i686/privileged.asm - instructions ring 3 must not be able to run,
 ; for the test programs that check the kernel kills whoever tries.
 ;
 ; With IOPL 0 and no I/O permission bitmap, in/out raise #GP at ring 3;
