@@ -18,20 +18,31 @@
 
 #include <string.h>
 
+/* A protection the kill depends on; without it the program exits instead. */
+enum needs { NEEDS_NOTHING, NEEDS_UMIP, NEEDS_NX };
+
 struct expectation {
     const char *program;
     uint32_t arg;
     int status;         /* the wait status: exit code, or SYS_WAIT_KILLED | cause */
     const char *report; /* text the kill report must contain (killed programs) */
-    int status_no_umip; /* if not 0: the status on a CPU without UMIP */
+    enum needs needs;   /* what must be there for `status` */
+    int status_without; /* the status when it is not */
 };
 
-#define EXITS(prog, code) {#prog, 0, code, 0, 0}
-#define KILLED(prog, cause, text) {#prog, 0, SYS_WAIT_KILLED | cause, text, 0}
-#define HELPER(prog) {#prog, 0, -1, 0, 0} /* run by other programs, not alone */
+#define EXITS(prog, code) {#prog, 0, code, 0, NEEDS_NOTHING, 0}
+#define KILLED(prog, cause, text) {#prog, 0, SYS_WAIT_KILLED | cause, text, NEEDS_NOTHING, 0}
+#define HELPER(prog) {#prog, 0, -1, 0, NEEDS_NOTHING, 0} /* run by other programs, not alone */
 /* Killed where CR4.UMIP is on; exits with `code` where the CPU lacks UMIP. */
 #define KILLED_BY_UMIP(prog, code)                                                                 \
-    {#prog, 0, SYS_WAIT_KILLED | SYS_KILL_PROTECTION, "general protection fault", code}
+    {#prog, 0, SYS_WAIT_KILLED | SYS_KILL_PROTECTION, "general protection fault", NEEDS_UMIP, code}
+/*
+ * Killed for executing data where the page tables have an execute-disable
+ * bit (PTE_NX); exits with `code` where they have none (i686 without PAE).
+ */
+#define KILLED_BY_NX(prog, code)                                                                   \
+    {#prog, 0, SYS_WAIT_KILLED | SYS_KILL_PAGE_FAULT,                                              \
+     "execute access: access not allowed by the protection", NEEDS_NX, code}
 
 static const struct expectation programs[] = {
     EXITS(hello, 0),
@@ -53,7 +64,7 @@ static const struct expectation programs[] = {
     EXITS(region_churn, 0),
     HELPER(child_exit),
     HELPER(oom_hog),
-    {"worker", 1, 0, 0, 0}, /* busy for a second, then exits; with 0 it runs until killed */
+    {"worker", 1, 0, 0, NEEDS_NOTHING, 0}, /* busy for a second, then exits; with 0 it runs until killed */
     HELPER(orphan_parent), /* run by user_orphans_are_reaped: its children outlive it */
     KILLED(kill_null, SYS_KILL_PAGE_FAULT, "page fault at 0x00000000"),
     KILLED(kill_kernel_read, SYS_KILL_PAGE_FAULT, "page fault at 0xc0100000"),
@@ -75,7 +86,19 @@ static const struct expectation programs[] = {
     KILLED(kill_ldt_selector, SYS_KILL_PROTECTION, "general protection fault (#13), error 0xc"),
     KILLED(kill_v86, SYS_KILL_PAGE_FAULT, "killed: page fault at 0x"),
     KILLED_BY_UMIP(sgdt_umip, 3),
+    KILLED_BY_NX(kill_exec_heap, 3),
+    KILLED_BY_NX(kill_exec_stack, 3),
 };
+
+/* True if what the expectation's kill depends on is there. */
+static int needs_met(enum needs needs)
+{
+    switch (needs) {
+    case NEEDS_UMIP: return cpu_features.umip != 0;
+    case NEEDS_NX: return PTE_NX != 0;
+    default: return 1;
+    }
+}
 
 static const struct expectation *expectation_for(const char *name)
 {
@@ -100,7 +123,7 @@ static void check_program_arg(const char *name, uint32_t arg)
         return;
     }
     KT_EQ(process_wait(pid, &status), pid);
-    int want = e->status_no_umip && !cpu_features.umip ? e->status_no_umip : e->status;
+    int want = needs_met(e->needs) ? e->status : e->status_without;
     if (status != want) {
         ktest_fail(__FILE__, __LINE__, "%s ended with status 0x%x, expected 0x%x (last kill: %s)",
                    name, status, want, process_last_kill());
@@ -164,6 +187,8 @@ USER_TEST(kill_hlt)
 USER_TEST(kill_ldt_selector)
 USER_TEST(kill_v86)
 USER_TEST(sgdt_umip)
+USER_TEST(kill_exec_heap)
+USER_TEST(kill_exec_stack)
 
 /* UMIP is on exactly when the CPU has it (-cpu max has, qemu32 has not). */
 KTEST(cpu_umip_on_when_present)
