@@ -319,7 +319,7 @@ debug: deps
 
 test: deps
 	@$(MAKE) --no-print-directory all $(TEST_ISOS) $(HOST_TESTS) $(HOST_DEBUG_TESTS) $(HOST64_TESTS) $(FUZZ_TARGETS) libmm $(PRELOAD_TESTS)
-	@$(MAKE) --no-print-directory ARCH=x86_64 all
+	@$(MAKE) --no-print-directory ARCH=x86_64 all test-isos
 	@KCC=$(KCC) scripts/test.sh
 
 bench: deps

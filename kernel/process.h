@@ -23,7 +23,7 @@
 #ifndef KERNEL_PROCESS_H
 #define KERNEL_PROCESS_H
 
-#include "arch/x86/trap.h"
+#include "karch.h"
 #include "kernel/syscall_nr.h"
 #include "mm/vmm.h"
 

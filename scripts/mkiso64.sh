@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# scripts/mkiso64.sh KERNEL OUT.iso - a one-entry GRUB ISO that boots the
-# 64-bit KERNEL through Multiboot 2 at once, serial console.
+# scripts/mkiso64.sh KERNEL OUT.iso [ARGS] - a one-entry GRUB ISO that
+# boots the 64-bit KERNEL through Multiboot 2 at once with the command line
+# ARGS, serial console.
 set -euo pipefail
-kernel=$1 out=$2
+kernel=$1 out=$2 args=${3:-}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir/boot/grub"
@@ -12,8 +13,8 @@ serial --unit=0 --speed=115200
 terminal_input serial console
 terminal_output serial console
 set timeout=0
-menuentry "memkernel x86-64" {
-    multiboot2 /boot/kernel.elf
+menuentry "memkernel x86-64 $args" {
+    multiboot2 /boot/kernel.elf $args
     boot
 }
 CFG

@@ -1,0 +1,21 @@
+/*
+ * arch/x86_64/port/karch.h - the x86-64 architecture as the shared kernel
+ * sees it (kernel/arch.h): the CPU helpers (shared with i686), the 64-bit
+ * trap frame, the layout.
+ */
+#ifndef ARCH_X86_64_PORT_KARCH_H
+#define ARCH_X86_64_PORT_KARCH_H
+
+#include "arch/x86/cpu.h"
+#include "arch/x86_64/layout.h"
+#include "arch/x86_64/trap.h"
+#include "kernel/arch.h"
+
+/*
+ * No ring 3 on this port yet: kmain skips the process layer (processes,
+ * the initrd's programs, the demo, the monitor) and the suite has no
+ * ring-3 tests to run.
+ */
+#define KARCH_RING3 0
+
+#endif
