@@ -51,6 +51,27 @@ void *arch_bootmap_map(uint64_t phys, size_t data);
 void arch_protect_kernel(int global);
 uint64_t arch_boot_page_directory(void);
 
+/*
+ * Open the way from ring 3 into the kernel (docs/syscalls.md): i686 lets
+ * `int SYS_VECTOR` through a DPL-3 gate; x86-64 turns on `syscall` and
+ * points it at an entry that makes the same trap frame, vector SYS_VECTOR.
+ * Either way the call reaches the handler set for SYS_VECTOR.
+ */
+void arch_syscall_init(void);
+
+/*
+ * The kernel stack of a process that has never run: at the top of
+ * [.., kstack_top), the trap frame that enters ring 3 at `entry` with the
+ * stack pointer `user_sp`, interrupts on and every other register zero;
+ * below it what context_switch pops (callee-saved registers, 0) and its
+ * return address, the trap-return path.  Returns the stack pointer to hand
+ * to context_switch.
+ */
+uintptr_t arch_user_first_frame(void *kstack_top, uintptr_t entry, uintptr_t user_sp);
+
+/* Switch kernel stacks: save the callee-saved registers and the stack pointer in *save_sp, load load_sp. */
+void context_switch(uintptr_t *save_sp, uintptr_t load_sp);
+
 /* The general registers and control registers of a trap frame, for the fault report. */
 void arch_print_registers(const struct trap_frame *f);
 

@@ -14,6 +14,7 @@
 #include "kernel/arch.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
+#include "kernel/syscall_nr.h"
 #include "mm_arch.h"
 
 #include <string.h>
@@ -134,4 +135,28 @@ void cpu_call_on_stack(void *top, void (*fn)(void))
                      :
                      : "r"(top), "r"(fn)
                      : "eax", "ecx", "edx", "memory");
+}
+
+void arch_syscall_init(void)
+{
+    trap_set_user_gate(SYS_VECTOR);
+}
+
+extern char trap_return[]; /* isr.asm */
+
+uintptr_t arch_user_first_frame(void *kstack_top, uintptr_t entry, uintptr_t user_sp)
+{
+    struct trap_frame *f = (struct trap_frame *)kstack_top - 1;
+    memset(f, 0, sizeof *f);
+    f->gs = f->fs = f->es = f->ds = SEL_USER_DATA;
+    f->eip = entry;
+    f->cs = SEL_USER_CODE;
+    f->eflags = EFLAGS_IF | 0x2;
+    f->user_esp = user_sp;
+    f->user_ss = SEL_USER_DATA;
+    uint32_t *sp = (uint32_t *)f;
+    *--sp = (uint32_t)(uintptr_t)trap_return; /* context_switch's ret */
+    for (int i = 0; i < 4; i++)
+        *--sp = 0; /* ebp, ebx, esi, edi */
+    return (uintptr_t)sp;
 }

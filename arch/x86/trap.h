@@ -40,6 +40,17 @@ static inline int trap_from_user(const struct trap_frame *f)
     return (f->cs & 3) != 0;
 }
 
+/*
+ * The system-call registers (docs/syscalls.md, i686: int 0x80): eax = the
+ * number, ebx ecx edx esi edi = the arguments, the result back in eax.
+ */
+static inline uintptr_t trap_syscall_number(const struct trap_frame *f) { return f->eax; }
+static inline void trap_syscall_args(const struct trap_frame *f, uintptr_t a[5])
+{
+    a[0] = f->ebx, a[1] = f->ecx, a[2] = f->edx, a[3] = f->esi, a[4] = f->edi;
+}
+static inline void trap_set_syscall_result(struct trap_frame *f, uintptr_t r) { f->eax = r; }
+
 /* The program counter's name in reports. */
 #define TRAP_PC_NAME "eip"
 
