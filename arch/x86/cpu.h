@@ -62,6 +62,12 @@ static inline uint64_t rdmsr(uint32_t msr)
     return ((uint64_t)hi << 32) | lo;
 }
 
+/* Write a model-specific register. */
+static inline void wrmsr(uint32_t msr, uint64_t value)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
+}
+
 /* Save the interrupt flag and disable interrupts; irq_restore puts it back. */
 static inline unsigned long irq_save(void)
 {

@@ -64,7 +64,13 @@ void gdt_init(void)
         uint16_t limit;
         uint64_t base;
     } __attribute__((packed)) ptr = {sizeof gdt - 1, (uint64_t)(uintptr_t)gdt};
-    /* reload CS with a far return, the data segments, then the task register */
+    /*
+     * Reload CS with a far return, the data segments, the task register,
+     * then a null LDT: the LDTR a loader leaves behind may still describe
+     * a table (base 0 after reset), and a ring-3 program loading an LDT
+     * selector would make the CPU read it - from page 0.  With a null
+     * LDTR that load is a clean #GP.
+     */
     __asm__ volatile("lgdt %0\n\t"
                      "pushq $0x08\n\t"
                      "leaq 1f(%%rip), %%rax\n\t"
@@ -79,7 +85,9 @@ void gdt_init(void)
                      "mov %%eax, %%fs\n\t"
                      "mov %%eax, %%gs\n\t"
                      "mov $0x28, %%eax\n\t"
-                     "ltr %%ax"
+                     "ltr %%ax\n\t"
+                     "xor %%eax, %%eax\n\t"
+                     "lldt %%ax"
                      :
                      : "m"(ptr)
                      : "rax", "memory");
@@ -88,4 +96,5 @@ void gdt_init(void)
 void tss_set_kernel_stack(uintptr_t rsp0)
 {
     tss.rsp[0] = rsp0;
+    syscall_set_kernel_stack(rsp0); /* the syscall entry finds it there, not in the TSS */
 }

@@ -10,6 +10,9 @@
 bits 64
 section .text
 extern trap_dispatch
+; isr_common is also where a system call joins (syscall_entry.asm);
+; trap_return is where a new process's first context_switch returns to.
+global isr_common, trap_return
 
 %macro STUB 1
 isr%1:
@@ -48,6 +51,7 @@ isr_common:
     and rsp, -16
     call trap_dispatch
     mov rsp, rbx
+trap_return:                        ; rsp: a struct trap_frame
     pop r15
     pop r14
     pop r13

@@ -25,6 +25,17 @@ struct trap_frame {
 };
 _Static_assert(sizeof(struct trap_frame) == 22 * 8, "trap_frame must match isr.asm");
 
+/*
+ * The system-call registers (docs/syscalls.md, x86-64: syscall): rax = the
+ * number, rdi rsi rdx r10 r8 = the arguments, the result back in rax.
+ */
+static inline uintptr_t trap_syscall_number(const struct trap_frame *f) { return f->rax; }
+static inline void trap_syscall_args(const struct trap_frame *f, uintptr_t a[5])
+{
+    a[0] = f->rdi, a[1] = f->rsi, a[2] = f->rdx, a[3] = f->r10, a[4] = f->r8;
+}
+static inline void trap_set_syscall_result(struct trap_frame *f, uintptr_t r) { f->rax = r; }
+
 /* The program counter's name in reports. */
 #define TRAP_PC_NAME "rip"
 
@@ -52,7 +63,9 @@ static inline int trap_from_user(const struct trap_frame *f)
 #define SEL_USER_CODE   0x23
 #define SEL_TSS         0x28
 
-/* Kernel stack the CPU loads on a trap from ring 3 (TSS.RSP0). */
+/* Kernel stack the CPU loads on a trap from ring 3 (TSS.RSP0), and the syscall entry too. */
 void tss_set_kernel_stack(uintptr_t rsp0);
+/* The syscall entry's copy of RSP0 (arch/x86_64/syscall.c); tss_set_kernel_stack calls it. */
+void syscall_set_kernel_stack(uintptr_t rsp0);
 
 #endif /* ARCH_X86_64_TRAP_H */

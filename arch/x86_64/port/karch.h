@@ -16,6 +16,6 @@
  * the initrd's programs, the demo, the monitor) and the suite has no
  * ring-3 tests to run.
  */
-#define KARCH_RING3 0
+#define KARCH_RING3 1
 
 #endif
