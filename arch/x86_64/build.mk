@@ -28,10 +28,10 @@ K64CFLAGS = -std=c11 -m64 -mcmodel=kernel -mno-red-zone -ffreestanding -fno-pic 
 
 # The one kernel: lib/, mm/ and kernel/ are the i686 kernel's files; the PC
 # devices and CPU helpers of arch/x86 are shared; arch/x86_64 has only what
-# differs (boot, GDT/IDT, entry stubs, user-copy routines, kmap).  Left out
-# until ring 3 runs on x86-64: the process layer and what stands on it.
-K64_RING3 := kernel/process.c kernel/syscall.c kernel/elf_load.c kernel/demo.c \
-             kernel/monitor.c kernel/monitor_cmds.c kernel/test/test_user.c kernel/test/test_monitor.c
+# differs (boot, GDT/IDT, entry stubs, user-copy routines, kmap).  Until
+# ring 3 runs on x86-64, kernel/process_none.c (no programs, no processes)
+# stands in the process layer's place and its ring-3 tests are left out.
+K64_RING3 := kernel/process.c kernel/syscall.c kernel/elf_load.c kernel/test/test_user.c
 K64_C := $(wildcard lib/*.c mm/*.c arch/x86_64/*.c) \
          arch/x86/cpu.c arch/x86/irq.c arch/x86/serial.c arch/x86/vga.c arch/x86/ps2kbd.c \
          $(filter-out $(K64_RING3),$(wildcard kernel/*.c kernel/test/*.c))
@@ -100,10 +100,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory ARCH=x86_64 all
-	$(if $(CMD),@echo "note: the x86-64 kernel has no monitor yet; CMD is ignored (it prints its checks and the PMM table, then exits)")
-	qemu-system-x86_64 -M $(or $(MACHINE),pc) -m $(or $(MEM),128M) -cdrom $(ISO64) \
-	    -serial stdio -display none -no-reboot \
-	    -device isa-debug-exit,iobase=0xf4,iosize=0x04 || true
+	QEMU_SYSTEM=qemu-system-x86_64 scripts/qemu.sh run $(ISO64)
 
 # The x86-64 part of `make test`, judged by the same driver as i686.
 test: deps
