@@ -120,38 +120,6 @@ static void memcheck_and_exit(const struct boot_info *bi)
     cpu_halt_forever();
 }
 
-/*
- * The process layer: processes from the initrd's programs, then the demo
- * and the monitor's prompt.  Ports without ring 3 yet (KARCH_RING3 0) stop
- * at the kernel's own services: the suite, the benchmarks, the summary.
- */
-static void start_user_layer(void)
-{
-#if KARCH_RING3
-    size_t initrd_size = 0;
-    const void *initrd = mm_map_initrd(&boot_info, &initrd_size);
-    process_init(initrd, initrd_size);
-#endif
-}
-
-static void run_user_layer(void)
-{
-#if KARCH_RING3
-    if (!bootinfo_option(&boot_info, "nodemo", 0, 0))
-        demo_run();
-    mm_print_summary();
-    /* the monitor: `monitor=SCRIPT` runs commands first (';' between them, ',' for a space) */
-    static char monitor_script[BOOT_CMDLINE_MAX];
-    monitor_run(bootinfo_option(&boot_info, "monitor", monitor_script, sizeof monitor_script)
-                    ? monitor_script
-                    : 0);
-#else
-    mm_print_summary();
-    kprintf("memkernel: no ring 3 on %s yet; halting\n", arch_name);
-    cpu_halt_forever();
-#endif
-}
-
 void kmain(uint32_t magic, uint32_t info_phys)
 {
     stack_guard_init(); /* first: no function active now may return afterwards */
@@ -181,7 +149,9 @@ void kmain(uint32_t magic, uint32_t info_phys)
     pmm_print_stats();
     mm_init_vmm(&boot_info);
     kheap_init(&boot_info);
-    start_user_layer();
+    size_t initrd_size = 0;
+    const void *initrd = mm_map_initrd(&boot_info, &initrd_size);
+    process_init(initrd, initrd_size);
     if (bootinfo_option(&boot_info, "memcheck", 0, 0))
         memcheck_and_exit(&boot_info);
 
@@ -198,5 +168,13 @@ void kmain(uint32_t magic, uint32_t info_phys)
     if (bootinfo_option(&boot_info, "test", test_name, sizeof test_name))
         ktest_run(test_name);
 
-    run_user_layer();
+    if (!bootinfo_option(&boot_info, "nodemo", 0, 0))
+        demo_run();
+    mm_print_summary();
+
+    /* the monitor: `monitor=SCRIPT` runs commands first (';' between them, ',' for a space) */
+    static char monitor_script[BOOT_CMDLINE_MAX];
+    monitor_run(bootinfo_option(&boot_info, "monitor", monitor_script, sizeof monitor_script)
+                    ? monitor_script
+                    : 0);
 }

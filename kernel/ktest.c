@@ -230,7 +230,7 @@ void ktest_selfcheck(const char *what)
 {
     if (strcmp(what, "triple") == 0) {
         /* an empty IDT: the breakpoint cannot be delivered, nor the #GP, nor the #DF */
-        static const struct __attribute__((packed)) { uint16_t limit; uint32_t base; } none = {0, 0};
+        static const struct __attribute__((packed)) { uint16_t limit; uintptr_t base; } none = {0, 0};
         kprintf("ktest: plan 1\n");
         __asm__ volatile("lidt %0; int3" : : "m"(none));
     } else if (strcmp(what, "hang") == 0) {

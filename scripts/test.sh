@@ -351,7 +351,35 @@ run_x86_64_kernel() {
     for machine in "pc 256" "pc 4096" "q35 2048" "q35 6144"; do
         memcheck_one ${machine% *} ${machine#* } x86-64
     done
+    run_x86_64_monitor
     run_x86_64_fault_tests "$LOGS/x86_64-max.log"
+}
+
+# README's `MACHINE=q35 MEM=6G make ARCH=x86_64 run CMD="pmm; halt"`: the
+# monitor on x86-64 types through the serial port like i686's, and the PMM
+# it shows manages more than 4 GiB.
+run_x86_64_monitor() {
+    local log=$LOGS/x86_64-monitor.log label="x86-64 monitor: q35 6G, CMD=\"pmm; halt\"" frames why=""
+    QEMU_SYSTEM=qemu-system-x86_64 MACHINE=q35 MEM=6G CMD="pmm; halt" RUN_TIMEOUT=120 \
+        scripts/qemu.sh run "$BUILD/x86_64/os.iso" </dev/null >"$log" 2>&1
+    rc=$?
+    frames=$(grep -a -m1 '^pmm: all ' "$log" | awk '{print $3}')
+    if [ "$rc" -ne 0 ]; then
+        why="scripts/qemu.sh exit status $rc"
+    elif ! grep -aq '^mm> pmm' "$log" || ! grep -aq '^Halting\.' "$log"; then
+        why="the commands were not both typed and run"
+    elif ! grep -aq '^pmm_check: 0 violations' "$log"; then
+        why="pmm_check did not report 0 violations"
+    elif [ -z "$frames" ] || [ "$frames" -le 1048576 ]; then
+        why="the PMM manages ${frames:-no} frames, not more than 4 GiB"
+    fi
+    if [ -n "$why" ]; then
+        fail "$label: $why - see $log"
+    else
+        pass
+        printf "  %-40s ok (%d frames managed, %d MiB)\n" "x86-64 monitor CMD=\"pmm; halt\"" \
+            "$frames" $((frames / 256))
+    fi
 }
 
 # The fault tests the 64-bit kernel listed: one ISO (test=NAME) and one boot each, two at a time.

@@ -29,12 +29,12 @@ K64CFLAGS = -std=c11 -m64 -mcmodel=kernel -mno-red-zone -ffreestanding -fno-pic 
 # The one kernel: lib/, mm/ and kernel/ are the i686 kernel's files; the PC
 # devices and CPU helpers of arch/x86 are shared; arch/x86_64 has only what
 # differs (boot, GDT/IDT, entry stubs, the syscall entry, user-copy
-# routines, kmap).  Left out: the monitor's own tests, whose tables and
-# expectations are still the i686 layout's (32-bit address columns).
-K64_NOT_YET := kernel/test/test_monitor.c
+# routines, kmap).  Ring 3 runs here too, so kernel/process_none.c (the
+# stand-in process layer of a port without programs) is left out, as on i686.
+K64_NOT_BUILT := kernel/process_none.c
 K64_C := $(wildcard lib/*.c mm/*.c arch/x86_64/*.c) \
          arch/x86/cpu.c arch/x86/irq.c arch/x86/serial.c arch/x86/vga.c arch/x86/ps2kbd.c \
-         $(filter-out $(K64_NOT_YET),$(wildcard kernel/*.c kernel/test/*.c))
+         $(filter-out $(K64_NOT_BUILT),$(wildcard kernel/*.c kernel/test/*.c))
 K64OBJS := $(patsubst %.c,$(B64)/%.o,$(K64_C)) $(patsubst %.asm,$(B64)/%.asm.o,$(wildcard arch/x86_64/*.asm))
 KERNEL64 := $(B64)/kernel.elf
 ISO64 := $(B64)/os.iso
@@ -99,11 +99,9 @@ test-isos: $(TEST64_ISOS)
 deps:
 	@scripts/deps.sh
 
-# The same runner as i686 (scripts/qemu.sh: MEM, MACHINE, CPU, CMD typed
-# into the monitor), with the 64-bit emulator and its default CPU.
 run: deps
 	@$(MAKE) --no-print-directory ARCH=x86_64 all
-	QEMU=qemu-system-x86_64 CPU=$(or $(CPU),qemu64) scripts/qemu.sh run $(ISO64)
+	QEMU_SYSTEM=qemu-system-x86_64 scripts/qemu.sh run $(ISO64)
 
 # The x86-64 part of `make test`, judged by the same driver as i686.
 test: deps

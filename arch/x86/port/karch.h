@@ -10,7 +10,4 @@
 #include "arch/x86/trap.h"
 #include "kernel/arch.h"
 
-/* Ring 3 (processes, system calls, the monitor's programs) runs on this port. */
-#define KARCH_RING3 1
-
 #endif

@@ -11,11 +11,4 @@
 #include "arch/x86_64/trap.h"
 #include "kernel/arch.h"
 
-/*
- * No ring 3 on this port yet: kmain skips the process layer (processes,
- * the initrd's programs, the demo, the monitor) and the suite has no
- * ring-3 tests to run.
- */
-#define KARCH_RING3 1
-
 #endif
