@@ -173,7 +173,8 @@ static const char *check_tables(const struct ehdr *eh, const struct elf_class_in
 /* ---------------------------------------------------------------- reading either class */
 
 /* The file header; the file holds at least the class's header size. */
-static void read_ehdr(const unsigned char *bytes, const struct elf_class_info *cls, struct ehdr *out)
+static void read_ehdr(const unsigned char *bytes, const struct elf_class_info *cls,
+                      struct ehdr *out)
 {
     if (cls == &class32) {
         struct elf32_ehdr e;

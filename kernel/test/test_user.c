@@ -44,7 +44,7 @@ struct expectation {
     {#prog, 0, SYS_WAIT_KILLED | SYS_KILL_PAGE_FAULT,                                              \
      "execute access: access not allowed by the protection", NEEDS_NX, code}
 
-/* The first page of kernel text (UT_KERNEL_TEXT in user/include/utest.h), as kill reports print it. */
+/* The first page of kernel text (utest.h's UT_KERNEL_TEXT), as kill reports print it. */
 #if defined(__x86_64__)
 #define KERNEL_TEXT_FAULT "page fault at 0xffffffff80100000"
 #else
@@ -69,9 +69,17 @@ static const struct expectation programs[] = {
     EXITS(debug_malloc, 0),
     EXITS(layout_corners, 0),
     EXITS(region_churn, 0),
+    EXITS(syscall_bad_stack, 0),
+#if defined(__x86_64__)
+    /* the error code names the IDT entry; QEMU and hardware disagree on its scale */
+    KILLED(int80, SYS_KILL_PROTECTION, "general protection fault (#13)"),
+#else
+    EXITS(int80, 0),
+#endif
     HELPER(child_exit),
     HELPER(oom_hog),
-    {"worker", 1, 0, 0, NEEDS_NOTHING, 0}, /* busy for a second, then exits; with 0 it runs until killed */
+    /* busy for a second, then exits; with 0 it runs until killed */
+    {"worker", 1, 0, 0, NEEDS_NOTHING, 0},
     HELPER(orphan_parent), /* run by user_orphans_are_reaped: its children outlive it */
     KILLED(kill_null, SYS_KILL_PAGE_FAULT, "page fault at 0x00000000"),
     KILLED(kill_kernel_read, SYS_KILL_PAGE_FAULT, KERNEL_TEXT_FAULT),
@@ -207,6 +215,8 @@ USER_TEST(kill_v86)
 USER_TEST(sgdt_umip)
 USER_TEST(kill_exec_heap)
 USER_TEST(kill_exec_stack)
+USER_TEST(syscall_bad_stack)
+USER_TEST(int80)
 
 /* UMIP is on exactly when the CPU has it (-cpu max has, qemu32 has not). */
 KTEST(cpu_umip_on_when_present)

@@ -71,5 +71,9 @@ void priv_load_ldt_selector(void);
 void priv_sgdt(void *limit_and_base);
 /* iret with EFLAGS.VM set, CS 0 and EIP ip (does not return). */
 void priv_iret_to_v86(unsigned ip);
+/* getpid through the system-call entry with the stack pointer set to sp (restored after). */
+long priv_getpid_with_stack(unsigned long sp);
+/* getpid through int 0x80: the system call on i686, a #GP on x86-64. */
+long priv_int80_getpid(void);
 
 #endif /* USER_SYS_H */

@@ -66,7 +66,9 @@ void ut_survived(const char *what)
 
 int ut_exec_data(volatile unsigned char *buf)
 {
-    static const unsigned char code[] = {0xB8, UT_EXEC_MAGIC & 0xFF, UT_EXEC_MAGIC >> 8, 0, 0, 0xC3};
+    /* mov eax, UT_EXEC_MAGIC; ret */
+    static const unsigned char code[] = {0xB8, UT_EXEC_MAGIC & 0xFF, UT_EXEC_MAGIC >> 8, 0, 0,
+                                         0xC3};
     for (unsigned i = 0; i < sizeof code; i++)
         buf[i] = code[i];
     int (*run)(void) = (int (*)(void))(uintptr_t)buf;

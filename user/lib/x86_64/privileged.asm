@@ -68,3 +68,26 @@ priv_iret_to_v86:
     push qword 0                ; cs
     push rcx                    ; rip
     iretq
+
+; The system-call entry must never touch the user stack: these enter the
+; kernel with a stack pointer that points nowhere a program may write.
+global priv_getpid_with_stack, priv_int80_getpid
+
+; long priv_getpid_with_stack(unsigned long sp): getpid through the
+; ordinary entry (syscall) with rsp = sp; the kernel must answer as usual.
+priv_getpid_with_stack:
+    push rbp
+    mov rbp, rsp
+    mov rsp, rdi
+    mov eax, 5                  ; SYS_GETPID
+    syscall
+    mov rsp, rbp
+    pop rbp
+    ret
+
+; long priv_int80_getpid(void): getpid the i686 way, int 0x80.  The 64-bit
+; kernel has no DPL-3 gate there: #GP, the program is killed.
+priv_int80_getpid:
+    mov eax, 5                  ; SYS_GETPID
+    int 0x80
+    ret
