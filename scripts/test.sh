@@ -550,9 +550,12 @@ judge_suite() {
         case $line in
         "ktest: ok "*) p=$((p + 1)); pass;;
         "ktest: FAIL "*) f=$((f + 1)); fail "$label: ${line#ktest: FAIL }";;
-        "ktest: skip "*) s=$((s + 1)); skip "$label: ${line#ktest: skip }";;
+        "ktest: skip "*) s=$((s + 1)); skipped=$((skipped + 1));;
         esac
     done < <(grep -a -E '^ktest: (ok|FAIL|skip) ' "$log" | tr -d '\r')
+    # the skipped tests, one line per reason
+    grep -a '^ktest: skip ' "$log" | tr -d '\r' | sed 's/^ktest: skip [^:]*: //' | sort | uniq -c |
+        while read -r n reason; do echo "  skip $label: $n test(s): $reason"; done
     verdict=$(suite_verdict "$log")
     [ -n "$verdict" ] && fail "$label: $verdict - see $log"
     printf "  %-40s %3d passed, %d failed, %d skipped (plan %s)\n" "$label" "$p" "$f" "$s" "${plan:-none}"
