@@ -17,12 +17,16 @@
 #      stopped kernel, checked against what the kernel printed itself
 #   8. README's sample output: each line must match a line of a real boot
 #      through GRUB, numbers aside (scripts/readme_sample.py)
+#   9. the x86-64 build of the same kernel: its suite, memory sizes, monitor
+#      and fault tests through GRUB ISOs, judged by the same functions
 #
 # The kernel is judged from its output and QEMU's exit status together: a
 # missing plan line, fewer results than planned, a triple fault (QEMU exits
 # 0 with -no-reboot), a timeout, or an unexpected exit code is a failure
-# with a one-line reason.  The last line is "N passed, N failed"; the exit
-# status is non-zero if anything failed.
+# with a one-line reason.  A test that does not apply to a build (`ktest:
+# skip`, `has skipped-fault`) is counted as skipped, with its reason.  The
+# last line is "N passed, N failed" (", N skipped" when some were); the
+# exit status is non-zero if anything failed.
 #
 # Environment: TEST_ONLY=hosted|fuzz|kernel|faults|memory (comma list) to run
 # a subset (also: selfcheck, monitor, gdb, readme, libmm, preload, hygiene, x86_64); KTEST_TIMEOUT (seconds per suite boot, default 180).
