@@ -20,6 +20,7 @@ extern const struct ktest __ktests_start[], __ktests_end[];
 static int failures;
 static char first_failure[192];
 static const char *skipped; /* the running test's reason for not applying, or NULL */
+static unsigned skips;        /* tests of the current run that did not apply */
 
 void ktest_fail(const char *file, int line, const char *fmt, ...)
 {
@@ -133,8 +134,10 @@ static int run_one(const struct ktest *t)
                    missing == 1 ? "" : "s");
     if (!failures && !t->expect_fault)
         check_footprint(t, before);
-    if (skipped && !failures)
+    if (skipped && !failures) {
         kprintf("ktest: skip %s: %s\n", t->name, skipped);
+        skips++;
+    }
     else if (failures)
         kprintf("ktest: FAIL %s: %s\n", t->name, first_failure);
     else
@@ -154,13 +157,17 @@ static int run_suite(const char *only, int allow_fault, unsigned *planned, unsig
 {
     int saved_failures = failures;
     const char *saved_skipped = skipped;
+    unsigned saved_skips = skips;
+    skips = 0;
     char saved_first[sizeof first_failure];
     memcpy(saved_first, first_failure, sizeof saved_first);
     *planned = *passed = 0;
     if (only && *only) {
         const struct ktest *t = find(only);
-        if (!t || (t->expect_fault && !allow_fault))
+        if (!t || (t->expect_fault && !allow_fault)) {
+            skips = saved_skips;
             return -1;
+        }
         kprintf("ktest: plan 1\n");
         if (t->expect_fault)
             kprintf("ktest: expecting a fault report containing \"%s\"\n", t->expect_fault);
@@ -176,7 +183,9 @@ static int run_suite(const char *only, int allow_fault, unsigned *planned, unsig
             if (!t->expect_fault && !t->long_run)
                 *passed += run_one(t);
     }
-    kprintf("ktest: done %u passed, %u failed\n", *passed, *planned - *passed);
+    kprintf("ktest: done %u passed, %u failed, %u skipped\n", *passed - skips, *planned - *passed,
+            skips);
+    skips = saved_skips;
     failures = saved_failures;
     skipped = saved_skipped;
     memcpy(first_failure, saved_first, sizeof first_failure);

@@ -76,6 +76,11 @@ struct vmm_space *process_space(int pid)
     return NULL;
 }
 
+const char *process_last_kill(void)
+{
+    return "";
+}
+
 unsigned process_count(void)
 {
     return 0;

@@ -17,12 +17,16 @@
 #      stopped kernel, checked against what the kernel printed itself
 #   8. README's sample output: each line must match a line of a real boot
 #      through GRUB, numbers aside (scripts/readme_sample.py)
+#   9. the x86-64 build of the same kernel: its suite, memory sizes, monitor
+#      and fault tests through GRUB ISOs, judged by the same functions
 #
 # The kernel is judged from its output and QEMU's exit status together: a
 # missing plan line, fewer results than planned, a triple fault (QEMU exits
 # 0 with -no-reboot), a timeout, or an unexpected exit code is a failure
-# with a one-line reason.  The last line is "N passed, N failed"; the exit
-# status is non-zero if anything failed.
+# with a one-line reason.  A test that does not apply to a build (`ktest:
+# skip`, `has skipped-fault`) is counted as skipped, with its reason.  The
+# last line is "N passed, N failed" (", N skipped" when some were); the
+# exit status is non-zero if anything failed.
 #
 # Environment: TEST_ONLY=hosted|fuzz|kernel|faults|memory (comma list) to run
 # a subset (also: selfcheck, monitor, gdb, readme, libmm, preload, hygiene, x86_64); KTEST_TIMEOUT (seconds per suite boot, default 180).
@@ -550,9 +554,12 @@ judge_suite() {
         case $line in
         "ktest: ok "*) p=$((p + 1)); pass;;
         "ktest: FAIL "*) f=$((f + 1)); fail "$label: ${line#ktest: FAIL }";;
-        "ktest: skip "*) s=$((s + 1)); skip "$label: ${line#ktest: skip }";;
+        "ktest: skip "*) s=$((s + 1)); skipped=$((skipped + 1));;
         esac
     done < <(grep -a -E '^ktest: (ok|FAIL|skip) ' "$log" | tr -d '\r')
+    # the skipped tests, one line per reason
+    grep -a '^ktest: skip ' "$log" | tr -d '\r' | sed 's/^ktest: skip [^:]*: //' | sort | uniq -c |
+        while read -r n reason; do echo "  skip $label: $n test(s): $reason"; done
     verdict=$(suite_verdict "$log")
     [ -n "$verdict" ] && fail "$label: $verdict - see $log"
     printf "  %-40s %3d passed, %d failed, %d skipped (plan %s)\n" "$label" "$p" "$f" "$s" "${plan:-none}"
