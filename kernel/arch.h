@@ -7,7 +7,9 @@
  * functions, implemented once per architecture (arch/x86/arch.c,
  * arch/x86_64/arch.c).  Each port directory has a karch.h that includes
  * this file together with the architecture's cpu.h, trap.h and layout.h;
- * kernel code includes "karch.h" and nothing from arch/ by path.
+ * kernel code includes "karch.h" for them.  What both architectures share
+ * - the PC devices (serial.h, vga.h, ps2kbd.h) and the x86 instructions
+ * (cpu.h) - it includes from arch/x86/ by path.
  */
 #ifndef KERNEL_ARCH_H
 #define KERNEL_ARCH_H
