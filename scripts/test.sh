@@ -562,6 +562,11 @@ judge_suite() {
         while read -r n reason; do echo "  skip $label: $n test(s): $reason"; done
     verdict=$(suite_verdict "$log")
     [ -n "$verdict" ] && fail "$label: $verdict - see $log"
+    # Both kernels run ring 3 and every ISO carries the initrd: a suite that
+    # finds no programs has lost them, which must not pass as a skip.
+    if grep -a -q '^ktest: skip .*no user programs' "$log"; then
+        fail "$label: the ring-3 tests found no user programs (initrd missing from the boot?) - see $log"
+    fi
     printf "  %-40s %3d passed, %d failed, %d skipped (plan %s)\n" "$label" "$p" "$f" "$s" "${plan:-none}"
 }
 
