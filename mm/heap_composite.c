@@ -244,6 +244,7 @@ struct heap_composite {
     struct heap *route[ROUTES][PARTS]; /* by request kind (ROUTE_*): the parts to try, best first */
     unsigned nroute[ROUTES];
     size_t page;
+    struct heap *small_set; /* part[PART_SMALL] when it is a slab set: called directly */
     struct heap_counters
         count; /* failed_calls and reported_errors, atomic: the sub-heaps count the rest */
     struct sub_brk medium_src; /* the medium heap's private break (create only) */
@@ -317,18 +318,33 @@ static void composite_report(struct heap_composite *c, const char *op, const voi
 
 /* ------------------------------------------------------------ operations */
 
-static void *composite_alloc(struct heap *h, size_t size, size_t align)
+/*
+ * Ask the parts of route kind k, from the first-th on, until one serves.
+ * Kept out of line so that the hot path below saves no registers for it.
+ */
+__attribute__((noinline)) static void *composite_route(struct heap_composite *c, unsigned k,
+                                                       unsigned first, size_t size, size_t align)
 {
-    struct heap_composite *c = to_composite(h);
-    unsigned k = route_kind(c, size, align);
     /* heap_alloc already checked and normalised the request: the parts get it as it is */
-    for (unsigned i = 0; i < c->nroute[k]; i++) {
+    for (unsigned i = first; i < c->nroute[k]; i++) {
         void *p = c->route[k][i]->ops->alloc(c->route[k][i], size, align);
         if (p)
             return p;
     }
     count(&c->count.failed_calls);
     return NULL;
+}
+
+static void *composite_alloc(struct heap *h, size_t size, size_t align)
+{
+    struct heap_composite *c = to_composite(h);
+    /* the hot case, a small object from the slab set: a direct call, no route table */
+    if (c->small_set && size <= HEAP_SLAB_MAX && align < c->page) {
+        void *p = heap_slab_alloc(c->small_set, size, align);
+        /* the set is the small route's first part (composite_init): the others next */
+        return p ? p : composite_route(c, ROUTE_SMALL, 1, size, align);
+    }
+    return composite_route(c, route_kind(c, size, align), 0, size, align);
 }
 
 static size_t composite_size(struct heap *h, const void *ptr)
@@ -343,9 +359,13 @@ static size_t release_once(struct heap_composite *c, void *ptr)
 {
     if (ptr == c) /* create_from: the composite's own struct, a block of medium */
         return 0;
-    for (unsigned i = 0; i < c->nprobe; i++) {
+    /* the slab set is asked first (probe[0]); directly when it is one */
+    size_t n = c->small_set ? heap_slab_release(c->small_set, ptr) : 0;
+    if (n)
+        return n;
+    for (unsigned i = c->small_set ? 1 : 0; i < c->nprobe; i++) {
         struct heap *p = c->probe[i];
-        size_t n = p->ops->release ? p->ops->release(p, ptr) : heap_release(p, ptr);
+        n = p->ops->release ? p->ops->release(p, ptr) : heap_release(p, ptr);
         if (n)
             return n;
     }
@@ -355,6 +375,8 @@ static size_t release_once(struct heap_composite *c, void *ptr)
 static void composite_free(struct heap *h, void *ptr)
 {
     struct heap_composite *c = to_composite(h);
+    if (c->small_set && heap_slab_release(c->small_set, ptr))
+        return; /* the hot case, without a loop over the parts */
     if (!release_once(c, ptr))
         composite_report(c, "free", ptr);
 }
@@ -469,6 +491,9 @@ static void composite_init(struct heap_composite *c, struct heap *small, struct 
             c->probe[c->nprobe++] = p;
     }
     route_init(c);
+    c->small_set = heap_is_slab(small) && c->probe[0] == small && c->route[ROUTE_SMALL][0] == small
+                       ? small
+                       : NULL;
 }
 
 struct heap *heap_composite_create(struct heap_source *src)
@@ -476,11 +501,11 @@ struct heap *heap_composite_create(struct heap_source *src)
     void *mem;
     if (!src || !src->grow)
         return NULL;
-    struct heap *large = heap_pages_create_with(
-        src,
-        &(struct heap_pages_config){.flags = HEAP_PAGES_KEEP,
-                                    .extra = sizeof(struct heap_composite)},
-        &mem);
+    struct heap *large =
+        heap_pages_create_with(src,
+                               &(struct heap_pages_config){.flags = HEAP_PAGES_KEEP,
+                                                           .extra = sizeof(struct heap_composite)},
+                               &mem);
     if (!large)
         return NULL;
     struct heap_composite *c = mem;
