@@ -32,7 +32,7 @@ static void report_end(const char *name, int pid, int status)
         kprintf("demo: %s (pid %d) exited with status %d\n", name, pid, SYS_WAIT_STATUS(status));
     else
         kprintf("demo: %s (pid %d) was killed: %s (report above)\n", name, pid,
-                process_kill_cause_name(SYS_WAIT_CAUSE(status)));
+                sys_kill_cause_name(SYS_WAIT_CAUSE(status)));
 }
 
 void demo_run(void)

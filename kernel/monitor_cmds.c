@@ -394,7 +394,7 @@ static void print_end(const char *name, int pid, int status)
         kprintf("run: %s (pid %d) exited with status %d\n", name, pid, SYS_WAIT_STATUS(status));
     else
         kprintf("run: %s (pid %d) was killed: %s\n", name, pid,
-                process_kill_cause_name(SYS_WAIT_CAUSE(status)));
+                sys_kill_cause_name(SYS_WAIT_CAUSE(status)));
 }
 
 /*

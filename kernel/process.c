@@ -64,18 +64,6 @@ int process_initrd_file(unsigned index, struct initrd_file *file)
     return have_initrd ? initrd_file(&initrd, index, file) : -ENOENT;
 }
 
-const char *process_kill_cause_name(int cause)
-{
-    switch (cause) {
-    case SYS_KILL_PAGE_FAULT: return "page fault";
-    case SYS_KILL_PROTECTION: return "protection fault";
-    case SYS_KILL_EXCEPTION: return "exception";
-    case SYS_KILL_NO_MEMORY: return "out of memory";
-    case SYS_KILL_REQUESTED: return "by request";
-    default: return "unknown cause";
-    }
-}
-
 const char *process_last_kill(void)
 {
     return last_kill;

@@ -151,8 +151,6 @@ unsigned process_count(void);
  */
 void process_boot_takes_turns(int on);
 
-/* How a kill cause (SYS_KILL_*) is named in every report: "page fault", "by request"... */
-const char *process_kill_cause_name(int cause);
 
 /* The text of the last kill report, for tests ("" if none). */
 const char *process_last_kill(void);

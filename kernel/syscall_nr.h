@@ -72,6 +72,19 @@
 #define SYS_WAIT_STATUS(s) ((s)&0xFF)
 #define SYS_WAIT_CAUSE(s) ((s)&0xFF) /* when killed */
 
+/* The name of a SYS_KILL_* cause, for reports (kernel) and logs (programs). */
+static inline const char *sys_kill_cause_name(int cause)
+{
+    switch (cause) {
+    case SYS_KILL_PAGE_FAULT: return "page fault";
+    case SYS_KILL_PROTECTION: return "protection fault";
+    case SYS_KILL_EXCEPTION: return "exception";
+    case SYS_KILL_NO_MEMORY: return "out of memory";
+    case SYS_KILL_REQUESTED: return "by request";
+    default: return "unknown cause";
+    }
+}
+
 /* ---------------------------------------------------------------- regions */
 /* Protection bits: the values of mm/vmm.h's VMM_PROT_* (the kernel checks). */
 #define SYS_PROT_NONE 0x0u

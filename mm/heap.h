@@ -76,6 +76,27 @@ static inline void heap_counters_add(struct heap_stats *st, const struct heap_co
     st->reported_errors += c->reported_errors;
 }
 
+/*
+ * Add the figures of one instance to a sum over several (a composite's
+ * sub-heaps, a process's per-thread heaps): counts and bytes add up,
+ * largest_free is the largest of them.
+ */
+static inline void heap_stats_add(struct heap_stats *sum, const struct heap_stats *st)
+{
+    sum->bytes_in_use += st->bytes_in_use;
+    sum->bytes_peak += st->bytes_peak;
+    sum->bytes_held += st->bytes_held;
+    sum->bytes_committed += st->bytes_committed;
+    sum->free_blocks += st->free_blocks;
+    sum->live_blocks += st->live_blocks;
+    if (st->largest_free > sum->largest_free)
+        sum->largest_free = st->largest_free;
+    sum->alloc_calls += st->alloc_calls;
+    sum->free_calls += st->free_calls;
+    sum->failed_calls += st->failed_calls;
+    sum->reported_errors += st->reported_errors;
+}
+
 /* The table every implementation fills in.  alloc/size/free are required. */
 struct heap_ops {
     const char *name;

@@ -414,21 +414,6 @@ static int composite_check(struct heap *h)
     return bad;
 }
 
-static void stats_add(struct heap_stats *sum, const struct heap_stats *st)
-{
-    sum->bytes_in_use += st->bytes_in_use;
-    sum->bytes_peak += st->bytes_peak;
-    sum->bytes_held += st->bytes_held;
-    sum->bytes_committed += st->bytes_committed;
-    sum->free_blocks += st->free_blocks;
-    if (st->largest_free > sum->largest_free)
-        sum->largest_free = st->largest_free;
-    sum->live_blocks += st->live_blocks;
-    sum->alloc_calls += st->alloc_calls;
-    sum->free_calls += st->free_calls;
-    sum->reported_errors += st->reported_errors;
-}
-
 /*
  * Sums over the sub-heaps.  failed_calls is the composite's own: a sub-heap
  * refusing a request another one then serves is routing, not failure.
@@ -439,7 +424,7 @@ static void composite_stats(struct heap *h, struct heap_stats *st)
     for (unsigned i = 0; i < c->nprobe; i++) {
         struct heap_stats sub;
         heap_stats(c->probe[i], &sub);
-        stats_add(st, &sub);
+        heap_stats_add(st, &sub);
     }
     if (!c->owns_parts) { /* our own struct is a block of medium: not the user's */
         st->bytes_in_use -= heap_size(c->part[PART_MEDIUM], c);

@@ -286,13 +286,15 @@ run_preload_guard() {
 # The freestanding builds (kernel, ring 3) read no header outside this tree
 # and the cross compiler's own include directory.  They are compiled with
 # -MD, so their dependency files list every header read, system ones too.
-run_hermetic_check() {
-    section "build hygiene: freestanding objects read only the tree and the compiler's headers"
-    local kcc=${KCC:-i686-linux-gnu-gcc} inc dfiles bad log=$LOGS/hermetic.log
-    inc=$($kcc -print-file-name=include)
-    dfiles=$(find "$BUILD/k" "$BUILD/user" -name '*.d' 2>/dev/null | sort)
+# hermetic_check WHAT COMPILER LOG DIR...: every absolute path named by a
+# dependency file under the DIRs must lie in COMPILER's own include directory.
+hermetic_check() {
+    local what=$1 inc dfiles bad log=$3
+    inc=$($2 -print-file-name=include)
+    shift 3
+    dfiles=$(find "$@" -name '*.d' 2>/dev/null | sort)
     if [ -z "$dfiles" ]; then
-        fail "hermetic: no dependency files under $BUILD/k and $BUILD/user"
+        fail "hermetic $what: no dependency files under $*"
         return
     fi
     # Every absolute path named by a dependency file, with the file naming it.
@@ -300,34 +302,24 @@ run_hermetic_check() {
         >"$log"
     bad=$(grep -v ": $inc/" "$log" | head -5)
     if [ -n "$bad" ]; then
-        fail "hermetic: headers from outside the tree and $inc: $bad"
+        fail "hermetic $what: headers from outside the tree and $inc: $bad"
     elif ! grep -q ": $inc/" "$log"; then
-        fail "hermetic: no object names the compiler's headers (are the dependency files complete, -MD?)"
+        fail "hermetic $what: no object names the compiler's headers (are the dependency files complete, -MD?)"
     else
         pass
-        printf "  %-40s ok (%d objects, headers only from the tree and %s)\n" "hermetic kernel and ring-3 build" \
+        printf "  %-40s ok (%d objects, headers only from the tree and %s)\n" "hermetic $what build" \
             "$(echo "$dfiles" | wc -l)" "$inc"
     fi
 }
 
+run_hermetic_check() {
+    section "build hygiene: freestanding objects read only the tree and the compiler's headers"
+    hermetic_check "kernel and ring-3" "${KCC:-i686-linux-gnu-gcc}" "$LOGS/hermetic.log" "$BUILD/k" "$BUILD/user"
+}
+
 # The 64-bit kernel's objects read only the tree and the x86-64 compiler's headers.
 run_hermetic_check_x86_64() {
-    local inc dfiles bad log=$LOGS/hermetic-x86_64.log
-    inc=$(cc -print-file-name=include)
-    dfiles=$(find "$BUILD/x86_64" -name '*.d' 2>/dev/null | sort)
-    if [ -z "$dfiles" ]; then
-        fail "hermetic x86-64: no dependency files under $BUILD/x86_64"
-        return
-    fi
-    echo "$dfiles" | xargs awk '{for (i = 1; i <= NF; i++) if ($i ~ /^\//) {sub(/:$/, "", $i); print FILENAME ": " $i}}' \
-        >"$log"
-    bad=$(grep -v ": $inc/" "$log" | head -5)
-    if [ -n "$bad" ]; then
-        fail "hermetic x86-64: headers from outside the tree and $inc: $bad"
-    else
-        pass
-        printf "  %-40s ok (%d objects)\n" "hermetic x86-64 kernel build" "$(echo "$dfiles" | wc -l)"
-    fi
+    hermetic_check "x86-64 kernel" cc "$LOGS/hermetic-x86_64.log" "$BUILD/x86_64"
 }
 
 # The 64-bit kernel (make ARCH=x86_64): one boot per machine, judged by

@@ -21,7 +21,7 @@ int main(void)
         ut_log("the child's commit was refused (status %d)", SYS_WAIT_STATUS(status));
         UT_EQ(SYS_WAIT_STATUS(status), OOM_HOG_REFUSED);
     } else {
-        ut_log("the child was killed (cause %d)", SYS_WAIT_CAUSE(status));
+        ut_log("the child was killed (%s)", sys_kill_cause_name(SYS_WAIT_CAUSE(status)));
         UT_EQ(status, SYS_WAIT_KILLED | SYS_KILL_NO_MEMORY);
     }
     long base = UT_OK(sys_sbrk(REGROW));

@@ -810,22 +810,6 @@ PRELOAD_EXPORT size_t malloc_usable_size(void *p)
 
 /* ---------------------------------------------------------------- statistics */
 
-static void stats_add(struct heap_stats *sum, const struct heap_stats *st)
-{
-    sum->bytes_in_use += st->bytes_in_use;
-    sum->bytes_peak += st->bytes_peak;
-    sum->bytes_held += st->bytes_held;
-    sum->bytes_committed += st->bytes_committed;
-    sum->free_blocks += st->free_blocks;
-    sum->live_blocks += st->live_blocks;
-    sum->alloc_calls += st->alloc_calls;
-    sum->free_calls += st->free_calls;
-    sum->failed_calls += st->failed_calls;
-    sum->reported_errors += st->reported_errors;
-    if (st->largest_free > sum->largest_free)
-        sum->largest_free = st->largest_free;
-}
-
 static const char *kind_name(const struct preload_inst *in)
 {
     return in->kind == KIND_GUARD ? "guard" : "thread";
@@ -856,7 +840,7 @@ PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
     for (struct preload_inst *in = registry; in; in = in->next, n++) {
         struct heap_stats st;
         heap_stats(in->heap, &st);
-        stats_add(sum, &st);
+        heap_stats_add(sum, &st);
         if (print)
             stats_print_one(kind_name(in), &st);
     }
