@@ -698,37 +698,42 @@ static inline void *mag_hand_out(struct slab_cache *c, struct slab *s, uint32_t 
     return obj;
 }
 
-/* Can the newest entry of c's magazine be handed out?  Its object's bit must still say free. */
-static inline bool mag_top_sound(const struct slab_cache *c)
+/* Can entry e of c's magazine be handed out?  Its object's bit must still say free. */
+static inline bool mag_entry_sound(const struct slab_cache *c, struct slab_mag_entry e)
 {
-    const struct slab_mag_entry *e = &c->mag[c->mag_count - 1];
-    return e->index < c->objects && bit_free(e->slab, e->index);
+    return e.index < c->objects && bit_free(e.slab, e.index);
 }
 
 /*
- * Drop the damaged entries on top of c's magazine (an object that is not
- * free, an index out of range: the metadata was written over), reporting
- * each; they are never handed out.
+ * The magazine's top entry is damaged (an object that is not free, an
+ * index out of range: the metadata was written over).  Drop the damaged
+ * entries on top, reporting each - they are never handed out - and pop
+ * the first sound one, if any.
  */
-static void mag_drop_damaged(struct slab_cache *c)
+static void *mag_pop_past_damage(struct slab_cache *c)
 {
-    while (c->mag_count && !mag_top_sound(c)) {
-        const struct slab_mag_entry *e = &c->mag[--c->mag_count];
+    while (c->mag_count) {
+        struct slab_mag_entry e = c->mag[--c->mag_count];
+        if (mag_entry_sound(c, e))
+            return mag_hand_out(c, e.slab, e.index);
         c->count.reported_errors++;
         mm_report("slab %s: magazine entry (slab %p, object %u) is not a free object; dropped",
-                  c->name, (void *)e->slab, e->index);
+                  c->name, (void *)e.slab, e.index);
     }
+    return NULL;
 }
 
 /* The object freed last into c's magazine, now live, or NULL when the magazine is empty. */
 static inline void *mag_pop(struct slab_cache *c)
 {
-    if (c->mag_count && !mag_top_sound(c))
-        mag_drop_damaged(c);
-    if (!c->mag_count)
+    uint32_t n = c->mag_count;
+    if (n == 0)
         return NULL;
-    const struct slab_mag_entry *e = &c->mag[--c->mag_count];
-    return mag_hand_out(c, e->slab, e->index);
+    struct slab_mag_entry e = c->mag[n - 1];
+    if (!mag_entry_sound(c, e))
+        return mag_pop_past_damage(c);
+    c->mag_count = n - 1;
+    return mag_hand_out(c, e.slab, e.index);
 }
 
 /* ------------------------------------------------------------ finding an object */
@@ -1225,11 +1230,17 @@ void *heap_slab_alloc(struct heap *h, size_t size, size_t align)
     if (k < 0)
         return set_refuse(set);
     struct slab_cache *c = &set->classes[k];
-    src_lock(set->src);
-    void *p = mag_pop(c);
+    struct heap_source *src = set->src;
+    void *p;
+    if (!src->lock) { /* nothing to take: no call, nothing reloaded after one */
+        p = mag_pop(c);
+        return p ? p : cache_alloc_locked(c);
+    }
+    src->lock(src);
+    p = mag_pop(c);
     if (!p)
         p = cache_alloc_locked(c);
-    src_unlock(set->src);
+    src_unlock(src);
     return p;
 }
 
@@ -1284,28 +1295,33 @@ static inline uint32_t live_index(const struct slab_cache *c, const struct slab 
 }
 
 /*
- * The hot path: a live object of the set goes onto its class's magazine
- * with one map lookup, its index by a multiply, its bit set - nothing else.
- * A full magazine, and anything that is not a live object, takes
- * set_release_locked (which flushes, or answers 0).
+ * The hot path (lock held, or none needed): a live object of the set goes
+ * onto its class's magazine with one map lookup, its index by a multiply,
+ * its bit set - nothing else.  A full magazine, and anything that is not a
+ * live object, takes set_release_locked (which flushes, or answers 0).
  */
-size_t heap_slab_release(struct heap *h, void *ptr)
+static inline size_t set_release_fast(struct slab_set *set, void *ptr)
 {
-    struct slab_set *set = to_set(h);
     const char *why;
-    size_t n;
-    src_lock(set->src);
     struct slab *s = set_lookup(set, ptr);
     struct slab_cache *c = s ? s->cache : NULL;
     uint32_t i = c && c->mag_count < c->mag_cap ? live_index(c, s, ptr) : SLAB_END;
-    if (i != SLAB_END) {
-        object_mark_free(c, s, i);
-        c->mag[c->mag_count++] = (struct slab_mag_entry){s, i};
-        n = c->size;
-    } else {
-        n = set_release_locked(set, ptr, &why);
-    }
-    src_unlock(set->src);
+    if (i == SLAB_END)
+        return set_release_locked(set, ptr, &why);
+    object_mark_free(c, s, i);
+    c->mag[c->mag_count++] = (struct slab_mag_entry){s, i};
+    return c->size;
+}
+
+size_t heap_slab_release(struct heap *h, void *ptr)
+{
+    struct slab_set *set = to_set(h);
+    struct heap_source *src = set->src;
+    if (!src->lock) /* nothing to take: no call, nothing reloaded after one */
+        return set_release_fast(set, ptr);
+    src->lock(src);
+    size_t n = set_release_fast(set, ptr);
+    src_unlock(src);
     return n;
 }
 
