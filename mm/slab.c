@@ -458,6 +458,7 @@ static void cache_init(struct slab_cache *c, const char *name, struct heap_sourc
 /* ------------------------------------------------------------ slabs */
 
 static void *cache_alloc_locked(struct slab_cache *c);
+static bool set_drain_locked(struct slab_set *set);
 static void object_release(struct slab_cache *c, struct slab *s, uint32_t i);
 static struct slab *slab_lookup(struct slab_cache *c, const void *ptr);
 static void slab_header_put(struct slab_cache *c, struct slab *s);
@@ -608,6 +609,9 @@ static void *cache_alloc_locked(struct slab_cache *c)
     for (;;) {
         struct slab *s = c->lists[ON_PARTIAL] ? c->lists[ON_PARTIAL] : c->lists[ON_EMPTY];
         if (!s && !(s = slab_new(c))) {
+            /* memory is out: what the set's caches hold may be enough, once given back */
+            if (c->set && !c->internal && set_drain_locked(c->set))
+                continue;
             c->count.failed_calls++;
             return NULL;
         }
@@ -1452,18 +1456,37 @@ struct heap *heap_slab_create(struct heap_source *src)
     return &set->heap;
 }
 
+/*
+ * Give back everything the set holds for reuse (lock held): the magazines'
+ * objects to their slabs, every empty slab (reserves included) and the
+ * header slabs that frees, the runs its page heap keeps.  True if any of
+ * that held something, so that an allocation that found no memory may try
+ * once more.
+ */
+static bool set_drain_locked(struct slab_set *set)
+{
+    struct heap_stats before, after;
+    heap_stats(set->pages, &before);
+    bool cached = false;
+    for (unsigned k = 0; k < set->nclasses; k++) {
+        cached |= set->classes[k].mag_count != 0;
+        mag_flush(&set->classes[k], set->classes[k].mag_count);
+        cache_shrink_locked(&set->classes[k]);
+    }
+    cache_shrink_locked(&set->hdr); /* last: the classes just gave their headers back */
+    heap_pages_trim(set->pages);    /* and the slabs the page heap kept for reuse */
+    heap_stats(set->pages, &after);
+    return cached || after.bytes_committed < before.bytes_committed ||
+           after.live_blocks < before.live_blocks;
+}
+
 void heap_slab_shrink(struct heap *h)
 {
     if (!heap_is_slab(h))
         return;
     struct slab_set *set = to_set(h);
     src_lock(set->src);
-    for (unsigned k = 0; k < set->nclasses; k++) {
-        mag_flush(&set->classes[k], set->classes[k].mag_count);
-        cache_shrink_locked(&set->classes[k]);
-    }
-    cache_shrink_locked(&set->hdr); /* last: the classes just gave their headers back */
-    heap_pages_trim(set->pages);    /* and the slabs the page heap kept for reuse */
+    set_drain_locked(set);
     src_unlock(set->src);
 }
 
