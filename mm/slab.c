@@ -45,7 +45,9 @@
  *   its slab's inuse ("held": live or cached), which is why the slab lists
  *   need no update; a full magazine gives its oldest eighth back to the slabs
  *   (the slow path's work, once per batch), an empty one sends alloc to the
- *   slabs.  heap_slab_shrink empties every magazine first.  Cost: at most
+ *   slabs.  heap_slab_shrink empties every magazine first, and so does an
+ *   allocation that finds the source exhausted, before it tries once more
+ *   (set_drain_locked).  Cost: at most
  *   SLAB_MAG_BYTES of objects per class (and the slabs they keep partial)
  *   stay out of reach of slab release until a shrink; the entries live
  *   after the set's struct (about 10 KiB on x86-64, 5 on i686).
