@@ -56,19 +56,23 @@ static inline uintptr_t addr_map_key(const struct addr_map *m, uintptr_t addr)
 #define ADDR_MAP_STD_LEVELS                                                                        \
     ((ADDR_MAP_ADDR_BITS - MM_PAGE_SHIFT + ADDR_MAP_STD_BITS - 1) / ADDR_MAP_STD_BITS)
 
-/* addr_map_get for a map of MM_PAGE_SIZE pages: the walk unrolled, with constant shifts. */
+/*
+ * addr_map_get for a map of MM_PAGE_SIZE pages: constant shifts and a
+ * constant number of levels, so the walk unrolls into one load, one mask
+ * and one test per level.
+ */
 static inline void *addr_map_get_std(const struct addr_map *m, uintptr_t addr)
 {
+    const uintptr_t mask = ((uintptr_t)1 << ADDR_MAP_STD_BITS) - 1;
     uintptr_t key = addr_map_key(m, addr);
     void **node = m->root;
-    for (unsigned level = ADDR_MAP_STD_LEVELS - 1; node; level--) {
-        void *v =
-            node[(key >> (level * ADDR_MAP_STD_BITS)) & (((uintptr_t)1 << ADDR_MAP_STD_BITS) - 1)];
-        if (level == 0)
-            return v;
-        node = v;
+#pragma GCC unroll 8
+    for (unsigned level = ADDR_MAP_STD_LEVELS - 1; level > 0; level--) {
+        if (!node)
+            return NULL;
+        node = node[(key >> (level * ADDR_MAP_STD_BITS)) & mask];
     }
-    return NULL;
+    return node ? node[key & mask] : NULL;
 }
 
 /*

@@ -1211,19 +1211,25 @@ static inline struct slab *set_lookup(struct slab_set *set, const void *ptr)
     return s && s->magic == SLAB_MAGIC && set_owns(set, s->cache) ? s : NULL;
 }
 
-/* The class serving (size, align), or -1. */
-static int set_class(const struct slab_set *set, size_t size, size_t align)
+/* From class k on, the first aligned to `align`, or -1. */
+static int set_class_aligned(const struct slab_set *set, unsigned k, size_t align)
 {
-    if (size == 0 || size > HEAP_SLAB_MAX)
-        return -1;
-    unsigned k = set->class_of[(size - 1) / 8];
-    if (align <= HEAP_DEFAULT_ALIGN)
-        return (int)k; /* every class is aligned at least that much (set_geometry) */
     /* a bigger class is not always more aligned (48 after 32): scan on to one aligned enough */
     for (; k < set->nclasses; k++)
         if (set->classes[k].align >= align)
             return (int)k;
     return -1;
+}
+
+/* The class serving (size, align), or -1. */
+static inline int set_class(const struct slab_set *set, size_t size, size_t align)
+{
+    if (size - 1 >= HEAP_SLAB_MAX) /* 0 wraps: refused with the too big */
+        return -1;
+    unsigned k = set->class_of[(size - 1) / 8];
+    if (align <= HEAP_DEFAULT_ALIGN)
+        return (int)k; /* every class is aligned at least that much (set_geometry) */
+    return set_class_aligned(set, k, align);
 }
 
 /* No class serves the request (too big, aligned beyond every class that fits). */
@@ -1235,6 +1241,23 @@ static void *set_refuse(struct slab_set *set)
     return NULL;
 }
 
+/* An object of class c (lock held, or none needed): the magazine's newest, else from a slab. */
+static inline void *class_alloc(struct slab_cache *c)
+{
+    void *p = mag_pop(c);
+    return p ? p : cache_alloc_locked(c);
+}
+
+/* class_alloc under the source's lock; out of line, so the lockless path saves no registers. */
+__attribute__((noinline)) static void *class_alloc_locking(struct heap_source *src,
+                                                           struct slab_cache *c)
+{
+    src->lock(src);
+    void *p = class_alloc(c);
+    src_unlock(src);
+    return p;
+}
+
 /* The hot path: the class by a table lookup, the object freed last into its magazine. */
 void *heap_slab_alloc(struct heap *h, size_t size, size_t align)
 {
@@ -1242,19 +1265,10 @@ void *heap_slab_alloc(struct heap *h, size_t size, size_t align)
     int k = set_class(set, size, align);
     if (k < 0)
         return set_refuse(set);
-    struct slab_cache *c = &set->classes[k];
     struct heap_source *src = set->src;
-    void *p;
-    if (!src->lock) { /* nothing to take: no call, nothing reloaded after one */
-        p = mag_pop(c);
-        return p ? p : cache_alloc_locked(c);
-    }
-    src->lock(src);
-    p = mag_pop(c);
-    if (!p)
-        p = cache_alloc_locked(c);
-    src_unlock(src);
-    return p;
+    if (src->lock)
+        return class_alloc_locking(src, &set->classes[k]);
+    return class_alloc(&set->classes[k]); /* nothing to take: no call, nothing reloaded */
 }
 
 static size_t set_size(struct heap *h, const void *ptr)
@@ -1326,16 +1340,22 @@ static inline size_t set_release_fast(struct slab_set *set, void *ptr)
     return c->size;
 }
 
-size_t heap_slab_release(struct heap *h, void *ptr)
+/* set_release_fast under the source's lock; out of line, like class_alloc_locking. */
+__attribute__((noinline)) static size_t set_release_locking(struct slab_set *set, void *ptr)
 {
-    struct slab_set *set = to_set(h);
     struct heap_source *src = set->src;
-    if (!src->lock) /* nothing to take: no call, nothing reloaded after one */
-        return set_release_fast(set, ptr);
     src->lock(src);
     size_t n = set_release_fast(set, ptr);
     src_unlock(src);
     return n;
+}
+
+size_t heap_slab_release(struct heap *h, void *ptr)
+{
+    struct slab_set *set = to_set(h);
+    if (set->src->lock)
+        return set_release_locking(set, ptr);
+    return set_release_fast(set, ptr); /* nothing to take: no call, nothing reloaded */
 }
 
 static int set_check(struct heap *h)
