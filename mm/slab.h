@@ -85,7 +85,7 @@ size_t slab_cache_object_align(const struct slab_cache *c);
 
 /*
  * The size-class set: classes from HEAP_DEFAULT_ALIGN to HEAP_SLAB_MAX
- * bytes (8 16 24 32 48 64 96 128 192 256 384 512 768 1024 1536 2048, less
+ * bytes (8 16 24 32 48 64 80 96 112 128 192 256 384 512 768 1024 1536 2048, less
  * those that cannot be aligned to HEAP_DEFAULT_ALIGN), each object aligned
  * to the largest power of two dividing its class size.  Returns NULL when
  * src has no memory for the instance.
