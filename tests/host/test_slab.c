@@ -410,8 +410,8 @@ TEST(set_every_object_start_and_nothing_else)
 {
     struct heap_source *src = linux_source(0);
     struct heap *h = heap_slab_create(src);
-    static const size_t sizes[] = {16,  32,  48,  64,  96,   128,  192,
-                                   256, 384, 512, 768, 1024, 1536, 2048};
+    static const size_t sizes[] = {16,  32,  48,  64,  80,  96,   112,  128,
+                                   192, 256, 384, 512, 768, 1024, 1536, 2048};
     enum { N = 200 };
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         char *obj[N];
