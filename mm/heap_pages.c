@@ -1046,12 +1046,33 @@ static size_t pages_release(struct heap *h, void *ptr)
  * Grow live grown run i to `pages` pages in place, taking the front of the
  * free run right after it.  Returns 0, or -1 with nothing changed.
  */
+/*
+ * Live grown run i takes `extra` pages from the kept run right after it
+ * (committed already: no source call); the rest of that run stays kept.
+ */
+static void grow_into_kept(struct heap_pages *hp, uint32_t i, uint32_t next, size_t extra)
+{
+    kept_unlink(hp, next);
+    if (hp->runs[next].pages > extra)
+        kept_append(hp, run_split(hp, next, extra));
+    run_absorb(hp, i, next);
+    hp->live_bytes += extra << hp->page_shift;
+    if (hp->live_bytes > hp->peak_bytes)
+        hp->peak_bytes = hp->live_bytes;
+}
+
 static int grow_in_place(struct heap_pages *hp, uint32_t i, size_t pages)
 {
     struct page_run *r = &hp->runs[i];
     uint32_t next = r->anext;
-    if (r->origin != RUN_GROWN || next == NIL || hp->runs[next].state != RUN_FREE ||
-        !runs_adjacent(hp, i, next) || hp->runs[next].pages < pages - r->pages)
+    if (r->origin != RUN_GROWN || next == NIL || !runs_adjacent(hp, i, next) ||
+        hp->runs[next].pages < pages - r->pages)
+        return -1;
+    if (hp->runs[next].state == RUN_KEPT) { /* a spare record is always there for the split */
+        grow_into_kept(hp, i, next, pages - r->pages);
+        return 0;
+    }
+    if (hp->runs[next].state != RUN_FREE)
         return -1;
     if (!table_reserve(hp)) /* the split below needs a record */
         return -1;

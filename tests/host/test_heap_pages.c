@@ -554,6 +554,37 @@ TEST(kept_blocks_are_reused_and_stay_exact)
     source_linux_destroy(src);
 }
 
+/* A block grows in place into the kept block right after it: no source call, the rest stays kept.
+ */
+TEST(resize_grows_into_a_kept_neighbour)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP, 0);
+    struct heap *h =
+        heap_pages_create_with(src, &(struct heap_pages_config){.flags = HEAP_PAGES_KEEP}, NULL);
+    char *p = heap_alloc(h, 4 * 4096, 0), *q = heap_alloc(h, 4 * 4096, 0);
+    CHECK(p && q == p + 4 * 4096);
+    memset(p, 7, 4 * 4096);
+    heap_free(h, q); /* kept: still committed */
+    size_t calls = source_calls(src);
+    CHECK_EQ(heap_resize(h, p, 6 * 4096), 0);
+    CHECK_EQ(source_calls(src), calls);
+    CHECK_EQ(heap_size(h, p), 6 * 4096);
+    CHECK(p[4 * 4096 - 1] == 7);
+    memset(p, 8, 6 * 4096);
+    CHECK_EQ(heap_size(h, q), 0);
+    CHECK_EQ(heap_check(h), 0);
+    char *r = heap_alloc(h, 2 * 4096, 0); /* the rest of the kept block */
+    CHECK(r == p + 6 * 4096);
+    CHECK_EQ(source_calls(src), calls);
+    CHECK_EQ(heap_check(h), 0);
+    heap_free(h, r);
+    heap_free(h, p);
+    heap_pages_trim(h);
+    CHECK_EQ(heap_check(h), 0);
+    heap_pages_destroy(h);
+    source_linux_destroy(src);
+}
+
 /* A block grows in place into the free pages right after it, and refuses (changing nothing) when
  * they are not free. */
 TEST(resize_grows_in_place)
