@@ -38,9 +38,9 @@
  *   back.  A request of about a kept run's size takes it whole; a smaller
  *   one takes the front of a grown kept run and leaves the rest kept; a
  *   grown block freed next to kept runs merges with them, so kept memory
- *   does not crumble into pieces nobody asks for.  Such an instance carves blocks from grown runs
- * rather than mapping each one.  resize grows a grown block in place into the free run right after
- * it.
+ *   does not crumble into pieces nobody asks for.  Such an instance
+ *   carves blocks from grown runs rather than mapping each one.  resize
+ *   grows a grown block in place into the free or kept run right after it.
  *
  * Invariants (all verified by pages_check)
  *   - every non-spare record is in the hash, in the bucket of its start, and
