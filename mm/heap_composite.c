@@ -355,7 +355,7 @@ static size_t composite_size(struct heap *h, const void *ptr)
 }
 
 /* Offer ptr to each sub-heap: the owner frees it in the same lookup that recognises it. */
-static size_t release_once(struct heap_composite *c, void *ptr)
+static inline size_t release_once(struct heap_composite *c, void *ptr)
 {
     if (ptr == c) /* create_from: the composite's own struct, a block of medium */
         return 0;
@@ -375,8 +375,6 @@ static size_t release_once(struct heap_composite *c, void *ptr)
 static void composite_free(struct heap *h, void *ptr)
 {
     struct heap_composite *c = to_composite(h);
-    if (c->small_set && heap_slab_release(c->small_set, ptr))
-        return; /* the hot case, without a loop over the parts */
     if (!release_once(c, ptr))
         composite_report(c, "free", ptr);
 }
