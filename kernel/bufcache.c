@@ -8,7 +8,7 @@
  * frames back soonest.
  */
 #include "kernel/bufcache.h"
-#include "arch/x86/cpu.h"
+#include "karch.h"
 #include "mm/pmm.h"
 
 #include <stdbool.h>
@@ -33,7 +33,7 @@ static struct pmm_reclaimer reclaimer = {"bufcache", reclaim, 0};
 static bool push(pmm_paddr_t first, uint32_t frames)
 {
     bool pushed = false;
-    uint32_t flags = irq_save();
+    unsigned long flags = irq_save();
     if (n_buffers < BUFCACHE_MAX_BUFFERS) {
         buffers[n_buffers++] = (struct buffer){(uint32_t)(first >> 12), frames};
         frames_held += frames;
@@ -47,7 +47,7 @@ static bool push(pmm_paddr_t first, uint32_t frames)
 static bool pop(struct buffer *b)
 {
     bool popped = false;
-    uint32_t flags = irq_save();
+    unsigned long flags = irq_save();
     if (n_buffers > 0) {
         *b = buffers[--n_buffers];
         frames_held -= b->frames;

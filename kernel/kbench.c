@@ -2,8 +2,7 @@
  * kernel/kbench.c - runs the KBENCH benchmarks (see kbench.h).
  */
 #include "kernel/kbench.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/trap.h"
+#include "karch.h"
 #include "kernel/ktest.h"
 #include "kernel/log.h"
 

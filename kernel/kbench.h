@@ -18,7 +18,7 @@ struct kbench {
 
 #define KBENCH(name)                                                                               \
     static void kbench_fn_##name(void);                                                            \
-    __attribute__((used, section(".kbench"), aligned(4))) static const struct kbench               \
+    __attribute__((used, section(".kbench"), aligned(sizeof(void *)))) static const struct kbench               \
         kbench_rec_##name = {#name, kbench_fn_##name};                                             \
     static void kbench_fn_##name(void)
 

@@ -1,15 +1,15 @@
 /*
- * kernel/kmain.c - from the boot stub to a running kernel.
+ * kernel/kmain.c - from the boot stub to a running kernel, on i686 and
+ * x86-64 alike (the boot stubs, boot/entry.asm and arch/x86_64/boot.asm,
+ * both call kmain with the loader's magic and information address).
  *
  * Order matters: the consoles first (so everything after can report), the
- * descriptor tables (so a fault is a report, not a triple fault), the
- * mapping windows (to read the loader's information wherever it is), the
- * boot information, then interrupts and the memory layers.
+ * architecture's descriptor tables and early mappings (so a fault is a
+ * report, not a triple fault, and the loader's information can be read
+ * wherever it is), the boot information, the memory layers, then
+ * interrupts.
  */
-#include "arch/x86/cpu.h"
-#include "arch/x86/layout.h"
-#include "arch/x86/paging.h"
-#include "arch/x86/trap.h"
+#include "karch.h"
 #include "kernel/bootinfo.h"
 #include "kernel/demo.h"
 #include "kernel/kbench.h"
@@ -25,26 +25,9 @@
 
 #include <string.h>
 
-extern char _kernel_vma_check[], boot_stack_bottom[], boot_stack_top[];
 extern char _kernel_phys_start[], _kernel_phys_end[];
 
 struct boot_info boot_info;
-
-/* The boot-info parser's reader: physical memory one window page at a time. */
-static void window_copy(void *dst, uint32_t paddr, uint32_t len, void *ctx)
-{
-    unsigned char *d = dst;
-    (void)ctx;
-    while (len) {
-        uint32_t in_page = 4096u - (paddr & 0xFFFu);
-        uint32_t n = len < in_page ? len : in_page;
-        memcpy(d, window_map(WINDOW_SLOT_BOOTINFO, paddr), n);
-        d += n;
-        paddr += n;
-        len -= n;
-    }
-    window_unmap(WINDOW_SLOT_BOOTINFO);
-}
 
 static void print_memory_map(const struct boot_info *bi)
 {
@@ -60,9 +43,11 @@ static void print_memory_map(const struct boot_info *bi)
     uint64_t all = memmap_usable_total(m), low = memmap_usable_below_4g(m);
     kprintf("  usable: %llu KiB (%llu MiB)", (unsigned long long)(all >> 10),
             (unsigned long long)(all >> 20));
-    if (all != low)
+    if (all != low && mm_phys_limit() <= 0x100000000ull)
         kprintf(", of which %llu MiB above 4 GiB is clipped (a 32-bit kernel cannot use it)",
                 (unsigned long long)((all - low) >> 20));
+    else if (all != low)
+        kprintf(", of which %llu MiB above 4 GiB", (unsigned long long)((all - low) >> 20));
     kprintf("\n");
     if (m->dropped_empty || m->clipped_overflow || m->overlaps || m->unsorted || bi->warnings)
         kprintf("  map repaired: %u empty, %u overflowing, %u overlapping, %u unsorted entries, "
@@ -139,17 +124,10 @@ void kmain(uint32_t magic, uint32_t info_phys)
 {
     stack_guard_init(); /* first: no function active now may return afterwards */
     log_init();
-    gdt_init();
-    idt_init();
-    panic_add_stack((uint32_t)(uintptr_t)boot_stack_bottom, (uint32_t)(uintptr_t)boot_stack_top);
-    paging_early_init();
+    arch_init();
 
-    kprintf("\nmemkernel %s - an i686 kernel about memory management\n", KERNEL_VERSION);
-    if ((uint32_t)(uintptr_t)_kernel_vma_check != KERNEL_VMA)
-        panic("kmain: linker.ld KERNEL_VMA 0x%x != layout.h 0x%x",
-              (unsigned)(uintptr_t)_kernel_vma_check, KERNEL_VMA);
-    static const struct boot_reader window_reader = {window_copy, 0};
-    if (bootinfo_parse(magic, info_phys, &window_reader, &boot_info) < 0) {
+    kprintf("\nmemkernel %s - an %s kernel about memory management\n", KERNEL_VERSION, arch_name);
+    if (bootinfo_parse(magic, info_phys, arch_boot_reader(), &boot_info) < 0) {
         kprintf("kmain: not started by a Multiboot loader (magic 0x%08x, expected 0x%08x or "
                 "0x%08x); halting\n", magic, MULTIBOOT1_MAGIC, MULTIBOOT2_MAGIC);
         cpu_halt_forever();

@@ -19,7 +19,7 @@
  * faulting address.  Without the option nothing of this exists.
  */
 #include "kernel/kmalloc.h"
-#include "arch/x86/cpu.h"
+#include "karch.h"
 #include "kernel/log.h"
 #include "kernel/pagefault.h"
 #include "kernel/panic.h"
@@ -69,7 +69,7 @@ static unsigned long debug_fallbacks; /* sampled allocations the debug heap coul
 static void kheap_lock(struct heap_source *src)
 {
     struct kheap_source *ks = (struct kheap_source *)(void *)src;
-    uint32_t flags = irq_save();
+    unsigned long flags = irq_save();
     if (ks->depth++ == 0)
         ks->eflags = flags;
 }
@@ -166,7 +166,7 @@ static const struct heap_ops router_ops = {
 static struct heap router = {&router_ops};
 
 /* The page-fault report's explainer: what the debug heap knows about addr. */
-static int kdebug_explain(uint32_t addr, uint32_t error, char *buf, unsigned size)
+static int kdebug_explain(uintptr_t addr, uint32_t error, char *buf, unsigned size)
 {
     unsigned access = (error & VMM_ACCESS_WRITE) ? HEAP_DEBUG_ACCESS_WRITE : HEAP_DEBUG_ACCESS_READ;
     return heap_debug_explain_access(debug_heap, addr, access, buf, size);

@@ -20,6 +20,13 @@
  * boot, with `test=NAME` on the command line; the host driver passes them
  * when the kernel's fault report contains the expected text and the
  * fault exit code is seen.
+ *
+ * A test that does not apply here (an i686-only mechanism on x86-64, a CPU
+ * feature QEMU's model lacks) says so instead of being silently absent:
+ * an ordinary test calls KT_SKIP("reason") and prints "ktest: skip NAME:
+ * reason"; a fault test registered with KTEST_FAULT_IF(name, cond, "reason",
+ * ...) is listed as "ktest: has skipped-fault NAME: reason" when cond is
+ * false.  The host driver counts both as skipped, with the reason.
  */
 #ifndef KERNEL_KTEST_H
 #define KERNEL_KTEST_H
@@ -33,29 +40,46 @@ struct ktest {
     const char *cpu;          /* QEMU -cpu model the test needs, NULL for the default */
     const char *file;
     int long_run; /* KTEST_LONG: only when named (`test=NAME`), in a boot of its own */
+    const char *skip; /* why this test does not apply to this build, NULL when it does */
 };
 
-#define KTEST_DEFINE_(name, expect, cpu, long_run)                                                 \
+/* Records are machine words apart: the section is walked as an array. */
+#define KTEST_DEFINE_(name, expect, cpu, long_run, skip)                                           \
     static void ktest_fn_##name(void);                                                             \
-    __attribute__((used, section(".ktests"), aligned(4))) static const struct ktest                \
-        ktest_rec_##name = {#name, ktest_fn_##name, expect, cpu, __FILE__, long_run};              \
+    __attribute__((used, section(".ktests"), aligned(sizeof(void *)))) static const struct ktest   \
+        ktest_rec_##name = {#name, ktest_fn_##name, expect, cpu, __FILE__, long_run, skip};        \
     static void ktest_fn_##name(void)
 
-#define KTEST(name) KTEST_DEFINE_(name, 0, 0, 0)
+#define KTEST(name) KTEST_DEFINE_(name, 0, 0, 0, 0)
 /*
  * A long-running ordinary test (a soak): left out of the `test` run, which
  * every suite boot repeats; the host driver boots it alone with `test=NAME`
  * (it learns of it from "ktest: has long NAME").
  */
-#define KTEST_LONG(name) KTEST_DEFINE_(name, 0, 0, 1)
+#define KTEST_LONG(name) KTEST_DEFINE_(name, 0, 0, 1, 0)
 /* expected_report: pieces of text separated by '|', all of which must appear. */
-#define KTEST_FAULT(name, expected_report) KTEST_DEFINE_(name, expected_report, 0, 0)
+#define KTEST_FAULT(name, expected_report) KTEST_DEFINE_(name, expected_report, 0, 0, 0)
 /* A fault test that needs a CPU feature: the driver boots it with -cpu `cpu` (e.g. "max"). */
-#define KTEST_FAULT_ON(name, cpu, expected_report) KTEST_DEFINE_(name, expected_report, cpu, 0)
+#define KTEST_FAULT_ON(name, cpu, expected_report) KTEST_DEFINE_(name, expected_report, cpu, 0, 0)
+/*
+ * A fault test that applies only where `cond` (a constant expression) holds;
+ * elsewhere it is listed as skipped with `why_not` and never booted.
+ */
+#define KTEST_FAULT_IF(name, cond, why_not, cpu, expected_report)                                  \
+    KTEST_DEFINE_(name, expected_report, cpu, 0, (cond) ? 0 : why_not)
 
 /* Record a failure of the running test (the test goes on; the first message is printed). */
 void ktest_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Mark the running test as not applying here, with the reason (printed once). */
+void ktest_skip(const char *why);
+/* Skip the running test: it does not apply to this build or CPU. */
+#define KT_SKIP(why)                                                                               \
+    do {                                                                                           \
+        ktest_skip(why);                                                                           \
+        return;                                                                                    \
+    } while (0)
 
 /* Check a condition; on failure record it and return from the test function. */
 #define KT_ASSERT(cond)                                                                            \
@@ -80,7 +104,8 @@ void ktest_fail(const char *file, int line, const char *fmt, ...)
  * Run the ordinary tests (only NULL or "": all of them) or the one named,
  * printing the usual protocol lines, and return to the caller instead of
  * leaving QEMU (the monitor's `test`).  Fault tests are refused.  Fills
- * *planned and *passed; returns 0, or -1 when `only` names no ordinary test.
+ * *planned and *passed (a skipped test counts as passed: nothing is wrong);
+ * returns 0, or -1 when `only` names no ordinary test.
  * May be called from inside a running test (its failure state is kept).
  */
 int ktest_run_inline(const char *only, unsigned *planned, unsigned *passed);

@@ -8,7 +8,7 @@
  * written so that IRQ-time messages do not interleave mid-line.
  */
 #include "kernel/log.h"
-#include "arch/x86/cpu.h"
+#include "karch.h"
 #include "arch/x86/serial.h"
 #include "arch/x86/vga.h"
 #include "lib/format.h"
@@ -44,7 +44,7 @@ void kputc(char c)
 
 void log_capture_begin(char *buf, unsigned n)
 {
-    uint32_t flags = irq_save();
+    unsigned long flags = irq_save();
     if (buf && n)
         buf[0] = 0;
     capture_buf = n ? buf : 0;
@@ -55,7 +55,7 @@ void log_capture_begin(char *buf, unsigned n)
 
 unsigned log_capture_end(void)
 {
-    uint32_t flags = irq_save();
+    unsigned long flags = irq_save();
     unsigned len = capture_len;
     capture_buf = 0;
     capture_size = capture_len = 0;
@@ -71,7 +71,7 @@ static void put_fmt(char c, void *ctx)
 
 int kvprintf(const char *fmt, va_list ap)
 {
-    uint32_t flags = irq_save();
+    unsigned long flags = irq_save();
     int n = fmt_vformat(put_fmt, 0, fmt, ap);
     irq_restore(flags);
     return n;

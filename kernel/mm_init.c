@@ -1,17 +1,16 @@
 /*
- * kernel/mm_init.c - the PMM from the boot information.
+ * kernel/mm_init.c - the PMM and the VMM from the boot information.
  *
  * The PMM is handed plain physical ranges (mm/ never sees Multiboot): the
- * usable RAM below 4 GiB from the normalised memory map, and the ranges it
- * must never hand out.  Its metadata (a few bytes per frame) is placed in
- * usable RAM by pmm_place_metadata, together with the page tables that map
- * it at BOOTMAP_START; those page tables are filled through a mapping window
- * because the chosen frames may lie above the 16 MiB low map.
+ * usable RAM below the port's physical limit (mm_phys_limit: 4 GiB on
+ * i686, the direct map on x86-64) from the normalised memory map, and the
+ * ranges it must never hand out.  Its metadata (a few bytes per frame) is
+ * placed in usable RAM by pmm_place_metadata, together with whatever the
+ * architecture needs to map it before the VMM exists (arch_bootmap_bytes:
+ * page tables on i686, nothing through x86-64's direct map).
  */
 #include "kernel/mm_init.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/layout.h"
-#include "arch/x86/paging.h"
+#include "karch.h"
 #include "kernel/bufcache.h"
 #include "kernel/kmalloc.h"
 #include "kernel/log.h"
@@ -19,31 +18,31 @@
 #include "kernel/panic.h"
 #include "mm/heap.h"
 #include "mm/pmm.h"
+#include "mm/port.h"
 #include "mm/vmm.h"
 
 #include <string.h>
 
-/* mm/vmm.h and arch/x86/layout.h describe the same layout: keep them equal. */
-_Static_assert(VMM_KERNEL_BASE == KERNEL_VMA, "kernel base");
-_Static_assert(VMM_LOWMAP_END == KERNEL_VMA + LOWMAP_SIZE, "low map");
-_Static_assert(VMM_BOOTMAP_START == BOOTMAP_START && VMM_BOOTMAP_END == BOOTMAP_END, "boot map");
-_Static_assert(VMM_KREGION_START == KREGION_START && VMM_KREGION_END == KREGION_END, "regions");
-_Static_assert(VMM_WINDOW_START == WINDOW_START &&
-                   VMM_WINDOW_END == WINDOW_START + WINDOW_PAGES * 4096u, "windows");
+/* mm_arch.h (the VMM's view of the layout) and the kernel's layout.h agree. */
 _Static_assert(VMM_USER_START == USER_START && VMM_USER_END == USER_END, "user space");
 
 #define MAX_RESERVED (BOOT_MODULES_MAX + 4)
-#define PDE_PRESENT_WRITABLE 0x3u
 
 static struct pmm_range usable[MEMMAP_MAX];
 static struct pmm_range reserved[MAX_RESERVED];
 
+/* Usable RAM, clipped to what the port's page tables and mappings can reach. */
 static size_t collect_usable(const struct boot_info *bi)
 {
-    static struct mem_range ranges[MEMMAP_MAX];
-    size_t n = memmap_usable_ranges(&bi->mem, ranges, MEMMAP_MAX);
-    for (size_t i = 0; i < n; i++)
-        usable[i] = (struct pmm_range){ranges[i].base, ranges[i].length};
+    uint64_t limit = mm_phys_limit();
+    size_t n = 0;
+    for (unsigned i = 0; i < bi->mem.count && n < MEMMAP_MAX; i++) {
+        const struct mem_range *r = &bi->mem.range[i];
+        if (r->type != MEM_USABLE || r->base >= limit)
+            continue;
+        uint64_t end = r->base + r->length > limit ? limit : r->base + r->length;
+        usable[n++] = (struct pmm_range){r->base, end - r->base};
+    }
     return n;
 }
 
@@ -59,44 +58,24 @@ static size_t collect_reserved(const struct boot_info *bi)
     return n;
 }
 
-/*
- * Map `pages` pages starting at physical data_pa at BOOTMAP_START, using the
- * `tables` frames at table_pa as page tables.
- */
-static void map_bootmap(uint32_t table_pa, uint32_t tables, uint32_t data_pa, uint32_t pages)
-{
-    for (uint32_t t = 0; t < tables; t++) {
-        uint32_t *pt = window_map(WINDOW_SLOT_BOOTINFO, table_pa + t * 4096u);
-        memset(pt, 0, 4096);
-        for (uint32_t i = 0; i < 1024 && t * 1024 + i < pages; i++)
-            pt[i] = (data_pa + (t * 1024 + i) * 4096u) | PDE_PRESENT_WRITABLE;
-        early_page_directory[(BOOTMAP_START >> 22) + t] = (table_pa + t * 4096u) | PDE_PRESENT_WRITABLE;
-    }
-    window_unmap(WINDOW_SLOT_BOOTINFO);
-    load_cr3(read_cr3());
-}
-
 void mm_init_pmm(const struct boot_info *bi)
 {
     size_t n_usable = collect_usable(bi), n_reserved = collect_reserved(bi);
     size_t meta = pmm_metadata_bytes(usable, n_usable);
-    uint32_t pages = (uint32_t)((meta + 4095) / 4096), tables = (pages + 1023) / 1024;
+    size_t bytes = arch_bootmap_bytes(meta);
     uint64_t place;
 
     if (n_usable == 0 || meta == 0)
-        panic("mm_init_pmm: the memory map has no usable RAM below 4 GiB");
-    if ((uint64_t)(pages + tables) * 4096u > BOOTMAP_END - BOOTMAP_START)
-        panic("mm_init_pmm: %u KiB of frame metadata does not fit the boot map", pages * 4);
-    if (pmm_place_metadata(usable, n_usable, reserved, n_reserved,
-                           (size_t)(pages + tables) * 4096u, &place) < 0)
-        panic("mm_init_pmm: no room for %u KiB of frame metadata", (pages + tables) * 4);
+        panic("mm_init_pmm: the memory map has no usable RAM the kernel can reach");
+    if (pmm_place_metadata(usable, n_usable, reserved, n_reserved, bytes, &place) < 0)
+        panic("mm_init_pmm: no room for %zu KiB of frame metadata", bytes >> 10);
 
-    reserved[n_reserved++] = (struct pmm_range){place, (uint64_t)(pages + tables) * 4096u};
-    map_bootmap((uint32_t)place, tables, (uint32_t)place + tables * 4096u, pages);
-    if (pmm_init(usable, n_usable, reserved, n_reserved, (void *)BOOTMAP_START, meta) < 0)
+    reserved[n_reserved++] = (struct pmm_range){place, bytes};
+    void *at = arch_bootmap_map(place, meta);
+    if (pmm_init(usable, n_usable, reserved, n_reserved, at, meta) < 0)
         panic("mm_init_pmm: pmm_init refused the memory map");
-    kprintf("PMM: %zu KiB of frame metadata at phys 0x%08x, mapped at 0x%08x\n", meta >> 10,
-            (uint32_t)place + tables * 4096u, BOOTMAP_START);
+    kprintf("PMM: %zu KiB of frame metadata at phys 0x%08llx, mapped at %p\n", meta >> 10,
+            (unsigned long long)(place + bytes - ((meta + 4095) & ~(size_t)4095)), at);
 }
 
 void mm_init_vmm(const struct boot_info *bi)
@@ -106,9 +85,9 @@ void mm_init_vmm(const struct boot_info *bi)
                      (bootinfo_option(bi, "commit", policy, sizeof policy) &&
                       policy[0] == 'o');
     cpu_features_init();
-    paging_protect_kernel(cpu_features.pge);
+    arch_protect_kernel(cpu_features.pge);
     struct vmm_boot boot = {
-        .page_directory = paging_boot_directory(),
+        .page_directory = arch_boot_page_directory(),
         .flags = cpu_features.pge ? VMM_BOOT_GLOBAL : 0,
         .policy = overcommit ? VMM_POLICY_OVERCOMMIT : VMM_POLICY_STRICT,
         .commit_margin = 0,

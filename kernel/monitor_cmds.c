@@ -156,11 +156,11 @@ static int cmd_mem(int argc, char **argv)
     uint32_t per_cell = 1;
     while ((uint64_t)per_cell * PICTURE_WIDTH * PICTURE_LINES < end - first)
         per_cell <<= 1;
-    kprintf("Physical memory 0x%08x-0x%08x: %u frames per cell (%u KiB)\n", first << 12,
-            end << 12, per_cell, per_cell * 4);
+    kprintf("Physical memory 0x%08llx-0x%08llx: %u frames per cell (%u KiB)\n",
+            (unsigned long long)first << 12, (unsigned long long)end << 12, per_cell, per_cell * 4);
     uint32_t per_line = per_cell * PICTURE_WIDTH;
     for (uint32_t line = first; line < end; line += per_line) {
-        kprintf("  0x%08x ", line << 12);
+        kprintf("  0x%08llx ", (unsigned long long)line << 12);
         for (uint32_t pfn = line; pfn < line + per_line && pfn < end; pfn += per_cell)
             kputc(frame_cell(pfn, end - pfn < per_cell ? end - pfn : per_cell));
         kputc('\n');
@@ -212,12 +212,29 @@ static void region_flags(unsigned flags, char *out, size_t size)
                                         names[i].word);
 }
 
+/*
+ * A region's range: start-end with 32-bit addresses; with 64-bit ones the
+ * start alone (the pages column gives the size), so that a line still
+ * fits the VGA console's 80 columns.
+ */
+#define RANGE_WITH_END (sizeof(uintptr_t) == 4)
+#define RANGE_COLUMN (RANGE_WITH_END ? 21 : 18)
+
+static void print_range(uintptr_t start, uintptr_t end)
+{
+    if (RANGE_WITH_END)
+        kprintf("  0x%08lx-0x%08lx", (unsigned long)start, (unsigned long)end);
+    else
+        kprintf("  0x%016lx", (unsigned long)start);
+}
+
 static void print_region(const struct vmm_region_info *r)
 {
     char flags[48];
     region_flags(r->flags, flags, sizeof flags);
-    kprintf("  0x%08x-0x%08x %7u %-9s %c%c%c %7zu%s%s\n", (unsigned)r->start, (unsigned)r->end,
-            (unsigned)((r->end - r->start) >> 12), region_state_name(r->state),
+    print_range(r->start, r->end);
+    kprintf(" %7lu %-9s %c%c%c %7zu%s%s\n", (unsigned long)((r->end - r->start) >> 12),
+            region_state_name(r->state),
             (r->prot & VMM_PROT_READ) ? 'r' : '-', (r->prot & VMM_PROT_WRITE) ? 'w' : '-',
             (r->prot & VMM_PROT_EXEC) ? 'x' : '-', r->backed, flags[0] ? "  " : "", flags);
 }
@@ -231,8 +248,8 @@ static void print_space(struct vmm_space *space, uintptr_t from, uintptr_t to)
 {
     struct vmm_region_info info;
     struct vmm_space_stats st;
-    kprintf("  %-21s %7s %-9s %3s %7s  %s\n", "range", "pages", "state", "prt", "backed",
-            "flags");
+    kprintf("  %-*s %7s %-9s %3s %7s  %s\n", RANGE_COLUMN, RANGE_WITH_END ? "range" : "start",
+            "pages", "state", "prt", "backed", "flags");
     for (uintptr_t a = from; a < to && vmm_query_region_next(space, a, &info) == 0 && info.start < to;
          a = info.end) {
         print_region(&info);
@@ -598,7 +615,7 @@ static int cmd_reboot(int argc, char **argv)
     /* no 8042 (or it ignored us): an empty IDT turns the next exception into a triple fault */
     static const struct __attribute__((packed)) {
         uint16_t limit;
-        uint32_t base;
+        uintptr_t base; /* 4 bytes on i686, 8 on x86-64: what lidt reads */
     } no_idt = {0, 0};
     __asm__ volatile("lidt %0; int3" : : "m"(no_idt));
     cpu_halt_forever();

@@ -16,9 +16,7 @@
  *      ..." - to the reason.
  */
 #include "kernel/pagefault.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/layout.h"
-#include "arch/x86/trap.h"
+#include "karch.h"
 #include "kernel/panic.h"
 #include "kernel/usercopy.h"
 #include "lib/format.h"
@@ -54,7 +52,7 @@ unsigned long pagefault_fixups(void)
  * CPU's own implicit accesses (descriptor tables, QEMU's virtual-8086 iret
  * frame) are supervisor accesses even at CPL 3, and SMAP refuses them.
  */
-static const char *smep_smap_reason(const struct trap_frame *f, uint32_t addr)
+static const char *smep_smap_reason(const struct trap_frame *f, uintptr_t addr)
 {
     if ((f->error & (PF_USER | PF_PRESENT)) != PF_PRESENT || addr >= USER_END || addr < USER_START)
         return 0;
@@ -62,31 +60,31 @@ static const char *smep_smap_reason(const struct trap_frame *f, uint32_t addr)
         return "SMEP: the kernel tried to execute a user page";
     if (!(f->error & PF_FETCH) && cpu_features.smap && trap_from_user(f))
         return "SMAP: a ring-3 instruction made a supervisor-mode access to user memory";
-    if (!(f->error & PF_FETCH) && cpu_features.smap && !(f->eflags & EFLAGS_AC))
+    if (!(f->error & PF_FETCH) && cpu_features.smap && !(trap_flags(f) & EFLAGS_AC))
         return "SMAP: the kernel touched user memory outside the user-copy routines";
     return 0;
 }
 
 static int page_fault(struct trap_frame *f)
 {
-    uint32_t addr = read_cr2();
+    uintptr_t addr = read_cr2();
     const char *special = smep_smap_reason(f, addr);
-    int r = special ? VMM_FAULT_PROTECTION : vmm_handle_fault(vmm_current_space(), addr, f->error);
+    int r = special ? VMM_FAULT_PROTECTION : vmm_handle_fault(vmm_current_space(), addr, (unsigned)f->error);
     if (r == VMM_FAULT_RESOLVED)
         return 1;
 
     if (!trap_from_user(f)) {
-        uint32_t resume = usercopy_fixup(f->eip);
+        uintptr_t resume = usercopy_fixup(trap_pc(f));
         if (resume && addr < USER_END) {
             fixups_taken++;
-            f->eip = resume;
+            trap_set_pc(f, resume);
             return 1;
         }
     }
 
     char why[320], what[192];
     const char *reason = special ? special : vmm_fault_reason(r);
-    if (explainer && explainer(addr, f->error, what, sizeof what))
+    if (explainer && explainer(addr, (uint32_t)f->error, what, sizeof what))
         fmt_snprintf(why, sizeof why, "%s: %s", reason, what);
     else
         fmt_snprintf(why, sizeof why, "%s", reason);

@@ -4,7 +4,7 @@
 #ifndef KERNEL_PAGEFAULT_H
 #define KERNEL_PAGEFAULT_H
 
-#include "arch/x86/trap.h"
+#include "karch.h"
 
 #include <stdint.h>
 
@@ -15,7 +15,7 @@ void pagefault_init(void);
  * (a VMM_FAULT_* code) and the report text; returns 1 if it dealt with it
  * (killed the process and switched away).
  */
-typedef int (*pagefault_user_fn)(struct trap_frame *f, uint32_t addr, int vmm_code,
+typedef int (*pagefault_user_fn)(struct trap_frame *f, uintptr_t addr, int vmm_code,
                                  const char *why);
 void pagefault_set_user_hook(pagefault_user_fn fn);
 
@@ -26,7 +26,7 @@ void pagefault_set_user_hook(pagefault_user_fn fn);
  * line becomes part of the fault's reason.  error: the #PF error code.
  * One explainer at a time (NULL removes it).
  */
-typedef int (*pagefault_explain_fn)(uint32_t addr, uint32_t error, char *buf, unsigned size);
+typedef int (*pagefault_explain_fn)(uintptr_t addr, uint32_t error, char *buf, unsigned size);
 void pagefault_set_explainer(pagefault_explain_fn fn);
 
 /* How many faults in user-copy routines were turned into -EFAULT. */

@@ -7,7 +7,7 @@
  * instead of faulting inside the report.
  */
 #include "kernel/panic.h"
-#include "arch/x86/cpu.h"
+#include "karch.h"
 #include "kernel/ktest.h"
 #include "kernel/log.h"
 #include "kernel/symbols.h"
@@ -20,7 +20,7 @@
 
 static int test_mode;
 struct stack_bounds {
-    uint32_t bottom, top;
+    uintptr_t bottom, top;
 };
 static struct stack_bounds stacks[MAX_STACKS];
 static unsigned stack_count;
@@ -31,13 +31,13 @@ void panic_set_test_mode(int on)
     test_mode = on;
 }
 
-void panic_add_stack(uint32_t bottom, uint32_t top)
+void panic_add_stack(uintptr_t bottom, uintptr_t top)
 {
     if (stack_count < MAX_STACKS)
         stacks[stack_count++] = (struct stack_bounds){bottom, top};
 }
 
-static int on_known_stack(uint32_t p, uint32_t bytes)
+static int on_known_stack(uintptr_t p, uintptr_t bytes)
 {
     for (unsigned i = 0; i < stack_count; i++)
         if (p >= stacks[i].bottom && p + bytes <= stacks[i].top && p + bytes > p)
@@ -45,30 +45,36 @@ static int on_known_stack(uint32_t p, uint32_t bytes)
     return 0;
 }
 
-static void print_address(uint32_t addr)
+/* Addresses print at the machine's width: 8 hex digits on i686, 16 on x86-64. */
+#define ADDR_DIGITS ((int)sizeof(uintptr_t) * 2)
+
+static void print_address(uintptr_t addr)
 {
     uint32_t off;
     const char *name = symbol_lookup(addr, &off);
     if (name)
-        kprintf("0x%08x <%s+0x%x>", addr, name, off);
+        kprintf("0x%0*lx <%s+0x%x>", ADDR_DIGITS, (unsigned long)addr, name, off);
     else
-        kprintf("0x%08x", addr);
+        kprintf("0x%0*lx", ADDR_DIGITS, (unsigned long)addr);
 }
 
-void backtrace_print(uint32_t eip, uint32_t ebp)
+void backtrace_print(uintptr_t pc, uintptr_t fp)
 {
     kprintf("backtrace:\n");
     kprintf("  #0  ");
-    print_address(eip);
+    print_address(pc);
     kprintf("\n");
-    uint32_t last = 0, repeats = 0;
-    for (int i = 1; i < MAX_FRAMES && ebp; i++) {
-        if (!on_known_stack(ebp, 8)) {
-            kprintf("  (frame pointer 0x%08x is not on a kernel stack: trace ends)\n", ebp);
+    uintptr_t last = 0;
+    unsigned repeats = 0;
+    for (int i = 1; i < MAX_FRAMES && fp; i++) {
+        if (!on_known_stack(fp, 2 * sizeof(uintptr_t))) {
+            kprintf("  (frame pointer 0x%0*lx is not on a kernel stack: trace ends)\n", ADDR_DIGITS,
+                    (unsigned long)fp);
             break;
         }
-        const uint32_t *frame = (const uint32_t *)(uintptr_t)ebp;
-        uint32_t ret = frame[1], next = frame[0];
+        /* a frame: the caller's frame pointer, then the return address */
+        const uintptr_t *frame = (const uintptr_t *)fp;
+        uintptr_t ret = frame[1], next = frame[0];
         if (!ret)
             break;
         if (ret == last) { /* deep recursion: say how deep instead of repeating */
@@ -83,31 +89,22 @@ void backtrace_print(uint32_t eip, uint32_t ebp)
             print_address(ret);
             kprintf("\n");
         }
-        if (next && next <= ebp) {
+        if (next && next <= fp) {
             kprintf("  (frame pointer goes backwards: trace ends)\n");
             break;
         }
-        ebp = next;
+        fp = next;
     }
     if (repeats)
         kprintf("      ... the same frame %u more times\n", repeats);
 }
 
-void pagefault_describe(uint32_t error, char *buf, unsigned size)
+void pagefault_describe(unsigned long error, char *buf, unsigned size)
 {
     fmt_snprintf(buf, size, "%s %s %s%s%s", (error & PF_PRESENT) ? "protection" : "not-present",
                  (error & PF_FETCH) ? "fetch" : (error & PF_WRITE) ? "write" : "read",
                  (error & PF_USER) ? "user" : "supervisor",
                  (error & PF_RESERVED) ? " reserved-bit" : "", "");
-}
-
-static void print_registers(const struct trap_frame *f)
-{
-    kprintf("  eax=%08x ebx=%08x ecx=%08x edx=%08x\n", f->eax, f->ebx, f->ecx, f->edx);
-    kprintf("  esi=%08x edi=%08x ebp=%08x esp=%08x\n", f->esi, f->edi, f->ebp,
-            trap_from_user(f) ? f->user_esp : f->esp_at_pusha + 20);
-    kprintf("  cs=%04x ds=%04x eflags=%08x cr0=%08x cr3=%08x cr4=%08x\n", f->cs, f->ds, f->eflags,
-            read_cr0(), read_cr3(), read_cr4());
 }
 
 void fault_report(const struct trap_frame *f, const char *why)
@@ -118,16 +115,17 @@ void fault_report(const struct trap_frame *f, const char *why)
     if (v == TRAP_PAGE_FAULT) {
         char desc[64];
         pagefault_describe(f->error, desc, sizeof desc);
-        kprintf("  error=0x%x (%s)  address (cr2)=0x%08x\n", f->error, desc, read_cr2());
+        kprintf("  error=0x%lx (%s)  address (cr2)=0x%0*lx\n", (unsigned long)f->error, desc,
+                ADDR_DIGITS, read_cr2());
     } else {
-        kprintf("  error=0x%x\n", f->error);
+        kprintf("  error=0x%lx\n", (unsigned long)f->error);
     }
-    kprintf("  eip=");
-    print_address(f->eip);
+    kprintf("  %s=", TRAP_PC_NAME);
+    print_address(trap_pc(f));
     kprintf("\n");
-    print_registers(f);
+    arch_print_registers(f);
     if (!trap_from_user(f))
-        backtrace_print(f->eip, f->ebp);
+        backtrace_print(trap_pc(f), trap_frame_pointer(f));
 }
 
 /* In a test run, what led up to a fault or panic: the tail of the kernel log. */
@@ -168,7 +166,8 @@ void trap_unhandled(struct trap_frame *f)
 void fault_fatal(const struct trap_frame *f, const char *why)
 {
     if (in_panic++) {
-        kprintf("\n*** fault inside the fault report (vector %u at 0x%08x)\n", f->vector, f->eip);
+        kprintf("\n*** fault inside the fault report (vector %u at 0x%0*lx)\n", (unsigned)f->vector,
+                ADDR_DIGITS, (unsigned long)trap_pc(f));
         stop();
     }
     fault_report(f, why);
@@ -176,18 +175,20 @@ void fault_fatal(const struct trap_frame *f, const char *why)
     stop();
 }
 
-void double_fault_report(void)
+void double_fault_report(const struct fault_context *c)
 {
-    struct tss_state st;
-    tss_faulting_state(&st);
+    uintptr_t page = (uintptr_t)read_cr2() & ~(uintptr_t)0xFFF;
     kprintf("\n*** FAULT: double fault (#8) in kernel mode\n");
     kprintf("  on its own stack; the faulting context was:\n");
-    kprintf("  eip=");
-    print_address(st.eip);
-    kprintf("\n  esp=%08x ebp=%08x cr2=%08x cr3=%08x\n", st.esp, st.ebp, read_cr2(), st.cr3);
-    if (!on_known_stack(st.esp, 4) || (read_cr2() & ~0xFFFu) == ((st.esp - 4) & ~0xFFFu))
-        kprintf("  kernel stack overflow: esp 0x%08x ran into the guard page\n", st.esp);
-    backtrace_print(st.eip, st.ebp);
+    kprintf("  %s=", TRAP_PC_NAME);
+    print_address(c->pc);
+    kprintf("\n  sp=%0*lx fp=%0*lx cr2=%0*lx cr3=%0*lx\n", ADDR_DIGITS, (unsigned long)c->sp,
+            ADDR_DIGITS, (unsigned long)c->fp, ADDR_DIGITS, read_cr2(), ADDR_DIGITS,
+            (unsigned long)c->cr3);
+    if (!on_known_stack(c->sp, sizeof(uintptr_t)) || page == ((c->sp - sizeof(uintptr_t)) & ~(uintptr_t)0xFFF))
+        kprintf("  kernel stack overflow: sp 0x%0*lx ran into the guard page\n", ADDR_DIGITS,
+                (unsigned long)c->sp);
+    backtrace_print(c->pc, c->fp);
     stop();
 }
 
@@ -201,8 +202,8 @@ void panic(const char *fmt, ...)
     va_end(ap);
     kprintf("\n");
     /* start at our caller: its return address, then the frame above ours */
-    const uint32_t *frame = __builtin_frame_address(0);
-    backtrace_print((uint32_t)(uintptr_t)__builtin_return_address(0), frame[0]);
+    const uintptr_t *frame = __builtin_frame_address(0);
+    backtrace_print((uintptr_t)__builtin_return_address(0), frame[0]);
     replay_log_for_tests();
     stop();
 }

@@ -10,14 +10,14 @@
 #ifndef KERNEL_PANIC_H
 #define KERNEL_PANIC_H
 
-#include "arch/x86/trap.h"
+#include "karch.h"
 
 #include <stdint.h>
 
 __attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt, ...);
 
-/* Print "#n 0x... <function+0x..>" for each frame, starting at eip and the frame at ebp. */
-void backtrace_print(uint32_t eip, uint32_t ebp);
+/* Print "#n 0x... <function+0x..>" for each frame, starting at pc and the frame at fp. */
+void backtrace_print(uintptr_t pc, uintptr_t fp);
 
 /* Print the report for frame f (also used by later layers before killing a process). */
 void fault_report(const struct trap_frame *f, const char *why);
@@ -26,7 +26,7 @@ void fault_report(const struct trap_frame *f, const char *why);
 __attribute__((noreturn)) void fault_fatal(const struct trap_frame *f, const char *why);
 
 /* Decode a page-fault error code into buf: "not-present write supervisor". */
-void pagefault_describe(uint32_t error, char *buf, unsigned size);
+void pagefault_describe(unsigned long error, char *buf, unsigned size);
 
 /*
  * Where a ring-3 exception goes (processes install it): returns 1 when the
@@ -39,6 +39,6 @@ void panic_set_user_fault_hook(user_fault_fn fn);
 void panic_set_test_mode(int on);
 
 /* Bounds of the stacks a backtrace may walk (the frame pointer must stay inside). */
-void panic_add_stack(uint32_t bottom, uint32_t top);
+void panic_add_stack(uintptr_t bottom, uintptr_t top);
 
 #endif

@@ -5,8 +5,9 @@
  * A new process's kernel stack is built to look as if it had been switched
  * out in the middle of returning from a trap: at the top a struct
  * trap_frame that irets to the ELF entry point in ring 3, below it the
- * registers context_switch pops and a return address of trap_return.  The
- * first switch to it therefore "returns" straight into user mode.
+ * registers context_switch pops and a return address of the trap-return
+ * path (arch_user_first_frame, per architecture).  The first switch to it
+ * therefore "returns" straight into user mode.
  *
  * A process that ends (exit or kill) becomes a zombie: its address space is
  * destroyed at once (every user frame and page table back to the PMM), but
@@ -19,8 +20,7 @@
  * commit charge and slot come back at the latest one tick after it ends.
  */
 #include "kernel/process.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/layout.h"
+#include "karch.h"
 #include "kernel/elf.h"
 #include "kernel/errno.h"
 #include "kernel/initrd.h"
@@ -37,12 +37,10 @@
 _Static_assert(USER_STACK_GAP == VMM_STACK_GAP, "the ABI's stack gap is the VMM's");
 _Static_assert(USER_INFO_ADDR + 2 * PAGE == USER_END, "the info page's guard is the last user page");
 
-void context_switch(uint32_t *save_esp, uint32_t load_esp);
-extern char trap_return[];
 
 static struct process table[PROCESS_MAX];
 static struct process *current;
-static uint32_t idle_esp; /* the boot context's stack while a process runs */
+static uintptr_t idle_sp; /* the boot context's stack while a process runs */
 static int next_pid = 1;
 static struct initrd initrd;
 static int have_initrd;
@@ -143,12 +141,12 @@ static void switch_to(struct process *next)
     current = next;
     if (next) {
         vmm_space_switch(&next->space);
-        tss_set_kernel_stack((uint32_t)(uintptr_t)next->kstack_top);
+        tss_set_kernel_stack((uintptr_t)next->kstack_top);
         next->slice = PROCESS_SLICE_TICKS;
     } else {
         vmm_space_switch(vmm_kernel_space());
     }
-    context_switch(prev ? &prev->kesp : &idle_esp, next ? next->kesp : idle_esp);
+    context_switch(prev ? &prev->ksp : &idle_sp, next ? next->ksp : idle_sp);
 }
 
 /* Write the tick count into a process's info page (it reads the clock there). */
@@ -222,7 +220,8 @@ static int vmm_to_errno(int r)
 }
 
 /* Reserve [addr, addr + size) in p's space; 0 or -errno. */
-static int reserve_at(struct process *p, uint32_t addr, uint32_t size, unsigned prot, unsigned flags)
+static int reserve_at(struct process *p, uintptr_t addr, uintptr_t size, unsigned prot,
+                      unsigned flags)
 {
     uintptr_t a = addr;
     int r = vmm_reserve(&p->space, &a, size, prot, flags);
@@ -279,24 +278,6 @@ static int make_layout(struct process *p, const struct elf_image *img, uint32_t 
     return make_info_page(p, arg);
 }
 
-/* The kernel stack of a process that has never run: see the top of this file. */
-static void build_first_frame(struct process *p, uint32_t entry)
-{
-    uint32_t *sp = (uint32_t *)p->kstack_top;
-    struct trap_frame *f = (struct trap_frame *)(void *)sp - 1;
-    memset(f, 0, sizeof *f);
-    f->gs = f->fs = f->es = f->ds = SEL_USER_DATA;
-    f->eip = entry;
-    f->cs = SEL_USER_CODE;
-    f->eflags = EFLAGS_IF | 0x2;
-    f->user_esp = USER_STACK_TOP;
-    f->user_ss = SEL_USER_DATA;
-    sp = (uint32_t *)f;
-    *--sp = (uint32_t)(uintptr_t)trap_return; /* context_switch's ret */
-    for (int i = 0; i < 4; i++)
-        *--sp = 0; /* ebp, ebx, esi, edi */
-    p->kesp = (uint32_t)(uintptr_t)sp;
-}
 
 static int load_program(struct process *p, const char *name, uint32_t arg)
 {
@@ -321,7 +302,8 @@ static int load_program(struct process *p, const char *name, uint32_t arg)
         vmm_space_destroy(&p->space);
         return r;
     }
-    build_first_frame(p, img.entry);
+    /* the kernel stack of a process that has never run: see the top of this file */
+    p->ksp = arch_user_first_frame(p->kstack_top, img.entry, USER_STACK_TOP);
     return 0;
 }
 
@@ -396,25 +378,27 @@ void process_exit(int status)
     end_current(status & 0xFF);
 }
 
-static const char *access_text(uint32_t error)
+static const char *access_text(unsigned long error)
 {
     if (error & PF_FETCH)
         return "execute";
     return (error & PF_WRITE) ? "write" : "read";
 }
 
-void process_kill(const struct trap_frame *f, int cause, uint32_t addr, const char *why)
+void process_kill(const struct trap_frame *f, int cause, uintptr_t addr, const char *why)
 {
     struct process *p = current;
+    unsigned long pc = trap_pc(f);
     if (f->vector == TRAP_PAGE_FAULT)
         fmt_snprintf(last_kill, sizeof last_kill,
-                     "process %d (%s) killed: page fault at 0x%08x, eip 0x%08x, %s access: %s",
-                     p->pid, p->name, addr, f->eip, access_text(f->error), why);
+                     "process %d (%s) killed: page fault at 0x%08lx, " TRAP_PC_NAME
+                     " 0x%08lx, %s access: %s",
+                     p->pid, p->name, (unsigned long)addr, pc, access_text(f->error), why);
     else
         fmt_snprintf(last_kill, sizeof last_kill,
-                     "process %d (%s) killed: %s (#%u), error 0x%x, eip 0x%08x%s%s", p->pid,
-                     p->name, trap_name(f->vector), f->vector, f->error, f->eip,
-                     why ? ": " : "", why ? why : "");
+                     "process %d (%s) killed: %s (#%u), error 0x%lx, " TRAP_PC_NAME " 0x%08lx%s%s",
+                     p->pid, p->name, trap_name(f->vector), (unsigned)f->vector,
+                     (unsigned long)f->error, pc, why ? ": " : "", why ? why : "");
     kprintf("*** %s\n", last_kill);
     end_current(SYS_WAIT_KILLED | cause);
 }
@@ -554,7 +538,7 @@ int process_kill_pid(int pid)
 
 /* ---------------------------------------------------------------- faults */
 
-static int user_page_fault(struct trap_frame *f, uint32_t addr, int vmm_code, const char *why)
+static int user_page_fault(struct trap_frame *f, uintptr_t addr, int vmm_code, const char *why)
 {
     if (!current)
         return 0;

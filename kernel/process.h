@@ -23,7 +23,7 @@
 #ifndef KERNEL_PROCESS_H
 #define KERNEL_PROCESS_H
 
-#include "arch/x86/trap.h"
+#include "karch.h"
 #include "kernel/syscall_nr.h"
 #include "mm/vmm.h"
 
@@ -48,13 +48,13 @@ struct process {
     char name[SYS_NAME_MAX];
     struct vmm_space space;
     void *kstack_top;  /* from vmm_kstack_alloc */
-    uint32_t kesp;     /* saved kernel stack pointer while switched out */
+    uintptr_t ksp;     /* saved kernel stack pointer while switched out */
     uint64_t wake_tick;
     int wait_for;      /* the pid a WAITING process waits for (SYS_WAIT_ANY: any) */
     int status;        /* exit status, or SYS_WAIT_KILLED | cause */
     unsigned slice;    /* ticks left in this slice */
-    uint32_t brk_start, brk, brk_limit;
-    uint32_t image_start, image_end;
+    uintptr_t brk_start, brk, brk_limit;
+    uintptr_t image_start, image_end;
     pmm_paddr_t info_frame;
     int adopted;       /* its parent ended first: the kernel's reaper collects it */
 };
@@ -111,7 +111,7 @@ __attribute__((noreturn)) void process_exit(int status);
  * address, EIP, access, reason), end it with SYS_WAIT_KILLED | cause and
  * switch away (never returns).
  */
-__attribute__((noreturn)) void process_kill(const struct trap_frame *f, int cause, uint32_t addr,
+__attribute__((noreturn)) void process_kill(const struct trap_frame *f, int cause, uintptr_t addr,
                                             const char *why);
 
 /*

@@ -3,7 +3,7 @@
  * report (see stack_protector.h).
  */
 #include "kernel/stack_protector.h"
-#include "arch/x86/cpu.h"
+#include "karch.h"
 #include "kernel/panic.h"
 
 #include <stdint.h>

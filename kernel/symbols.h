@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 /* Name of the function containing addr and the offset into it; NULL if none. */
-const char *symbol_lookup(uint32_t addr, uint32_t *offset);
+const char *symbol_lookup(uintptr_t addr, uint32_t *offset);
 /* Address of a function by name, 0 if unknown. */
-uint32_t symbol_address(const char *name);
+uintptr_t symbol_address(const char *name);
 unsigned symbol_count(void);
 
 #endif

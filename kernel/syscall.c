@@ -1,6 +1,8 @@
 /*
- * kernel/syscall.c - the system calls (int 0x80; ABI in kernel/syscall_nr.h
- * and docs/syscalls.md).
+ * kernel/syscall.c - the system calls (int 0x80 on i686, syscall on x86-64;
+ * ABI in kernel/syscall_nr.h and docs/syscalls.md).  The same code for both:
+ * arguments and results are register-wide (uintptr_t, long), and the
+ * architecture's trap.h says which saved registers carry them.
  *
  * Every argument is hostile until checked: pointers go through the
  * user-copy routines (which refuse NULL, kernel addresses, wrapping ranges
@@ -9,7 +11,7 @@
  * flags are checked against the ones the ABI defines.  A bad call returns
  * -errno; nothing a program passes can fault the kernel.
  */
-#include "arch/x86/layout.h"
+#include "karch.h"
 #include "kernel/errno.h"
 #include "kernel/log.h"
 #include "kernel/process.h"
@@ -30,9 +32,9 @@ _Static_assert(SYS_REGION_RESERVED == VMM_REGION_RESERVED &&
                "ABI region states are the VMM's");
 _Static_assert(USER_INFO_ADDR < USER_END && USER_STACK_TOP <= USER_INFO_ADDR, "user layout");
 
-typedef int32_t (*syscall_fn)(struct process *p, const uint32_t *a);
+typedef long (*syscall_fn)(struct process *p, const uintptr_t *a);
 
-static int32_t from_vmm(int r)
+static long from_vmm(int r)
 {
     switch (r) {
     case VMM_OK: return 0;
@@ -45,7 +47,7 @@ static int32_t from_vmm(int r)
 }
 
 /* Steps 1 and 2 of the documented order: sizes and alignment, then the user half. */
-static int32_t check_shape(uint32_t addr, uint32_t size)
+static long check_shape(uintptr_t addr, uintptr_t size)
 {
     if (size == 0 || (addr | size) & (PAGE - 1))
         return -EINVAL;
@@ -54,7 +56,7 @@ static int32_t check_shape(uint32_t addr, uint32_t size)
 
 enum region_call { CALL_COMMIT, CALL_DECOMMIT, CALL_PROTECT, CALL_RELEASE };
 
-static uint32_t area_of(const struct process *p, uint32_t addr);
+static uint32_t area_of(const struct process *p, uintptr_t addr);
 
 /*
  * Step 3: where the pages are, lowest first.  No region: -ENOENT.  An area
@@ -62,12 +64,12 @@ static uint32_t area_of(const struct process *p, uint32_t addr);
  * area: commit/decommit/protect only below the page-rounded break, release
  * never.  Ranges the process reserved itself: allowed.
  */
-static int32_t check_areas(const struct process *p, uint32_t addr, uint32_t size,
-                           enum region_call call)
+static long check_areas(const struct process *p, uintptr_t addr, uintptr_t size,
+                        enum region_call call)
 {
-    uint32_t end = addr + size, brk_top = (p->brk + PAGE - 1) & ~(PAGE - 1);
+    uintptr_t end = addr + size, brk_top = (p->brk + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
     struct vmm_region_info info;
-    for (uint32_t a = addr; a < end; a = info.end) {
+    for (uintptr_t a = addr; a < end; a = info.end) {
         if (vmm_query_region((struct vmm_space *)&p->space, a, &info))
             return -ENOENT;
         switch (area_of(p, a)) {
@@ -84,16 +86,16 @@ static int32_t check_areas(const struct process *p, uint32_t addr, uint32_t size
     return 0;
 }
 
-static int32_t check_region_call(const struct process *p, uint32_t addr, uint32_t size,
-                                 enum region_call call)
+static long check_region_call(const struct process *p, uintptr_t addr, uintptr_t size,
+                              enum region_call call)
 {
-    int32_t r = check_shape(addr, size);
+    long r = check_shape(addr, size);
     return r ? r : check_areas(p, addr, size, call);
 }
 
 /* ---------------------------------------------------------------- processes */
 
-static int32_t sys_exit(struct process *p, const uint32_t *a)
+static long sys_exit(struct process *p, const uintptr_t *a)
 {
     (void)p;
     process_exit((int)a[0]);
@@ -104,10 +106,10 @@ static int32_t sys_exit(struct process *p, const uint32_t *a)
  * enough (protection is per page); reading it also backs a committed page
  * that has no frame yet, so the copy that follows cannot fail half-way.
  */
-static int user_pages_readable(uint32_t buf, uint32_t len)
+static int user_pages_readable(uintptr_t buf, uintptr_t len)
 {
     char byte;
-    for (uint32_t a = buf; a - buf < len; a = (a & ~(PAGE - 1)) + PAGE)
+    for (uintptr_t a = buf; a - buf < len; a = (a & ~(uintptr_t)(PAGE - 1)) + PAGE)
         if (copy_from_user(&byte, a, 1))
             return 0;
     return 1;
@@ -121,10 +123,10 @@ static int user_pages_readable(uint32_t buf, uint32_t len)
  * out.  So -EFAULT means nothing was printed, and a success is the whole
  * (cut) length.
  */
-static int32_t sys_write(struct process *p, const uint32_t *a)
+static long sys_write(struct process *p, const uintptr_t *a)
 {
     char chunk[256];
-    uint32_t fd = a[0], buf = a[1], len = a[2];
+    uintptr_t fd = a[0], buf = a[1], len = a[2];
     (void)p;
     if (fd != SYS_FD_STDOUT && fd != SYS_FD_STDERR)
         return -EBADF;
@@ -134,29 +136,33 @@ static int32_t sys_write(struct process *p, const uint32_t *a)
         len = SYS_WRITE_MAX;
     if (!user_pages_readable(buf, len))
         return -EFAULT;
-    for (uint32_t done = 0; done < len;) {
-        uint32_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
+    for (uintptr_t done = 0; done < len;) {
+        size_t n = len - done < sizeof chunk ? len - done : sizeof chunk;
         if (copy_from_user(chunk, buf + done, n))
             return -EFAULT; /* not reached: every page was just read */
-        for (uint32_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++)
             kputc(chunk[i]);
         done += n;
     }
-    return (int32_t)len;
+    return (long)len;
 }
 
-static int32_t sys_spawn(struct process *p, const uint32_t *a)
+static long sys_spawn(struct process *p, const uintptr_t *a)
 {
     char name[SYS_NAME_MAX];
     long r = strncpy_from_user(name, a[0], sizeof name);
     if (r < 0)
-        return (int32_t)r;
-    return process_spawn(name, a[1], p->pid);
+        return r;
+    if (a[1] > UINT32_MAX)
+        return -EINVAL; /* the info page's arg is 32 bits in both ABIs */
+    return process_spawn(name, (uint32_t)a[1], p->pid);
 }
 
-static int32_t sys_wait(struct process *p, const uint32_t *a)
+static long sys_wait(struct process *p, const uintptr_t *a)
 {
     (void)p;
+    if ((long)a[0] != (int)a[0])
+        return -ECHILD; /* no pid is that large (x86-64: the register is wider than int) */
     /* block until a child has ended; it stays until its status is delivered */
     int pid = process_wait_ended((int)a[0]);
     if (pid < 0)
@@ -167,20 +173,20 @@ static int32_t sys_wait(struct process *p, const uint32_t *a)
     return process_reap(pid);
 }
 
-static int32_t sys_getpid(struct process *p, const uint32_t *a)
+static long sys_getpid(struct process *p, const uintptr_t *a)
 {
     (void)a;
     return p->pid;
 }
 
-static int32_t sys_yield(struct process *p, const uint32_t *a)
+static long sys_yield(struct process *p, const uintptr_t *a)
 {
     (void)p, (void)a;
     process_yield();
     return 0;
 }
 
-static int32_t sys_sleep(struct process *p, const uint32_t *a)
+static long sys_sleep(struct process *p, const uintptr_t *a)
 {
     (void)p;
     if (a[0] == 0)
@@ -199,9 +205,9 @@ static void publish_brk(struct process *p)
     mm_kunmap(info);
 }
 
-static uint32_t page_up(uint32_t a)
+static uintptr_t page_up(uintptr_t a)
 {
-    return (a + PAGE - 1) & ~(PAGE - 1);
+    return (a + PAGE - 1) & ~(uintptr_t)(PAGE - 1);
 }
 
 /*
@@ -210,7 +216,7 @@ static uint32_t page_up(uint32_t a)
  * must not stay so), then committed lazily.  A failed commit leaves only
  * reserved pages' protection changed, which nothing can see but query.
  */
-static int grow_brk_pages(struct process *p, uint32_t from, uint32_t to)
+static int grow_brk_pages(struct process *p, uintptr_t from, uintptr_t to)
 {
     int r = vmm_protect(&p->space, from, to - from, VMM_PROT_RW);
     return r ? r : vmm_commit(&p->space, from, to - from, 0);
@@ -222,11 +228,11 @@ static int grow_brk_pages(struct process *p, uint32_t from, uint32_t to)
  * protection, pages that leave it are decommitted (their frames go back; a
  * later re-grow reads zeros).
  */
-static int32_t set_brk(struct process *p, uint32_t want)
+static long set_brk(struct process *p, uintptr_t want)
 {
     if (want < p->brk_start || want > p->brk_limit)
         return -ENOMEM;
-    uint32_t old_top = page_up(p->brk), new_top = page_up(want);
+    uintptr_t old_top = page_up(p->brk), new_top = page_up(want);
     int r = 0;
     if (new_top > old_top)
         r = grow_brk_pages(p, old_top, new_top);
@@ -239,31 +245,38 @@ static int32_t set_brk(struct process *p, uint32_t want)
     return 0;
 }
 
-static int32_t sys_brk(struct process *p, const uint32_t *a)
+static long sys_brk(struct process *p, const uintptr_t *a)
 {
     if (a[0] == 0)
-        return (int32_t)p->brk; /* brk(0): where the break is */
-    int32_t r = set_brk(p, a[0]);
-    return r ? r : (int32_t)p->brk;
+        return (long)p->brk; /* brk(0): where the break is */
+    long r = set_brk(p, a[0]);
+    return r ? r : (long)p->brk;
 }
 
-static int32_t sys_sbrk(struct process *p, const uint32_t *a)
+static long sys_sbrk(struct process *p, const uintptr_t *a)
 {
-    int32_t incr = (int32_t)a[0];
-    uint32_t old = p->brk;
-    /* the increment is signed: compute in 64 bits so that nothing wraps */
-    int64_t want = (int64_t)old + incr;
-    if (want < (int64_t)p->brk_start || want > (int64_t)p->brk_limit)
-        return -ENOMEM;
-    int32_t r = set_brk(p, (uint32_t)want);
-    return r ? r : (int32_t)old;
+    intptr_t incr = (intptr_t)a[0];
+    uintptr_t old = p->brk, want;
+    /* the increment is signed: compare distances, so that nothing can wrap */
+    if (incr >= 0) {
+        if ((uintptr_t)incr > p->brk_limit - old)
+            return -ENOMEM;
+        want = old + (uintptr_t)incr;
+    } else {
+        uintptr_t down = (uintptr_t)0 - (uintptr_t)incr; /* |incr|, INTPTR_MIN included */
+        if (down > old - p->brk_start)
+            return -ENOMEM;
+        want = old - down;
+    }
+    long r = set_brk(p, want);
+    return r ? r : (long)old;
 }
 
 /* ---------------------------------------------------------------- regions */
 
-static int32_t sys_reserve(struct process *p, const uint32_t *a)
+static long sys_reserve(struct process *p, const uintptr_t *a)
 {
-    uint32_t addr = a[0], size = a[1], prot = a[2], flags = a[3];
+    uintptr_t addr = a[0], size = a[1], prot = a[2], flags = a[3];
     if ((prot & ~SYS_PROT_MASK) || (flags & ~SYS_RESERVE_COMMIT))
         return -EINVAL;
     if (size == 0 || (addr | size) & (PAGE - 1))
@@ -275,44 +288,44 @@ static int32_t sys_reserve(struct process *p, const uint32_t *a)
     uintptr_t where = addr;
     int r = vmm_reserve(&p->space, &where, size, prot,
                         (flags & SYS_RESERVE_COMMIT) ? VMM_RESERVE_COMMIT : 0);
-    return r ? from_vmm(r) : (int32_t)where;
+    return r ? from_vmm(r) : (long)where;
 }
 
-static int32_t sys_commit(struct process *p, const uint32_t *a)
+static long sys_commit(struct process *p, const uintptr_t *a)
 {
     if (a[2] & ~SYS_COMMIT_EAGER)
         return -EINVAL;
-    int32_t c = check_region_call(p, a[0], a[1], CALL_COMMIT);
+    long c = check_region_call(p, a[0], a[1], CALL_COMMIT);
     return c ? c
              : from_vmm(vmm_commit(&p->space, a[0], a[1],
                                    (a[2] & SYS_COMMIT_EAGER) ? VMM_COMMIT_EAGER : 0));
 }
 
-static int32_t sys_decommit(struct process *p, const uint32_t *a)
+static long sys_decommit(struct process *p, const uintptr_t *a)
 {
     if (a[2] & ~SYS_DECOMMIT_KEEP)
         return -EINVAL;
-    int32_t c = check_region_call(p, a[0], a[1], CALL_DECOMMIT);
+    long c = check_region_call(p, a[0], a[1], CALL_DECOMMIT);
     return c ? c
              : from_vmm(vmm_decommit(&p->space, a[0], a[1],
                                      (a[2] & SYS_DECOMMIT_KEEP) ? VMM_DECOMMIT_KEEP : 0));
 }
 
-static int32_t sys_protect(struct process *p, const uint32_t *a)
+static long sys_protect(struct process *p, const uintptr_t *a)
 {
     if (a[2] & ~SYS_PROT_MASK)
         return -EINVAL;
-    int32_t c = check_region_call(p, a[0], a[1], CALL_PROTECT);
+    long c = check_region_call(p, a[0], a[1], CALL_PROTECT);
     return c ? c : from_vmm(vmm_protect(&p->space, a[0], a[1], a[2]));
 }
 
-static int32_t sys_release(struct process *p, const uint32_t *a)
+static long sys_release(struct process *p, const uintptr_t *a)
 {
-    int32_t c = check_region_call(p, a[0], a[1], CALL_RELEASE);
+    long c = check_region_call(p, a[0], a[1], CALL_RELEASE);
     return c ? c : from_vmm(vmm_release(&p->space, a[0], a[1]));
 }
 
-static uint32_t area_of(const struct process *p, uint32_t addr)
+static uint32_t area_of(const struct process *p, uintptr_t addr)
 {
     if (addr >= USER_INFO_ADDR && addr < USER_END)
         return SYS_AREA_INFO; /* and its guard page, the last below the kernel */
@@ -327,7 +340,7 @@ static uint32_t area_of(const struct process *p, uint32_t addr)
     return SYS_AREA_RESERVE;
 }
 
-static int32_t sys_query(struct process *p, const uint32_t *a)
+static long sys_query(struct process *p, const uintptr_t *a)
 {
     struct vmm_region_info info;
     struct sys_region_info out;
@@ -340,7 +353,7 @@ static int32_t sys_query(struct process *p, const uint32_t *a)
     return copy_to_user(a[1], &out, sizeof out);
 }
 
-static int32_t sys_memstat(struct process *p, const uint32_t *a)
+static long sys_memstat(struct process *p, const uintptr_t *a)
 {
     struct pmm_stats ps;
     struct vmm_stats vs;
@@ -372,14 +385,15 @@ static int syscall_trap(struct trap_frame *f)
     struct process *p = process_current();
     if (!p || !trap_from_user(f))
         return 0; /* int 0x80 from the kernel: not a system call, report it */
-    const uint32_t args[5] = {f->ebx, f->ecx, f->edx, f->esi, f->edi};
-    syscall_fn fn = f->eax < SYS_COUNT ? calls[f->eax] : 0;
-    f->eax = fn ? (uint32_t)fn(p, args) : (uint32_t)-ENOSYS;
+    uintptr_t args[5], nr = trap_syscall_number(f);
+    trap_syscall_args(f, args);
+    syscall_fn fn = nr < SYS_COUNT ? calls[nr] : 0;
+    trap_set_syscall_result(f, fn ? (uintptr_t)fn(p, args) : (uintptr_t)-ENOSYS);
     return 1;
 }
 
 void syscall_init(void)
 {
-    trap_set_user_gate(SYS_VECTOR);
+    arch_syscall_init();
     trap_set_handler(SYS_VECTOR, syscall_trap);
 }

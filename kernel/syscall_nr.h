@@ -8,20 +8,43 @@
  * per-process info page).  docs/syscalls.md and docs/processes.md explain
  * each item; this header is the definition the code compiles against.
  *
- * Calling convention (int 0x80): eax = number, ebx ecx edx esi edi = up to
- * five arguments, result in eax; every other register is preserved.  A
- * result in [-4095, -1] is an error (-errno, kernel/errno.h); any other
- * value is a success.  User addresses end at 0xC0000000, so an address
+ * Calling conventions (docs/syscalls.md has the reasons):
+ *
+ *   i686    int 0x80: eax = number, ebx ecx edx esi edi = up to five
+ *           arguments, result in eax; every other register is preserved.
+ *   x86-64  the syscall instruction: rax = number, rdi rsi rdx r10 r8 =
+ *           up to five arguments, result in rax; rcx and r11 are destroyed
+ *           (the CPU keeps the return address and the flags in them), every
+ *           other register is preserved.
+ *
+ * A result in [-4095, -1] is an error (-errno, kernel/errno.h); any other
+ * value is a success.  User addresses end at USER_SPACE_END (0xC0000000 on
+ * i686, just below the non-canonical hole on x86-64), so an address
  * returned by a call never looks like an error.
  *
- * Only fixed-width types, so the header reads the same in the i686 kernel,
- * i686 user programs and x86-64 hosted tests.  kernel/ owns the file; user
- * programs include it through user/include/sys.h.
+ * Only fixed-width types and sys_uptr_t (an address: 32 bits in the i686
+ * ABI, 64 in the x86-64 one), so the header reads the same in either
+ * kernel, its user programs and the hosted tests.  kernel/ owns the file;
+ * user programs include it through user/include/sys.h.
  */
 #ifndef KERNEL_SYSCALL_NR_H
 #define KERNEL_SYSCALL_NR_H
 
 #include <stdint.h>
+
+/*
+ * The ABI of the compiler building this file: i686 for -m32, x86-64 for
+ * -m64 (the 64-bit kernel, its programs, and the hosted tests).
+ */
+#if defined(__x86_64__)
+#define SYS_ABI_NAME "x86-64"
+typedef uint64_t sys_uptr_t;
+#elif defined(__i386__)
+#define SYS_ABI_NAME "i686"
+typedef uint32_t sys_uptr_t;
+#else
+#error "kernel/syscall_nr.h: no system-call ABI for this architecture"
+#endif
 
 /* ---------------------------------------------------------------- numbers */
 /* Number 0 is never valid, so an uninitialised eax fails with -ENOSYS. */
@@ -43,7 +66,7 @@
 #define SYS_MEMSTAT 16  /* memstat(struct sys_memstat *)         0 */
 #define SYS_COUNT 17    /* numbers at or above this: -ENOSYS */
 
-/* The interrupt vector of the system-call gate (DPL 3). */
+/* i686: the interrupt vector of the system-call gate (DPL 3).  x86-64 uses syscall. */
 #define SYS_VECTOR 0x80
 
 /* Results in [-SYS_ERRNO_MAX, -1] are errors. */
@@ -114,14 +137,14 @@ static inline const char *sys_kill_cause_name(int cause)
 
 /* query(): the region piece containing an address. */
 struct sys_region_info {
-    uint32_t start, end; /* this piece, [start, end) */
-    uint32_t base;       /* start of the reservation it belongs to */
-    uint32_t state;      /* SYS_REGION_* */
-    uint32_t prot;       /* SYS_PROT_* */
-    uint32_t backed;     /* pages of the piece that have a frame */
-    uint32_t area;       /* SYS_AREA_* */
+    sys_uptr_t start, end; /* this piece, [start, end) */
+    sys_uptr_t base;       /* start of the reservation it belongs to */
+    uint32_t state;        /* SYS_REGION_* */
+    uint32_t prot;         /* SYS_PROT_* */
+    uint32_t backed;       /* pages of the piece that have a frame */
+    uint32_t area;         /* SYS_AREA_* */
 };
-_Static_assert(sizeof(struct sys_region_info) == 28, "ABI: sys_region_info");
+_Static_assert(sizeof(struct sys_region_info) == 3 * sizeof(sys_uptr_t) + 16, "ABI: sys_region_info");
 
 /* memstat(): the machine's memory and the calling process's, in pages. */
 struct sys_memstat {
@@ -140,10 +163,11 @@ _Static_assert(sizeof(struct sys_memstat) == 40, "ABI: sys_memstat");
 
 /* ---------------------------------------------------------------- layout */
 /*
- * A process's address space (docs/processes.md):
+ * A process's address space (docs/processes.md), the same shape in both
+ * ABIs; only its top differs (USER_SPACE_END):
  *
- *   0x00000000 - 0x00000FFF   page 0, never mapped
- *   0x00001000 - 0x003FFFFF   reserved, no access (catches NULL + offset)
+ *   0 - 0xFFF                 page 0, never mapped
+ *   0x1000 - 0x3FFFFF         reserved, no access (catches NULL + offset)
  *   USER_IMAGE_START ...      the program's segments (ELF, linked here)
  *   image end (page) ...      the break area: USER_BRK_MAX reserved bytes,
  *                             committed up to the break
@@ -153,38 +177,58 @@ _Static_assert(sizeof(struct sys_memstat) == 40, "ABI: sys_memstat");
  *   USER_STACK_TOP - SIZE     the user stack, committed lazily
  *   USER_STACK_TOP            one GUARD page
  *   USER_INFO_ADDR            the info page, read-only
- *   0xBFFFF000 - 0xBFFFFFFF   the info page's GUARD page: never mapped,
+ *   USER_SPACE_END - 0x1000   the info page's GUARD page: never mapped,
  *                             nothing can be reserved there
+ *
+ * i686: USER_SPACE_END is 0xC0000000, where the kernel half starts.
+ * x86-64: 0x00007FFFFFFFF000, one page below the end of the lower
+ * canonical half.  That last page stays out of user space so that no
+ * instruction can end at the hole: a syscall made from it would return to
+ * a non-canonical address, and sysret would fault in ring 0.
+ *
+ * The image area is the same in both: below 2 GiB, where -fno-pic
+ * programs of the x86-64 small code model must be linked.
  */
+#define USER32_SPACE_END 0xC0000000u
+#define USER64_SPACE_END 0x00007FFFFFFFF000ull
+#if defined(__x86_64__)
+#define USER_SPACE_END USER64_SPACE_END
+#else
+#define USER_SPACE_END USER32_SPACE_END
+#endif
 #define USER_LOW_START 0x00001000u
 #define USER_IMAGE_START 0x00400000u /* where user/user.ld links programs */
 #define USER_IMAGE_END 0x40000000u   /* every segment ends at or below this */
 #define USER_BRK_MAX 0x20000000u     /* size of the break area (512 MiB) */
 #define USER_STACK_SIZE 0x00040000u  /* 256 KiB */
-#define USER_STACK_TOP 0xBFFFD000u   /* initial esp */
-#define USER_STACK_GAP 0x00100000u   /* guard gap below the stack (1 MiB) */
-#define USER_INFO_ADDR 0xBFFFE000u
+#define USER_STACK_TOP (USER_SPACE_END - 0x3000u) /* initial stack pointer */
+#define USER_STACK_GAP 0x00100000u                /* guard gap below the stack (1 MiB) */
+#define USER_INFO_ADDR (USER_SPACE_END - 0x2000u)
 
 #define USER_INFO_MAGIC 0x4F464E49u /* "INFO" */
 
 /*
  * The info page: at USER_INFO_ADDR in every process, read-only to it,
  * written by the kernel.  `ticks` changes behind the program's back (read
- * it through a volatile pointer); `brk` follows every brk/sbrk.
+ * it through a volatile pointer); `brk` follows every brk/sbrk.  The
+ * 32-bit fields come first, eight of them, so that the addresses are
+ * naturally aligned and the structure has no padding in either ABI.
  */
 struct user_info {
-    uint32_t magic;                  /* USER_INFO_MAGIC */
-    uint32_t size;                   /* sizeof(struct user_info) */
-    int32_t pid, ppid;               /* ppid 0: started by the kernel */
-    uint32_t arg;                    /* spawn's second argument */
-    uint32_t image_start, image_end; /* the segments, page-rounded */
-    uint32_t brk_start, brk_limit;   /* the break area [brk_start, brk_limit) */
-    uint32_t brk;                    /* the current break */
-    uint32_t stack_low, stack_top;   /* the stack, guard page excluded */
-    uint32_t ticks;                  /* timer ticks since boot */
-    uint32_t tick_hz;                /* ticks per second */
-    char name[SYS_NAME_MAX];         /* the program's name in the initrd */
+    uint32_t magic;                    /* USER_INFO_MAGIC */
+    uint32_t size;                     /* sizeof(struct user_info): differs per ABI */
+    int32_t pid, ppid;                 /* ppid 0: started by the kernel */
+    uint32_t arg;                      /* spawn's second argument */
+    uint32_t ticks;                    /* timer ticks since boot */
+    uint32_t tick_hz;                  /* ticks per second */
+    uint32_t reserved;                 /* zero */
+    sys_uptr_t image_start, image_end; /* the segments, page-rounded */
+    sys_uptr_t brk_start, brk_limit;   /* the break area [brk_start, brk_limit) */
+    sys_uptr_t brk;                    /* the current break */
+    sys_uptr_t stack_low, stack_top;   /* the stack, guard page excluded */
+    char name[SYS_NAME_MAX];           /* the program's name in the initrd */
 };
-_Static_assert(sizeof(struct user_info) == 56 + SYS_NAME_MAX, "ABI: user_info");
+_Static_assert(sizeof(struct user_info) == 32 + 7 * sizeof(sys_uptr_t) + SYS_NAME_MAX,
+               "ABI: user_info");
 
 #endif /* KERNEL_SYSCALL_NR_H */

@@ -1,16 +1,17 @@
 /*
- * kernel/usercopy.c - range checks and SMAP around arch/x86/usercopy.asm.
+ * kernel/usercopy.c - range checks and SMAP around the architecture's
+ * copy routines (arch/x86/usercopy.asm, arch/x86_64/usercopy.asm).
  */
 #include "kernel/usercopy.h"
-#include "arch/x86/cpu.h"
-#include "arch/x86/layout.h"
+#include "karch.h"
 #include "kernel/errno.h"
 
 int arch_copy_user(void *dst, const void *src, size_t n);
 long arch_strncpy_user(char *dst, const char *src, size_t max);
 
+/* One entry of the routines' table: machine words (dd on i686, dq on x86-64). */
 struct fixup {
-    uint32_t start, end, resume;
+    uintptr_t start, end, resume;
 };
 extern const struct fixup usercopy_fixups[];
 
@@ -21,10 +22,10 @@ int user_range_ok(uintptr_t uaddr, size_t n)
     return uaddr >= USER_START && uaddr < USER_END && n <= USER_END - uaddr;
 }
 
-uint32_t usercopy_fixup(uint32_t eip)
+uintptr_t usercopy_fixup(uintptr_t pc)
 {
     for (const struct fixup *f = usercopy_fixups; f->start; f++)
-        if (eip >= f->start && eip < f->end)
+        if (pc >= f->start && pc < f->end)
             return f->resume;
     return 0;
 }

@@ -2,7 +2,7 @@
  * kernel/usercopy.h - the only way the kernel reads or writes user memory.
  *
  * Each routine checks the range first (not in page 0, not in the kernel
- * half, not wrapping past 2^32) and then copies with fault fixups: a page
+ * half, not wrapping) and then copies with fault fixups: a page
  * that is committed but not yet backed is backed by the page-fault handler
  * as usual; any other fault (a hole, a reserved-only page, a released range,
  * a protection violation) makes the routine return -EFAULT instead of
@@ -32,9 +32,9 @@ long strncpy_from_user(char *dst, uintptr_t usrc, size_t max);
 int user_range_ok(uintptr_t uaddr, size_t n);
 
 /*
- * For the page-fault handler: if eip is inside a user-copy routine, return
+ * For the page-fault handler: if pc is inside a user-copy routine, return
  * the address to resume at (the routine's fixup), else 0.
  */
-uint32_t usercopy_fixup(uint32_t eip);
+uintptr_t usercopy_fixup(uintptr_t pc);
 
 #endif

@@ -30,7 +30,7 @@ in=$1 out=$2
     echo "ksyms_table:"
     off=0
     while read -r addr name; do
-        echo "    dd 0x$addr, $off"
+        echo "    dd 0x${addr: -8}, $off"   # the low half (kernel/symbols.c)
         off=$((off + ${#name} + 1))
     done < "$out.list"
     echo "ksyms_names:"

@@ -5,7 +5,9 @@
 #   qemu.sh gui   ISO            a QEMU window (VGA console) plus serial here
 #   qemu.sh debug ISO KERNEL     halted at start with the gdb stub on :GDB_PORT (1234), gdb attached
 #
-# Environment: MEM (default 128M), MACHINE (pc), CPU (qemu32), QEMU_EXTRA,
+# Environment: MEM (default 128M), MACHINE (pc), CPU (qemu32; qemu64 for the
+# 64-bit kernel), QEMU_SYSTEM (qemu-system-i386; `make ARCH=x86_64 run`
+# sets qemu-system-x86_64), QEMU_EXTRA,
 # RUN_TIMEOUT (seconds; default none on a terminal, 60 otherwise so that a
 # non-interactive `make run` ends).  Ctrl-A X leaves QEMU.
 #
@@ -20,16 +22,17 @@ set -euo pipefail
 mode=$1 iso=$2
 mem=${MEM:-128M}
 machine=${MACHINE:-pc}
-cpu=${CPU:-qemu32}
+qemu=${QEMU_SYSTEM:-qemu-system-i386}
+if [ "$qemu" = qemu-system-x86_64 ]; then cpu=${CPU:-qemu64}; else cpu=${CPU:-qemu32}; fi
 common=(-machine "$machine" -cpu "$cpu" -m "$mem" -no-reboot
         -device isa-debug-exit,iobase=0xf4,iosize=0x04 -cdrom "$iso" -boot d)
 
 if [ -t 0 ]; then timeout_s=${RUN_TIMEOUT:-0}; else timeout_s=${RUN_TIMEOUT:-60}; fi
 run_qemu() {
     if [ "$timeout_s" != 0 ]; then
-        timeout --foreground "$timeout_s" qemu-system-i386 "$@" || true
+        timeout --foreground "$timeout_s" "$qemu" "$@" || true
     else
-        qemu-system-i386 "$@" || true
+        "$qemu" "$@" || true
     fi
 }
 
@@ -41,7 +44,7 @@ run_scripted() {
     mkfifo "$fifo"
     : >"$out" # exists before tail starts: QEMU's own redirection happens after the FIFO opens
     IFS=';' read -ra cmds <<<"$CMD"
-    timeout "${RUN_TIMEOUT:-120}" qemu-system-i386 "${common[@]}" -display none -serial stdio \
+    timeout "${RUN_TIMEOUT:-120}" "$qemu" "${common[@]}" -display none -serial stdio \
         ${QEMU_EXTRA:-} <"$fifo" >"$out" 2>&1 &
     qpid=$!
     exec 3>"$fifo" # QEMU's stdin; opening it lets QEMU start
@@ -95,7 +98,7 @@ debug)
     # QEMU runs in a session of its own (setsid): the terminal's Ctrl-C must
     # reach only gdb, which turns it into a stop of the target, not end QEMU.
     kernel=$3 port=${GDB_PORT:-1234}
-    setsid qemu-system-i386 "${common[@]}" -display none -serial file:build/debug-serial.log \
+    setsid "$qemu" "${common[@]}" -display none -serial file:build/debug-serial.log \
         -S -gdb "tcp::$port" ${QEMU_EXTRA:-} </dev/null &
     qpid=$!
     trap 'kill $qpid 2>/dev/null || true' EXIT

@@ -1,6 +1,6 @@
 /*
  * arch/x86/cpu.c - CPU features and protections, stopping the CPU, leaving
- * the emulator.
+ * the emulator.  The same on i686 and x86-64 (both builds compile it).
  */
 #include "arch/x86/cpu.h"
 
@@ -28,7 +28,7 @@ void cpu_features_init(void)
 
 void cpu_protections_enable(void)
 {
-    uint32_t cr4 = read_cr4();
+    unsigned long cr4 = read_cr4();
     write_cr0(read_cr0() | CR0_WP);
     if (cpu_features.pge)
         cr4 |= CR4_PGE;
@@ -39,22 +39,6 @@ void cpu_protections_enable(void)
     if (cpu_features.umip)
         cr4 |= CR4_UMIP;
     write_cr4(cr4);
-}
-
-void cpu_call_on_stack(void *top, void (*fn)(void))
-{
-    /* save our stack pointer on the new stack, call, come back */
-    __asm__ volatile("mov %%esp, %%eax\n\t"
-                     "mov %0, %%esp\n\t"
-                     "push %%eax\n\t"
-                     "push %%ebp\n\t"
-                     "xor %%ebp, %%ebp\n\t"
-                     "call *%1\n\t"
-                     "pop %%ebp\n\t"
-                     "pop %%esp"
-                     :
-                     : "r"(top), "r"(fn)
-                     : "eax", "ecx", "edx", "memory");
 }
 
 void cpu_halt_forever(void)

@@ -1,6 +1,9 @@
 /*
- * arch/x86/cpu.h - named helpers for the x86 instructions the kernel needs.
- * All inline assembly of the kernel lives under arch/x86; everything else
+ * arch/x86/cpu.h - named helpers for the x86 instructions the kernel needs,
+ * for both builds: i686 and x86-64 (arch/x86_64 includes this file).
+ * Control registers and the flags register are machine words (unsigned
+ * long: 32 bits on i686, 64 on x86-64); the instructions are the same.
+ * All inline assembly of the kernel lives under arch/; everything else
  * calls these.
  */
 #ifndef ARCH_X86_CPU_H
@@ -20,21 +23,21 @@ static inline uint8_t inb(uint16_t port)
 /* A short delay for old devices (the PIC): a write to an unused port. */
 static inline void io_wait(void) { outb(0x80, 0); }
 
-static inline uint32_t read_cr0(void) { uint32_t v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-static inline uint32_t read_cr2(void) { uint32_t v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline uint32_t read_cr3(void) { uint32_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline uint32_t read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
-static inline void write_cr0(uint32_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
-static inline void write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+static inline unsigned long read_cr0(void) { unsigned long v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline unsigned long read_cr2(void) { unsigned long v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline unsigned long read_cr3(void) { unsigned long v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline unsigned long read_cr4(void) { unsigned long v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr0(unsigned long v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline void write_cr4(unsigned long v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
 /* Switch address space (flushes every non-global TLB entry). */
-static inline void load_cr3(uint32_t pd_phys) { __asm__ volatile("mov %0, %%cr3" : : "r"(pd_phys) : "memory"); }
+static inline void load_cr3(unsigned long pd_phys) { __asm__ volatile("mov %0, %%cr3" : : "r"(pd_phys) : "memory"); }
 /* Drop one page's TLB entry. */
 static inline void invlpg(uintptr_t va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 
-static inline uint32_t read_eflags(void)
+static inline unsigned long read_eflags(void)
 {
-    uint32_t v;
-    __asm__ volatile("pushfl; popl %0" : "=r"(v));
+    unsigned long v;
+    __asm__ volatile("pushf; pop %0" : "=r"(v));
     return v;
 }
 static inline void cpu_cli(void) { __asm__ volatile("cli" ::: "memory"); }
@@ -51,14 +54,28 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t *a, uint32_t *b, 
     __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
 }
 
-/* Save the interrupt flag and disable interrupts; irq_restore puts it back. */
-static inline uint32_t irq_save(void)
+/* Read a model-specific register (EFER: 0xC0000080). */
+static inline uint64_t rdmsr(uint32_t msr)
 {
-    uint32_t flags = read_eflags();
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* Write a model-specific register. */
+static inline void wrmsr(uint32_t msr, uint64_t value)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)value), "d"((uint32_t)(value >> 32)));
+}
+
+/* Save the interrupt flag and disable interrupts; irq_restore puts it back. */
+static inline unsigned long irq_save(void)
+{
+    unsigned long flags = read_eflags();
     cpu_cli();
     return flags;
 }
-static inline void irq_restore(uint32_t flags)
+static inline void irq_restore(unsigned long flags)
 {
     if (flags & 0x200)
         cpu_sti();

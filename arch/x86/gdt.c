@@ -20,6 +20,7 @@
  */
 #include "arch/x86/trap.h"
 #include "arch/x86/cpu.h"
+#include "kernel/arch.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -68,9 +69,11 @@ static void set_entry(int i, uint32_t base, uint32_t limit, uint8_t access, uint
     gdt[i].base_high = (uint8_t)(base >> 24);
 }
 
+/* The double-fault task: the faulting context is what the task switch saved in main_tss. */
 static void df_task_entry(void)
 {
-    double_fault_report();
+    struct fault_context c = {main_tss.eip, main_tss.esp, main_tss.ebp, main_tss.cr3};
+    double_fault_report(&c);
 }
 
 void gdt_init(void)
@@ -119,19 +122,4 @@ void gdt_init(void)
 void tss_set_kernel_stack(uint32_t esp0)
 {
     main_tss.esp0 = esp0;
-}
-
-void tss_faulting_state(struct tss_state *st)
-{
-    st->eip = main_tss.eip;
-    st->esp = main_tss.esp;
-    st->ebp = main_tss.ebp;
-    st->eflags = main_tss.eflags;
-    st->cr3 = main_tss.cr3;
-    st->eax = main_tss.eax;
-    st->ebx = main_tss.ebx;
-    st->ecx = main_tss.ecx;
-    st->edx = main_tss.edx;
-    st->esi = main_tss.esi;
-    st->edi = main_tss.edi;
 }

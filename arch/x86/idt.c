@@ -1,11 +1,11 @@
 /*
- * arch/x86/idt.c - the IDT, the PIC and the PIT, and trap dispatch.
+ * arch/x86/idt.c - the i686 IDT (dispatch, the PIC and the PIT are in
+ * arch/x86/irq.c, shared with x86-64).
  *
  * All 256 vectors get an interrupt gate to their stub in isr.asm (DPL 0, so
  * `int N` from ring 3 faults), except #DF, which is a task gate to the
  * double-fault TSS, and vectors registered later as user-callable
  * (trap_set_user_gate, for the system-call vector).
- * IRQs 0-15 are remapped to vectors 32-47.
  */
 #include "arch/x86/trap.h"
 #include "arch/x86/cpu.h"
@@ -29,10 +29,6 @@ struct idt_ptr {
 
 extern const uint32_t isr_stub_table[256];
 static struct idt_entry idt[256];
-static trap_handler_fn handlers[256];
-
-/* Installed by kernel/panic.c: reports an unhandled exception (never returns for ring 0). */
-void trap_unhandled(struct trap_frame *f);
 
 static void set_gate(unsigned v, uint32_t offset, uint16_t selector, uint8_t type_attr)
 {
@@ -56,113 +52,4 @@ void idt_init(void)
 void trap_set_user_gate(unsigned v)
 {
     set_gate(v, isr_stub_table[v], 0x08, 0xEE);
-}
-
-void trap_set_handler(unsigned vector, trap_handler_fn fn)
-{
-    handlers[vector & 0xFF] = fn;
-}
-
-static void pic_eoi(unsigned vector)
-{
-    if (vector >= IRQ_BASE + 8)
-        outb(0xA0, 0x20);
-    outb(0x20, 0x20);
-}
-
-void trap_dispatch(struct trap_frame *f)
-{
-    unsigned v = f->vector & 0xFF;
-    if (v >= IRQ_BASE && v < IRQ_BASE + 16) {
-        /* EOI first: the handler may switch to another process (the timer
-           preempts), and the PIC must not wait for us to come back */
-        pic_eoi(v);
-        if (handlers[v])
-            handlers[v](f);
-        return;
-    }
-    if (handlers[v] && handlers[v](f))
-        return;
-    trap_unhandled(f);
-}
-
-static const char *const exception_names[32] = {
-    "divide error", "debug", "non-maskable interrupt", "breakpoint", "overflow",
-    "bound range exceeded", "invalid opcode", "device not available", "double fault",
-    "coprocessor segment overrun", "invalid TSS", "segment not present",
-    "stack-segment fault", "general protection fault", "page fault", "reserved (15)",
-    "x87 floating-point error", "alignment check", "machine check", "SIMD floating-point error",
-    "virtualization exception", "control protection exception", "reserved (22)", "reserved (23)",
-    "reserved (24)", "reserved (25)", "reserved (26)", "reserved (27)",
-    "hypervisor injection", "VMM communication", "security exception", "reserved (31)",
-};
-
-const char *trap_name(unsigned vector)
-{
-    return vector < 32 ? exception_names[vector] : "interrupt";
-}
-
-/* ---------------------------------------------------------------- PIC */
-
-void pic_init(void)
-{
-    outb(0x20, 0x11); io_wait(); /* ICW1: init, ICW4 follows */
-    outb(0xA0, 0x11); io_wait();
-    outb(0x21, IRQ_BASE); io_wait();     /* ICW2: vector offsets */
-    outb(0xA1, IRQ_BASE + 8); io_wait();
-    outb(0x21, 0x04); io_wait();         /* ICW3: slave on IRQ2 */
-    outb(0xA1, 0x02); io_wait();
-    outb(0x21, 0x01); io_wait();         /* ICW4: 8086 mode */
-    outb(0xA1, 0x01); io_wait();
-    outb(0x21, 0xFB);                    /* everything masked but the cascade */
-    outb(0xA1, 0xFF);
-}
-
-void pic_unmask(unsigned irq)
-{
-    uint16_t port = irq < 8 ? 0x21 : 0xA1;
-    outb(port, (uint8_t)(inb(port) & ~(1u << (irq & 7))));
-}
-
-/* ---------------------------------------------------------------- PIT */
-
-static volatile uint64_t ticks;
-static unsigned tick_hz;
-static trap_handler_fn tick_hook;
-
-static int timer_irq(struct trap_frame *f)
-{
-    ticks++;
-    if (tick_hook)
-        tick_hook(f); /* the scheduler: may switch to another process */
-    return 1;
-}
-
-void pit_set_tick_hook(trap_handler_fn fn)
-{
-    tick_hook = fn;
-}
-
-void pit_init(unsigned hz)
-{
-    uint32_t divisor = 1193182u / hz;
-    tick_hz = hz;
-    trap_set_handler(IRQ_TIMER, timer_irq);
-    outb(0x43, 0x36); /* channel 0, lobyte/hibyte, rate generator */
-    outb(0x40, (uint8_t)divisor);
-    outb(0x40, (uint8_t)(divisor >> 8));
-    pic_unmask(0);
-}
-
-uint64_t pit_ticks(void)
-{
-    uint32_t flags = irq_save();
-    uint64_t t = ticks;
-    irq_restore(flags);
-    return t;
-}
-
-unsigned pit_hz(void)
-{
-    return tick_hz;
 }

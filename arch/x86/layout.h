@@ -39,6 +39,14 @@ static inline void *lowmap_virt(uint32_t pa)
 {
     return (void *)(uintptr_t)(pa + KERNEL_VMA);
 }
+/* The kernel image's physical address and how far it may reach (the boot's low map). */
+static inline uint32_t kernel_image_phys(const void *va)
+{
+    return lowmap_phys(va);
+}
+#define KERNEL_IMAGE_LIMIT LOWMAP_SIZE
+/* Reports print addresses with 8 hex digits: nothing to add before a 32-bit one. */
+#define KARCH_ADDR_PAD ""
 #endif
 
 #endif /* ARCH_X86_LAYOUT_H */

@@ -1,6 +1,6 @@
 ; arch/x86/switch.asm - switching kernel stacks.
 ;
-; void context_switch(uint32_t *save_esp, uint32_t load_esp)
+; void context_switch(uintptr_t *save_sp, uintptr_t load_sp)   (kernel/arch.h)
 ;
 ; Saves the callee-saved registers on the current kernel stack, stores the
 ; stack pointer in *save_esp, loads load_esp and pops the same registers

@@ -9,6 +9,8 @@
 #ifndef ARCH_X86_TRAP_H
 #define ARCH_X86_TRAP_H
 
+#include "arch/x86/traps.h"
+
 #include <stdint.h>
 
 struct trap_frame {
@@ -21,20 +23,6 @@ struct trap_frame {
 _Static_assert(sizeof(struct trap_frame) == 19 * 4, "trap_frame must match isr.asm");
 
 #define EFLAGS_VM (1u << 17) /* virtual-8086 mode */
-
-#define TRAP_PAGE_FAULT  14
-#define TRAP_DOUBLE_FAULT 8
-#define IRQ_BASE         32
-#define IRQ_TIMER        (IRQ_BASE + 0)
-#define IRQ_KEYBOARD     (IRQ_BASE + 1)
-#define IRQ_COM1         (IRQ_BASE + 4)
-
-/* #PF error-code bits */
-#define PF_PRESENT  0x01
-#define PF_WRITE    0x02
-#define PF_USER     0x04
-#define PF_RESERVED 0x08
-#define PF_FETCH    0x10
 
 /*
  * Did the trap interrupt a user program?  Never decide from CS alone: in
@@ -53,23 +41,25 @@ static inline int trap_from_user(const struct trap_frame *f)
 }
 
 /*
- * A handler returns 1 when it dealt with the trap, 0 to fall through to the
- * fault report (exceptions only).
+ * The system-call registers (docs/syscalls.md, i686: int 0x80): eax = the
+ * number, ebx ecx edx esi edi = the arguments, the result back in eax.
  */
-typedef int (*trap_handler_fn)(struct trap_frame *f);
+static inline uintptr_t trap_syscall_number(const struct trap_frame *f) { return f->eax; }
+static inline void trap_syscall_args(const struct trap_frame *f, uintptr_t a[5])
+{
+    a[0] = f->ebx, a[1] = f->ecx, a[2] = f->edx, a[3] = f->esi, a[4] = f->edi;
+}
+static inline void trap_set_syscall_result(struct trap_frame *f, uintptr_t r) { f->eax = r; }
 
-void trap_set_handler(unsigned vector, trap_handler_fn fn);
-void trap_dispatch(struct trap_frame *f);
-/* Name of an exception vector ("page fault"), or "interrupt". */
-const char *trap_name(unsigned vector);
+/* The program counter's name in reports. */
+#define TRAP_PC_NAME "eip"
 
-void gdt_init(void);
-void idt_init(void);
-void pic_init(void);
-void pic_unmask(unsigned irq);
-void pit_init(unsigned hz);
-/* Called on every timer tick after the count is updated (the scheduler). */
-void pit_set_tick_hook(trap_handler_fn fn);
+/* The frame's program counter, frame pointer and flags, by the names the shared kernel uses. */
+static inline uintptr_t trap_pc(const struct trap_frame *f) { return f->eip; }
+static inline void trap_set_pc(struct trap_frame *f, uintptr_t pc) { f->eip = (uint32_t)pc; }
+static inline uintptr_t trap_frame_pointer(const struct trap_frame *f) { return f->ebp; }
+static inline unsigned long trap_flags(const struct trap_frame *f) { return f->eflags; }
+
 /* Let ring 3 raise vector v with `int v` (the system call). */
 void trap_set_user_gate(unsigned v);
 /* Kernel stack the CPU loads on a trap from ring 3. */
@@ -79,18 +69,5 @@ void tss_set_kernel_stack(uint32_t esp0);
 #define SEL_KERNEL_DATA 0x10
 #define SEL_USER_CODE   0x1B
 #define SEL_USER_DATA   0x23
-
-/* Ticks since pit_init. */
-uint64_t pit_ticks(void);
-unsigned pit_hz(void);
-
-/* The TSS state saved when the double fault hit (for the report). */
-struct tss_state {
-    uint32_t eip, esp, ebp, eflags, cr3;
-    uint32_t eax, ebx, ecx, edx, esi, edi;
-};
-void tss_faulting_state(struct tss_state *st);
-/* Called on the double-fault task's own stack (kernel/panic.c). */
-__attribute__((noreturn)) void double_fault_report(void);
 
 #endif /* ARCH_X86_TRAP_H */

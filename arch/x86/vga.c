@@ -21,7 +21,7 @@
  */
 #include "arch/x86/vga.h"
 #include "arch/x86/cpu.h"
-#include "arch/x86/layout.h"
+#include "karch.h" /* lowmap_virt: the text buffer through the port's map of low memory */
 
 #include <stdint.h>
 
@@ -30,7 +30,7 @@
 #define ATTR 0x07 /* light grey on black */
 #define BLANK ((uint16_t)(ATTR << 8 | ' '))
 
-static volatile uint16_t *const screen = (volatile uint16_t *)(KERNEL_VMA + 0xB8000);
+#define screen ((volatile uint16_t *)lowmap_virt(0xB8000))
 static uint16_t history[VGA_HISTORY][COLS];
 static unsigned bottom, col; /* the cursor: line number, column */
 static unsigned back;        /* lines the view is scrolled back; 0: following the output */

@@ -16,7 +16,8 @@
 ;                                  2 MiB at 0xFFFFFFFF80000000, 4 KiB pages,
 ;                                  W^X: text (and the boot code) read-only
 ;                                  and executable, rodata read-only NX,
-;                                  everything else writable NX
+;                                  everything else writable NX; the page
+;                                  below the boot stack left out (a guard)
 ;
 ; Then CR4.PAE, EFER.LME and EFER.NXE (NX is set in the direct map and by
 ; the VMM: a reserved bit without NXE), CR0.PG|WP, a 64-bit GDT, a far
@@ -49,7 +50,7 @@ bits 32
 global _start
 _start:
     cli
-    mov edi, eax                    ; Multiboot 2 magic, first argument of kmain64
+    mov edi, eax                    ; Multiboot 2 magic, first argument of kmain
     mov esi, ebx                    ; physical address of the information, second
 
     mov eax, 0x80000000             ; long mode available?
@@ -95,6 +96,9 @@ _start:
     inc ecx
     cmp ecx, 512
     jne .image
+    mov eax, boot_stack_guard - KERNEL_VMA ; unmap the page below the boot stack:
+    shr eax, 12                     ; an overflow faults (a double fault, on IST 1)
+    mov dword [pt_image - KERNEL_VMA + eax * 8], 0
 
     xor ecx, ecx                    ; pd_low: the first GiB, 2 MiB pages
 .low:
@@ -173,10 +177,10 @@ long_low:
 section .text
 long_high:
     lgdt [gdt_ptr64]                ; the GDT at its higher-half address
-    mov rsp, stack_top
+    mov rsp, boot_stack_top
     xor ebp, ebp
-    extern kmain64
-    call kmain64                    ; (magic, info): edi, esi
+    extern kmain
+    call kmain                      ; (magic, info): edi, esi - the shared kernel/kmain.c
 .halt:
     cli
     hlt
@@ -209,7 +213,13 @@ pdpt_high:   resb 4096
 pdpt_direct: resb 4096
 pd_low:      resb 4096
 pd_high:     resb 4096
+global boot_pt_image
+boot_pt_image:
 pt_image:    resb 4096
 pd_direct:   resb 4096 * DIRECT_GIB
-stack:       resb 16384
-stack_top:
+global boot_stack_guard, boot_stack_bottom, boot_stack_top
+boot_stack_guard:
+             resb 4096              ; unmapped: catches boot stack overflow
+boot_stack_bottom:
+             resb 16384
+boot_stack_top:

@@ -1,12 +1,18 @@
-; arch/x86_64/isr.asm - the 64-bit kernel's exception entry stubs: vectors
-; 0..31 push an error code (0 where the CPU pushes none) and the vector,
-; save the general registers as a struct trap_frame (arch/x86_64/trap.h) and
-; call trap64(frame); returning from it resumes the interrupted code with
-; whatever the handler left in the frame.
+; arch/x86_64/isr.asm - the 64-bit kernel's interrupt entry stubs: each of
+; the 256 vectors pushes an error code (0 where the CPU pushes none) and its
+; number, saves the general registers as a struct trap_frame
+; (arch/x86_64/trap.h) and calls trap_dispatch(frame); returning from it
+; resumes the interrupted code with whatever the handler left in the frame.
+; The System V ABI wants RSP 16-byte aligned at a call; the stub aligns it
+; itself (a handler may be entered with any alignment on the IST stack or
+; from ring 3) and restores it after the call.
 
 bits 64
 section .text
-extern trap64
+extern trap_dispatch
+; isr_common is also where a system call joins (syscall_entry.asm);
+; trap_return is where a new process's first context_switch returns to.
+global isr_common, trap_return
 
 %macro STUB 1
 isr%1:
@@ -18,7 +24,7 @@ isr%1:
 %endmacro
 
 %assign i 0
-%rep 32
+%rep 256
 STUB i
 %assign i i + 1
 %endrep
@@ -39,9 +45,13 @@ isr_common:
     push r13
     push r14
     push r15
-    mov rdi, rsp
     cld
-    call trap64
+    mov rdi, rsp                    ; the frame
+    mov rbx, rsp                    ; callee-saved: the frame again, after the call
+    and rsp, -16
+    call trap_dispatch
+    mov rsp, rbx
+trap_return:                        ; rsp: a struct trap_frame
     pop r15
     pop r14
     pop r13
@@ -61,10 +71,10 @@ isr_common:
     iretq
 
 section .rodata
-global isr_table
-isr_table:
+global isr_stub_table
+isr_stub_table:
 %assign i 0
-%rep 32
+%rep 256
     dq isr %+ i
 %assign i i + 1
 %endrep

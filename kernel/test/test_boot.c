@@ -1,12 +1,11 @@
 /*
  * kernel/test/test_boot.c - in-kernel tests of the boot foundation: the
- * parsed boot information, the descriptor tables and timer, the mapping
- * windows, symbols, and the fault reports (one fault per boot).
+ * parsed boot information, the descriptor tables and timer, symbols, and
+ * the fault reports (one fault per boot).  The same tests on i686 and
+ * x86-64; each architecture's own checks are in arch/x86/test_arch.c and
+ * arch/x86_64/test_arch.c.
  */
-#include "arch/x86/cpu.h"
-#include "arch/x86/layout.h"
-#include "arch/x86/paging.h"
-#include "arch/x86/trap.h"
+#include "karch.h"
 #include "kernel/kernel.h"
 #include "kernel/ktest.h"
 #include "kernel/log.h"
@@ -73,8 +72,8 @@ KTEST(kernel_extent_matches_linker)
 {
     extern char _kernel_end[];
     KT_EQ(boot_info.kernel_start, KERNEL_PHYS);
-    KT_EQ(boot_info.kernel_end, (uint32_t)(uintptr_t)_kernel_end - KERNEL_VMA);
-    KT_ASSERT(boot_info.kernel_end <= LOWMAP_SIZE);
+    KT_EQ(boot_info.kernel_end, kernel_image_phys(_kernel_end));
+    KT_ASSERT(boot_info.kernel_end <= KERNEL_IMAGE_LIMIT);
 }
 
 KTEST(timer_ticks_advance)
@@ -87,29 +86,17 @@ KTEST(timer_ticks_advance)
     KT_ASSERT(read_eflags() & EFLAGS_IF);
 }
 
-KTEST(window_maps_any_physical_page)
-{
-    /* the kernel image through the low map and through a window: same bytes */
-    const unsigned char *low = (const unsigned char *)kmain;
-    uint32_t phys = lowmap_phys(low);
-    const unsigned char *win = window_map(WINDOW_SLOT_FIRST_FREE, phys);
-    /* the window maps one page: compare up to its end wherever kmain falls in it */
-    size_t n = 4096 - (phys & 4095u) < 64 ? 4096 - (phys & 4095u) : 64;
-    KT_ASSERT(memcmp(low, win, n) == 0);
-    window_unmap(WINDOW_SLOT_FIRST_FREE);
-}
-
 KTEST(symbols_resolve_kernel_functions)
 {
     uint32_t off = 1;
-    const char *name = symbol_lookup((uint32_t)(uintptr_t)kmain, &off);
+    const char *name = symbol_lookup((uintptr_t)kmain, &off);
     KT_ASSERT(symbol_count() > 50);
     KT_ASSERT(name && strcmp(name, "kmain") == 0);
     KT_EQ(off, 0);
-    name = symbol_lookup((uint32_t)(uintptr_t)kmain + 5, &off);
+    name = symbol_lookup((uintptr_t)kmain + 5, &off);
     KT_ASSERT(name && strcmp(name, "kmain") == 0);
     KT_EQ(off, 5);
-    KT_EQ(symbol_address("kmain"), (uint32_t)(uintptr_t)kmain);
+    KT_EQ(symbol_address("kmain"), (uintptr_t)kmain);
     KT_ASSERT(symbol_lookup(0x1000, &off) == 0);
 }
 
@@ -139,7 +126,7 @@ KTEST_FAULT(fault_null_deref,
     kprintf("read from address 0: 0x%x\n", *null);
 }
 
-KTEST_FAULT(fault_identity_map_dropped, "page fault (#14)|(cr2)=0x00100000")
+KTEST_FAULT(fault_identity_map_dropped, "page fault (#14)|(cr2)=0x" KARCH_ADDR_PAD "00100000")
 {
     /* the kernel's physical address: mapped at boot, dropped in the higher half */
     volatile uint32_t *identity = (volatile uint32_t *)KERNEL_PHYS;

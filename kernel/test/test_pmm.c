@@ -7,7 +7,7 @@
  * back exactly what they took: each ends with the free count where it began
  * and pmm_check() == 0.
  */
-#include "arch/x86/cpu.h"
+#include "karch.h"
 #include "kernel/bufcache.h"
 #include "kernel/kbench.h"
 #include "kernel/kernel.h"

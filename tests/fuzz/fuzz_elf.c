@@ -1,14 +1,16 @@
 /*
- * tests/fuzz/fuzz_elf.c - elf_parse on arbitrary bytes.
+ * tests/fuzz/fuzz_elf.c - elf_parse_for on arbitrary bytes, for both targets.
  *
- * Input: the whole input is the file.  Whatever it holds, parsing must not
+ * Input: the whole input is the file, given to the i386 and to the x86-64
+ * target in turn (the same bytes reach the ELF32 and the ELF64 reading of
+ * the headers).  Whatever it holds, parsing must not
  * read outside it (ASan), must return 0 or -ENOEXEC with a message, and an
  * accepted plan must keep every promise elf.h makes: 1..ELF_MAX_SEGMENTS
  * segments in ascending order without a shared page, each inside the image
  * area with its file bytes inside the file, READ always and never WRITE with
  * EXEC, and the entry point in the file bytes of an executable segment.
- * The corpus holds the ring-3 programs of user/programs (stripped, as the
- * initrd carries them) and small hand-made variants.
+ * The corpus holds ring-3 programs of user/programs for both architectures
+ * (stripped, as the initrds carry them) and small hand-made variants.
  */
 #include "kernel/elf.h"
 #include "kernel/errno.h"
@@ -47,11 +49,11 @@ static int plan_ok(const struct elf_image *img, size_t size)
            img->image_end >= img->image_start;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void parse_for(const struct elf_target *target, const uint8_t *data, size_t size)
 {
     static struct elf_image img;
     const char *why = NULL;
-    int r = elf_parse(data, size, &img, &why);
+    int r = elf_parse_for(target, data, size, &img, &why);
     if (r == 0) {
         if (why != NULL || !plan_ok(&img, size))
             abort();
@@ -59,5 +61,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                img.bad_phdr < -1) {
         abort();
     }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    parse_for(&elf_target_i386, data, size);
+    parse_for(&elf_target_x86_64, data, size);
     return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * tests/host/test_elf.c - elf_parse on executables built here in memory:
+ * tests/host/test_elf.c - elf_parse_for(&elf_target_i386) on ELF32
+ * executables built here in memory (test_elf64.c does the same for ELF64):
  * a valid one (text, rodata, data+bss, plus segments the loader ignores),
  * its boundary cases, then every header field made wrong one at a time,
  * each of which must be refused with its own message and the right
@@ -70,7 +71,7 @@ static int parse(void)
 {
     memcpy(file, &eh, sizeof eh);
     memcpy(file + PHOFF, ph, nph * sizeof ph[0]);
-    return elf_parse(file, file_size, &img, &why);
+    return elf_parse_for(&elf_target_i386, file, file_size, &img, &why);
 }
 
 /* True if the file was refused with exactly `message` at program header `phdr`. */
@@ -117,11 +118,11 @@ TEST(file_may_be_unaligned_and_why_may_be_null)
     build_valid();
     CHECK_EQ(parse(), 0);
     memcpy(shifted + 1, file, file_size);
-    CHECK_EQ(elf_parse(shifted + 1, file_size, &img, NULL), 0);
+    CHECK_EQ(elf_parse_for(&elf_target_i386, shifted + 1, file_size, &img, NULL), 0);
     CHECK_EQ(img.count, 3);
     eh.e_machine = 62;
     memcpy(shifted + 1, &eh, sizeof eh);
-    CHECK_EQ(elf_parse(shifted + 1, file_size, &img, NULL), -ENOEXEC);
+    CHECK_EQ(elf_parse_for(&elf_target_i386, shifted + 1, file_size, &img, NULL), -ENOEXEC);
 }
 
 TEST(empty_load_segment_is_skipped)
@@ -168,7 +169,7 @@ TEST(section_table_inside_the_file_is_accepted)
     build_valid();
     eh.e_shoff = 0x2200;
     eh.e_shnum = 4;
-    eh.e_shentsize = ELF_SHDR_SIZE;
+    eh.e_shentsize = ELF32_SHDR_SIZE;
     eh.e_shstrndx = 3;
     CHECK_EQ(parse(), 0);
 }
@@ -189,7 +190,7 @@ TEST(too_small_or_null_is_refused)
     build_valid();
     file_size = sizeof(struct elf32_ehdr) - 1;
     REFUSED(-1, "file too small for an ELF header");
-    CHECK_EQ(elf_parse(NULL, 100, &img, &why), -ENOEXEC);
+    CHECK_EQ(elf_parse_for(&elf_target_i386, NULL, 100, &img, &why), -ENOEXEC);
     CHECK(strcmp(why, "file too small for an ELF header") == 0);
 }
 
@@ -319,7 +320,7 @@ TEST(section_table_inconsistent)
     REFUSED(-1, "inconsistent section header table (offset or count is zero)");
     build_valid();
     eh.e_shnum = 3;
-    eh.e_shentsize = ELF_SHDR_SIZE;
+    eh.e_shentsize = ELF32_SHDR_SIZE;
     REFUSED(-1, "inconsistent section header table (offset or count is zero)");
 }
 
@@ -335,9 +336,9 @@ TEST(section_table_bad_entry_size)
 TEST(section_table_past_the_end)
 {
     build_valid();
-    eh.e_shoff = (uint32_t)file_size - 2 * ELF_SHDR_SIZE;
+    eh.e_shoff = (uint32_t)file_size - 2 * ELF32_SHDR_SIZE;
     eh.e_shnum = 3;
-    eh.e_shentsize = ELF_SHDR_SIZE;
+    eh.e_shentsize = ELF32_SHDR_SIZE;
     REFUSED(-1, "section headers run past the end of the file");
     eh.e_shoff = 0xFFFFFFF0u;
     REFUSED(-1, "section headers run past the end of the file");
@@ -348,7 +349,7 @@ TEST(section_name_index_out_of_range)
     build_valid();
     eh.e_shoff = 0x2200;
     eh.e_shnum = 3;
-    eh.e_shentsize = ELF_SHDR_SIZE;
+    eh.e_shentsize = ELF32_SHDR_SIZE;
     eh.e_shstrndx = 3;
     REFUSED(-1, "section name table index out of range");
 }
@@ -413,7 +414,7 @@ TEST(segment_in_page_zero)
 TEST(segment_in_the_kernel_half)
 {
     build_valid();
-    ph[3].p_vaddr = VMM_USER_END - 0x1000;
+    ph[3].p_vaddr = USER32_SPACE_END - 0x1000;
     ph[3].p_memsz = 0x1001;
     REFUSED(3, "segment reaches the kernel half");
     ph[3].p_vaddr = 0xC0100000u;
@@ -568,7 +569,7 @@ TEST(random_corruptions_are_refused_or_sane)
             file[harness_rand() % (PHOFF + nph * 32)] ^=
                 (unsigned char)(1u << (harness_rand() % 8));
         size_t size = harness_rand() % 8 ? file_size : harness_rand() % (file_size + 1);
-        int r = elf_parse(file, size, &img, &why);
+        int r = elf_parse_for(&elf_target_i386, file, size, &img, &why);
         if (r == 0) {
             CHECK(plan_is_sane(&img, size));
             accepted++;

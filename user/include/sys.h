@@ -16,7 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The raw call (user/lib/syscall.asm): eax = number, ebx..edi = a1..a5. */
+/*
+ * The raw call (user/lib/ARCH/syscall.asm, ARCH i686 or x86_64): the number
+ * and five arguments in the registers of kernel/syscall_nr.h.
+ */
 long sys_call(long number, long a1, long a2, long a3, long a4, long a5);
 
 /* True if a system call's result is an error (-errno). */
@@ -57,16 +60,20 @@ static inline const volatile struct user_info *user_info(void)
     return (const volatile struct user_info *)USER_INFO_ADDR;
 }
 
-/* Instructions only ring 0 may run (user/lib/privileged.asm); each should kill the caller. */
+/* Instructions only ring 0 may run (user/lib/ARCH/privileged.asm); each should kill the caller. */
 void priv_cli(void);
 void priv_hlt(void);
 unsigned priv_inb(unsigned port);
 void priv_outb(unsigned port, unsigned value);
 /* Load FS with an LDT selector (the kernel has no LDT). */
 void priv_load_ldt_selector(void);
-/* sgdt into six bytes (limit, base): refused at ring 3 under CR4.UMIP. */
+/* sgdt into 2 + sizeof(uintptr_t) bytes (limit, base): refused at ring 3 under CR4.UMIP. */
 void priv_sgdt(void *limit_and_base);
 /* iret with EFLAGS.VM set, CS 0 and EIP ip (does not return). */
 void priv_iret_to_v86(unsigned ip);
+/* getpid through the system-call entry with the stack pointer set to sp (restored after). */
+long priv_getpid_with_stack(unsigned long sp);
+/* getpid through int 0x80: the system call on i686, a #GP on x86-64. */
+long priv_int80_getpid(void);
 
 #endif /* USER_SYS_H */

@@ -19,10 +19,33 @@
 
 #define UT_PAGE 4096u
 
+/*
+ * The first page of the kernel's text (where its linker script puts it):
+ * ring 3 may neither read, write nor execute it.
+ */
+#if defined(__x86_64__)
+#define UT_KERNEL_TEXT 0xFFFFFFFF80100000ull
+#else
+#define UT_KERNEL_TEXT 0xC0100000u
+#endif
+
 static inline uintptr_t ut_page_up(uintptr_t a)
 {
     return (a + UT_PAGE - 1) & ~(uintptr_t)(UT_PAGE - 1);
 }
+
+/*
+ * For the NX tests: write `mov eax, UT_EXEC_MAGIC; ret` (the same bytes in
+ * 32- and 64-bit mode) into writable memory at `buf` (8 bytes) and call it.
+ * Where the page tables have an execute-disable bit the call faults and
+ * the kernel kills the program; without one the code runs and returns
+ * UT_EXEC_MAGIC, and the program then ends with ut_exit_no_nx.
+ */
+#define UT_EXEC_MAGIC 0x4E58
+#define UT_EXIT_NO_NX 3
+int ut_exec_data(volatile unsigned char *buf);
+/* Log that `what` executed (no NX), check the code's result, exit with UT_EXIT_NO_NX. */
+__attribute__((noreturn)) void ut_exit_no_nx(int result, const char *what);
 
 void ut_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 __attribute__((noreturn, format(printf, 3, 4))) void ut_fail(const char *file, int line,

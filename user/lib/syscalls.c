@@ -1,9 +1,9 @@
 /*
  * user/lib/syscalls.c - one C function per system call (user/include/sys.h).
  *
- * Each passes its arguments to sys_call (user/lib/syscall.asm) in the order
+ * Each passes its arguments to sys_call (user/lib/ARCH/syscall.asm) in the order
  * of docs/syscalls.md and returns the kernel's result unchanged.  Pointers
- * and sizes cross as 32-bit values; a signed increment keeps its sign.
+ * and sizes cross as register-wide values; a signed increment keeps its sign.
  */
 #include "sys.h"
 

@@ -64,6 +64,24 @@ void ut_survived(const char *what)
     sys_exit(UT_EXIT_SURVIVED);
 }
 
+int ut_exec_data(volatile unsigned char *buf)
+{
+    /* mov eax, UT_EXEC_MAGIC; ret */
+    static const unsigned char code[] = {0xB8, UT_EXEC_MAGIC & 0xFF, UT_EXEC_MAGIC >> 8, 0, 0,
+                                         0xC3};
+    for (unsigned i = 0; i < sizeof code; i++)
+        buf[i] = code[i];
+    int (*run)(void) = (int (*)(void))(uintptr_t)buf;
+    return run();
+}
+
+void ut_exit_no_nx(int result, const char *what)
+{
+    UT_EQ(result, UT_EXEC_MAGIC);
+    ut_log("no NX in these page tables: %s is executable", what);
+    sys_exit(UT_EXIT_NO_NX);
+}
+
 #define WARM_BYTES (16u << 10)
 
 void ut_stack_warm(void)

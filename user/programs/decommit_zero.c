@@ -24,8 +24,8 @@ int main(void)
 {
     struct sys_region_info q;
     uintptr_t base = (uintptr_t)UT_OK(sys_reserve(0, 4 * UT_PAGE, SYS_PROT_RW, SYS_RESERVE_COMMIT));
-    ut_log("four pages at 0x%08x filled, the middle two decommitted (kept committed)",
-           (unsigned)base);
+    ut_log("four pages at %p filled, the middle two decommitted (kept committed)",
+           (void *)base);
     memset((void *)base, 0x5A, 4 * UT_PAGE);
     UT_OK(sys_query(base, &q));
     UT_EQ(q.backed, 4);

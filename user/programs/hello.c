@@ -18,9 +18,9 @@ int main(void)
     UT_EQ(calls, 1);
     UT_EQ(scratch[0], 0);
     snprintf(scratch, sizeof scratch, "%s", greeting);
-    ut_log("%s (pid %ld, parent %d, image 0x%08x-0x%08x, break at 0x%08x)", scratch, sys_getpid(),
-           (int)info->ppid, (unsigned)info->image_start, (unsigned)info->image_end,
-           (unsigned)info->brk);
+    ut_log("%s (pid %ld, parent %d, image %p-%p, break at %p)", scratch, sys_getpid(),
+           (int)info->ppid, (void *)info->image_start, (void *)info->image_end,
+           (void *)info->brk);
     UT_EQ(info->pid, sys_getpid());
     return 0;
 }

@@ -14,7 +14,9 @@
 
 #include <string.h>
 
-#define KERNEL_TEXT 0xC0100000u
+#define KERNEL_TEXT UT_KERNEL_TEXT
+/* The last page of the address space (kernel): two pages from there wrap. */
+#define LAST_PAGE ((uintptr_t)0 - UT_PAGE)
 #define LONE_PAGE 0x90000000u /* far above anything reserve(0, ...) hands out here */
 
 static uintptr_t hole_page; /* a reserved page of two whose second page is not committed */
@@ -33,14 +35,14 @@ static void bad_write_buffers(void)
     ut_log("write: NULL, kernel, wrapping, past the user half, across a hole, bad fd");
     UT_ERR(sys_write(1, NULL, 10), EFAULT);
     UT_ERR(sys_write(1, (void *)KERNEL_TEXT, 16), EFAULT);
-    UT_ERR(sys_write(1, (void *)0xFFFFF000u, 0x2000), EFAULT);
-    UT_ERR(sys_write(1, (void *)0xBFFFFFF0u, 0x20), EFAULT);
+    UT_ERR(sys_write(1, (void *)LAST_PAGE, 0x2000), EFAULT);
+    UT_ERR(sys_write(1, (void *)(USER_SPACE_END - 16), 0x20), EFAULT);
     UT_ERR(sys_write(1, (void *)(hole_page + UT_PAGE - 8), 16), EFAULT);
     /* all or nothing: an unreadable tail beyond the first chunk is -EFAULT, not a short count */
     UT_ERR(sys_write(1, (void *)(hole_page + UT_PAGE - 600), 700), EFAULT);
     /* the whole range is checked before the length is cut to SYS_WRITE_MAX */
-    UT_ERR(sys_write(1, (void *)hole_page, 0xFFFFFFFFu), EFAULT);           /* wraps */
-    UT_ERR(sys_write(1, (void *)USER_INFO_ADDR, 0x40000000u), EFAULT);      /* reaches 0xC0000000 */
+    UT_ERR(sys_write(1, (void *)hole_page, (size_t)-1), EFAULT);             /* wraps */
+    UT_ERR(sys_write(1, (void *)USER_INFO_ADDR, 0x40000000u), EFAULT);      /* reaches the end */
     UT_ERR(sys_write(1, (void *)(USER_INFO_ADDR + 8), UT_PAGE), EFAULT);     /* unmapped tail */
     UT_ERR(sys_write(7, "x", 1), EBADF);
     UT_EQ(sys_write(1, NULL, 0), 0);
@@ -115,9 +117,9 @@ static void bad_region_arguments(void)
     UT_ERR(sys_reserve(0, UT_PAGE, 0x8, 0), EINVAL);
     UT_ERR(sys_reserve(0, UT_PAGE, SYS_PROT_RW, 0x80), EINVAL);
     UT_ERR(sys_reserve(KERNEL_TEXT, UT_PAGE, SYS_PROT_RW, 0), EFAULT);
-    UT_ERR(sys_reserve(0xBFFFF000u, 2 * UT_PAGE, SYS_PROT_RW, 0), EFAULT);
-    UT_ERR(sys_reserve(0xFFFFF000u, 2 * UT_PAGE, SYS_PROT_RW, 0), EFAULT);
-    UT_ERR(sys_reserve(0, 0xFFFFF000u, SYS_PROT_RW, 0), ENOMEM);
+    UT_ERR(sys_reserve(USER_SPACE_END - UT_PAGE, 2 * UT_PAGE, SYS_PROT_RW, 0), EFAULT);
+    UT_ERR(sys_reserve(LAST_PAGE, 2 * UT_PAGE, SYS_PROT_RW, 0), EFAULT);
+    UT_ERR(sys_reserve(0, LAST_PAGE, SYS_PROT_RW, 0), ENOMEM);
     UT_ERR(sys_reserve(info->image_start, UT_PAGE, SYS_PROT_RW, 0), EEXIST);
     UT_ERR(sys_reserve(hole_page, UT_PAGE, SYS_PROT_RW, 0), EEXIST);
     UT_EQ((uintptr_t)UT_OK(sys_reserve(LONE_PAGE, UT_PAGE, SYS_PROT_RW, 0)), LONE_PAGE);
@@ -126,7 +128,7 @@ static void bad_region_arguments(void)
     UT_ERR(sys_commit(hole_page, UT_PAGE, 0x10), EINVAL);
     UT_ERR(sys_commit(LONE_PAGE, 2 * UT_PAGE, 0), ENOENT); /* past its reservation */
     UT_ERR(sys_commit(KERNEL_TEXT, UT_PAGE, 0), EFAULT);
-    UT_ERR(sys_commit(0xFFFFF000u, 2 * UT_PAGE, 0), EFAULT);
+    UT_ERR(sys_commit(LAST_PAGE, 2 * UT_PAGE, 0), EFAULT);
     UT_ERR(sys_protect(hole_page, UT_PAGE, 0x8), EINVAL);
     UT_ERR(sys_release(hole_page, 0), EINVAL);
 

@@ -34,11 +34,11 @@ static int child(uintptr_t page)
     UT_CHECK((uintptr_t)cur <= page);
     UT_OK(sys_sbrk((intptr_t)(page + UT_PAGE - (uintptr_t)cur)));
     if (!page_holds(page, 0)) {
-        ut_log("FAIL: the parent's page 0x%08x is visible here", (unsigned)page);
+        ut_log("FAIL: the parent's page %p is visible here", (void *)page);
         return 1;
     }
     fill(page, ~SECRET);
-    ut_log("0x%08x is my own zero page", (unsigned)page);
+    ut_log("%p is my own zero page", (void *)page);
     return 0;
 }
 
@@ -51,7 +51,7 @@ int main(void)
     uintptr_t page = ut_page_up((uintptr_t)cur);
     UT_OK(sys_sbrk((intptr_t)(page + UT_PAGE - (uintptr_t)cur)));
     fill(page, SECRET);
-    ut_log("secret written at 0x%08x; a copy of me will look there", (unsigned)page);
+    ut_log("secret written at %p; a copy of me will look there", (void *)page);
     int status = -1;
     long pid = UT_OK(sys_spawn("isolation", (uint32_t)page));
     UT_EQ(sys_wait((int)pid, &status), pid);

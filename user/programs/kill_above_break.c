@@ -11,7 +11,7 @@ int main(void)
 {
     long brk = UT_OK(sys_sbrk(0));
     uintptr_t above = ut_page_up((uintptr_t)brk);
-    ut_log("break at 0x%08lx; writing 0x%08x: must be killed", brk, (unsigned)above);
+    ut_log("break at 0x%08lx; writing %p: must be killed", brk, (void *)above);
     *(volatile uint32_t *)above = 1;
     ut_survived("writing above the break");
 }

@@ -9,7 +9,7 @@
 int main(void)
 {
     volatile uint32_t *pid = (volatile uint32_t *)(uintptr_t)&user_info()->pid;
-    ut_log("writing the info page's pid at 0x%08x: must be killed", (unsigned)(uintptr_t)pid);
+    ut_log("writing the info page's pid at %p: must be killed", (void *)(uintptr_t)pid);
     *pid = 1;
     ut_survived("writing the read-only info page");
 }

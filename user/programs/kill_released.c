@@ -10,7 +10,7 @@ int main(void)
     uintptr_t page = (uintptr_t)UT_OK(sys_reserve(0, UT_PAGE, SYS_PROT_RW, SYS_RESERVE_COMMIT));
     *(volatile uint32_t *)page = 1;
     UT_OK(sys_release(page, UT_PAGE));
-    ut_log("reading 0x%08x after releasing it: must be killed", (unsigned)page);
+    ut_log("reading %p after releasing it: must be killed", (void *)page);
     uint32_t v = *(volatile uint32_t *)page;
     ut_log("read %u", (unsigned)v);
     ut_survived("touching a released range");

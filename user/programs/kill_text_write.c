@@ -9,7 +9,7 @@
 int main(void)
 {
     volatile unsigned char *code = (volatile unsigned char *)(uintptr_t)&main;
-    ut_log("writing over main at 0x%08x: must be killed", (unsigned)(uintptr_t)code);
+    ut_log("writing over main at %p: must be killed", (void *)(uintptr_t)code);
     *code = 0xC3;
     ut_survived("writing to its own text");
 }

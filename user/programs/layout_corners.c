@@ -2,7 +2,7 @@
  * user/programs/layout_corners.c - the edges of the fixed layout cannot be
  * reserved around.
  *
- * Expects: exit status 0.  The page below the kernel half (0xBFFFF000) is
+ * Expects: exit status 0.  The last user page (USER_SPACE_END - 4096) is
  * the info page's guard: reserve there is -EEXIST, query says GUARD in the
  * INFO area, region calls are -EPERM.  Below the stack lies a guard gap of
  * USER_STACK_GAP bytes: nothing can be reserved in it (-EEXIST), query says
@@ -14,13 +14,13 @@ static void top_page(void)
 {
     struct sys_region_info q;
     const uintptr_t top = USER_INFO_ADDR + UT_PAGE;
-    ut_log("the page below the kernel half: taken, never mapped");
+    ut_log("the last user page: taken, never mapped");
     UT_ERR(sys_reserve(top, UT_PAGE, SYS_PROT_RW, 0), EEXIST);
     UT_ERR(sys_reserve(top, UT_PAGE, SYS_PROT_RW, SYS_RESERVE_COMMIT), EEXIST);
     UT_OK(sys_query(top, &q));
     UT_EQ(q.state, SYS_REGION_GUARD);
     UT_EQ(q.area, SYS_AREA_INFO);
-    UT_EQ(q.end, 0xC0000000u);
+    UT_EQ(q.end, USER_SPACE_END);
     UT_ERR(sys_commit(top, UT_PAGE, 0), EPERM);
     UT_ERR(sys_protect(top, UT_PAGE, SYS_PROT_RW), EPERM);
     UT_ERR(sys_release(top, UT_PAGE), EPERM);

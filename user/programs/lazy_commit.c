@@ -16,9 +16,9 @@
 #define WINDOW (1u << 20)
 #define TOUCHES (GIB / STRIDE)
 
-static uint32_t window(long base, unsigned i)
+static uintptr_t window(long base, unsigned i)
 {
-    return (uint32_t)base + i * STRIDE;
+    return (uintptr_t)base + (uintptr_t)i * STRIDE;
 }
 
 int main(void)

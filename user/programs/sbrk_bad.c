@@ -27,8 +27,8 @@ int main(void)
     const volatile struct user_info *info = user_info();
     start = UT_OK(sys_sbrk(0));
     uintptr_t lo = info->brk_start, hi = info->brk_limit;
-    ut_log("break 0x%08lx in [0x%08x, 0x%08x): moves outside must fail", start, (unsigned)lo,
-           (unsigned)hi);
+    ut_log("break 0x%08lx in [%p, %p): moves outside must fail", start, (void *)lo,
+           (void *)hi);
 
     UT_ERR(sys_sbrk(INTPTR_MAX), ENOMEM);
     unchanged();
@@ -44,8 +44,8 @@ int main(void)
     UT_ERR(sys_brk(lo - 1), ENOMEM);
     UT_ERR(sys_brk(hi + 1), ENOMEM);
     UT_ERR(sys_brk(1), ENOMEM);
-    UT_ERR(sys_brk(0xC0000000u), ENOMEM);
-    UT_ERR(sys_brk(0xFFFFFFFFu), ENOMEM);
+    UT_ERR(sys_brk(USER_SPACE_END), ENOMEM);
+    UT_ERR(sys_brk((uintptr_t)-1), ENOMEM);
     unchanged();
 
     ut_log("refused cleanly; a small move still works");

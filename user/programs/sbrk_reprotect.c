@@ -18,7 +18,7 @@ int main(void)
     uintptr_t base = (uintptr_t)UT_OK(sys_sbrk(3 * UT_PAGE));
     volatile unsigned char *p = (volatile unsigned char *)base;
     p[0] = p[UT_PAGE] = p[2 * UT_PAGE] = 0x5A;
-    ut_log("pages 1 and 2 of three at 0x%08x made read-only, then given back", (unsigned)base);
+    ut_log("pages 1 and 2 of three at %p made read-only, then given back", (void *)base);
     UT_OK(sys_protect(base + UT_PAGE, 2 * UT_PAGE, SYS_PROT_READ));
     UT_OK(sys_protect(base, UT_PAGE, SYS_PROT_READ));
     UT_OK(sys_sbrk(-2 * (intptr_t)UT_PAGE));

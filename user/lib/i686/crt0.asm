@@ -1,4 +1,4 @@
-; user/lib/crt0.asm - the entry point of every ring-3 program.
+; user/lib/i686/crt0.asm - the entry point of every ring-3 program.
 ;
 ; The kernel enters _start at ring 3 with esp = USER_STACK_TOP, interrupts
 ; on, and every other general register zero (docs/processes.md).  _start

@@ -1,4 +1,4 @@
-; user/lib/syscall.asm - the one place ring 3 enters the kernel.
+; user/lib/i686/syscall.asm - the one place ring 3 enters the kernel.
 ;
 ; long sys_call(long number, long a1, long a2, long a3, long a4, long a5)
 ;

@@ -1,4 +1,4 @@
-; user/lib/privileged.asm - instructions ring 3 must not be able to run,
+; user/lib/i686/privileged.asm - instructions ring 3 must not be able to run,
 ; for the test programs that check the kernel kills whoever tries.
 ;
 ; With IOPL 0 and no I/O permission bitmap, in/out raise #GP at ring 3;
@@ -72,3 +72,27 @@ priv_iret_to_v86:
     push dword 0                ; cs
     push ecx                    ; eip
     iretd
+
+; The system-call entry must never touch the user stack: these enter the
+; kernel with a stack pointer that points nowhere a program may write.
+global priv_getpid_with_stack, priv_int80_getpid
+
+; long priv_getpid_with_stack(unsigned long sp): getpid through the
+; ordinary entry (int 0x80) with esp = sp; the kernel must answer as usual.
+priv_getpid_with_stack:
+    mov ecx, [esp + 4]
+    push ebp
+    mov ebp, esp
+    mov esp, ecx
+    mov eax, 5                  ; SYS_GETPID
+    int 0x80
+    mov esp, ebp
+    pop ebp
+    ret
+
+; long priv_int80_getpid(void): getpid through int 0x80 - on i686 the
+; system call itself.
+priv_int80_getpid:
+    mov eax, 5                  ; SYS_GETPID
+    int 0x80
+    ret
