@@ -354,6 +354,18 @@ static size_t composite_size(struct heap *h, const void *ptr)
     return usable;
 }
 
+/* Offer ptr to each sub-heap after the slab set, when that is called directly (small_set). */
+static size_t release_past_set(struct heap_composite *c, void *ptr)
+{
+    for (unsigned i = c->small_set ? 1 : 0; i < c->nprobe; i++) {
+        struct heap *p = c->probe[i];
+        size_t n = p->ops->release ? p->ops->release(p, ptr) : heap_release(p, ptr);
+        if (n)
+            return n;
+    }
+    return 0;
+}
+
 /* Offer ptr to each sub-heap: the owner frees it in the same lookup that recognises it. */
 static inline size_t release_once(struct heap_composite *c, void *ptr)
 {
@@ -361,22 +373,23 @@ static inline size_t release_once(struct heap_composite *c, void *ptr)
         return 0;
     /* the slab set is asked first (probe[0]); directly when it is one */
     size_t n = c->small_set ? heap_slab_release(c->small_set, ptr) : 0;
-    if (n)
-        return n;
-    for (unsigned i = c->small_set ? 1 : 0; i < c->nprobe; i++) {
-        struct heap *p = c->probe[i];
-        n = p->ops->release ? p->ops->release(p, ptr) : heap_release(p, ptr);
-        if (n)
-            return n;
-    }
-    return 0;
+    return n ? n : release_past_set(c, ptr);
+}
+
+/* Every free the slab set does not take: the other parts, else a report. */
+__attribute__((noinline)) static void composite_free_rest(struct heap_composite *c, void *ptr)
+{
+    if (ptr == c || !release_past_set(c, ptr)) /* c: see release_once */
+        composite_report(c, "free", ptr);
 }
 
 static void composite_free(struct heap *h, void *ptr)
 {
     struct heap_composite *c = to_composite(h);
-    if (!release_once(c, ptr))
-        composite_report(c, "free", ptr);
+    /* the hot case, a small object: the set's verdict, nothing else to keep registers for */
+    if (c->small_set && ptr != c && heap_slab_release(c->small_set, ptr))
+        return;
+    composite_free_rest(c, ptr);
 }
 
 static size_t composite_release(struct heap *h, void *ptr)

@@ -68,8 +68,8 @@
  *     >= n are clear; every object in [fresh, n) is free; the free list and
  *     the magazine together hold exactly the other free objects, each once;
  *   - a magazine entry names a slab of its class and an object below fresh
- *     whose bit is set; a class's live count plus its magazine's count is
- *     the sum of its slabs' inuse;
+ *     whose bit is set; a class's held count (live plus cached) is the sum
+ *     of its slabs' inuse;
  *   - the page heap's tag of the slab's run is the header, and the number of
  *     live runs equals the number of slabs;
  *   - a free object's link decodes to SLAB_END or to an index < n.
@@ -163,7 +163,14 @@ struct slab_cache {
     size_t counts[3];
     size_t broken;       /* slabs put aside because their free list was corrupted */
     size_t constructing; /* slabs whose constructor calls are running (lock dropped) */
-    size_t live, peak;
+    /*
+     * Objects its slabs hold (the sum of their inuse: live or in the
+     * magazine) and the most ever live.  Changed on the slow paths only: a
+     * magazine push or pop moves no counter but mag_count, so live is
+     * held - mag_count and alloc_calls is free_calls + live (cache_live,
+     * cache_add_stats); count.alloc_calls stays 0.
+     */
+    size_t held, peak;
     struct heap_counters count;
     uint32_t secret; /* mixed into every slab's cookie */
     bool internal;   /* a header cache: its objects are not user blocks */
@@ -180,6 +187,8 @@ struct slab_set {
     uint32_t magic;
     unsigned nclasses;
     uint8_t class_of[HEAP_SLAB_MAX / 8]; /* (size - 1) / 8 -> first class that fits */
+    uint16_t class_at[HEAP_SLAB_MAX / 8]; /* the same, as that class's offset in the set */
+    size_t classes_bytes;                 /* nclasses * sizeof classes[0] (set_owns) */
     struct slab_cache classes[SLAB_CLASS_MAX];
     struct slab_cache hdr; /* header cache of off-slab classes */
     struct heap_source *src;
@@ -193,6 +202,7 @@ _Static_assert(offsetof(struct slab_set, heap) == 0, "a struct heap * must point
 _Static_assert(sizeof(struct slab_set) % _Alignof(struct slab_mag_entry) == 0,
                "the magazine entries follow the set");
 _Static_assert(HEAP_SLAB_MAX % 8 == 0 && SLAB_CLASS_MAX <= UINT8_MAX, "class_of indexing");
+_Static_assert(offsetof(struct slab_set, hdr) <= UINT16_MAX, "class_at holds every class's offset");
 
 /* Standalone cache: the cache, and the header cache it may need, side by side. */
 struct slab_alone {
@@ -215,6 +225,12 @@ static void src_unlock(struct heap_source *src)
 {
     if (src->unlock)
         src->unlock(src);
+}
+
+/* Objects of c handed out and not freed: held by its slabs, not cached in its magazine. */
+static inline size_t cache_live(const struct slab_cache *c)
+{
+    return c->held - c->mag_count;
 }
 
 static size_t round_up(size_t x, size_t align)
@@ -619,9 +635,14 @@ static void *cache_alloc_locked(struct slab_cache *c)
         }
         void *obj = slab_take(c, s);
         if (obj) {
-            c->count.alloc_calls++;
-            if (++c->live > c->peak)
-                c->peak = c->live;
+            /*
+             * The only place live can reach a new peak: a set's class comes
+             * here with an empty magazine only, and live rises above its
+             * value here only by popping objects freed since.
+             */
+            c->held++;
+            if (cache_live(c) > c->peak)
+                c->peak = cache_live(c);
             return obj;
         }
     }
@@ -637,6 +658,7 @@ static void slab_put_back(struct slab_cache *c, struct slab *s, uint32_t i)
     link_write(c, s, i, s->free_head);
     s->free_head = i;
     s->inuse--;
+    c->held--;
     if (s->list == ON_BROKEN)
         return; /* its list cannot be trusted: the slab stays aside */
     if (s->inuse > 0) {
@@ -657,7 +679,6 @@ static inline void object_mark_free(struct slab_cache *c, struct slab *s, uint32
     junk_fill(c, object_at(c, s, i));
 #endif
     bit_set(s, i, true);
-    c->live--;
     c->count.free_calls++;
 }
 
@@ -700,9 +721,6 @@ static void mag_push(struct slab_cache *c, struct slab *s, uint32_t i)
 static inline void *mag_hand_out(struct slab_cache *c, struct slab *s, uint32_t i)
 {
     bit_set(s, i, false);
-    c->count.alloc_calls++;
-    if (++c->live > c->peak)
-        c->peak = c->live;
     unsigned char *obj = object_at(c, s, i);
 #if MM_DEBUG
     if (!junk_intact(c, obj))
@@ -729,6 +747,7 @@ static void *mag_pop_past_damage(struct slab_cache *c)
         struct slab_mag_entry e = c->mag[--c->mag_count];
         if (mag_entry_sound(c, e))
             return mag_hand_out(c, e.slab, e.index);
+        c->held--; /* neither live nor cached now: heap_check sees its slab's inuse disagree */
         c->count.reported_errors++;
         mm_report("slab %s: magazine entry (slab %p, object %u) is not a free object; dropped",
                   c->name, (void *)e.slab, e.index);
@@ -953,7 +972,7 @@ static int check_cache(const struct slab_cache *c, size_t *slabs)
     }
     if (!bad && !c->broken && cached != c->mag_count)
         bad += violation(c, c, "a magazine entry is not an object of this cache's slabs");
-    if (!bad && !c->broken && inuse != c->live + c->mag_count)
+    if (!bad && !c->broken && inuse != c->held)
         bad += violation(c, c, "live count disagrees with the slabs and the magazine");
     if (c->broken)
         bad += violation(c, c, "slabs were put aside after corruption");
@@ -979,12 +998,14 @@ static int check_pages(struct heap *pages, const struct slab_cache *c, size_t sl
 
 static void cache_add_stats(const struct slab_cache *c, struct heap_stats *st)
 {
-    st->bytes_in_use += c->live * c->size;
+    size_t live = cache_live(c);
+    st->bytes_in_use += live * c->size;
     st->bytes_peak += c->peak * c->size;
     st->free_blocks +=
         c->counts[ON_PARTIAL] * c->objects + c->counts[ON_EMPTY] * c->objects + c->mag_count;
-    st->live_blocks += c->live;
+    st->live_blocks += live;
     heap_counters_add(st, &c->count);
+    st->alloc_calls += c->count.free_calls + live; /* every live or freed object was allocated */
     if ((c->counts[ON_PARTIAL] || c->counts[ON_EMPTY]) && c->size > st->largest_free)
         st->largest_free = c->size;
 }
@@ -1145,10 +1166,10 @@ int slab_cache_destroy(struct slab_cache *c)
 {
     struct heap_source *src = c->src;
     src_lock(src);
-    if (c->set || c->internal || c->live || c->broken) {
+    if (c->set || c->internal || cache_live(c) || c->broken) {
         c->count.reported_errors++;
         mm_report("slab_cache_destroy: %s: %zu objects live or not a standalone cache", c->name,
-                  c->live);
+                  cache_live(c));
         src_unlock(src);
         return -1;
     }
@@ -1202,7 +1223,8 @@ static struct slab_set *to_set(struct heap *h)
  */
 static inline bool set_owns(const struct slab_set *set, const struct slab_cache *c)
 {
-    return c >= &set->classes[0] && c < &set->classes[set->nclasses];
+    /* one compare: below the classes wraps to a huge offset */
+    return (uintptr_t)c - (uintptr_t)set->classes < set->classes_bytes;
 }
 
 /*
@@ -1264,17 +1286,49 @@ __attribute__((noinline)) static void *class_alloc_locking(struct heap_source *s
     return p;
 }
 
-/* The hot path: the class by a table lookup, the object freed last into its magazine. */
-void *heap_slab_alloc(struct heap *h, size_t size, size_t align)
+/*
+ * Every request the hot path below does not finish: a class to find for
+ * an alignment, a lock to take, an empty magazine or a damaged entry.
+ */
+__attribute__((noinline)) static void *set_alloc_slow(struct slab_set *set, size_t size,
+                                                      size_t align)
 {
-    struct slab_set *set = to_set(h);
     int k = set_class(set, size, align);
     if (k < 0)
         return set_refuse(set);
     struct heap_source *src = set->src;
     if (src->lock)
         return class_alloc_locking(src, &set->classes[k]);
-    return class_alloc(&set->classes[k]); /* nothing to take: no call, nothing reloaded */
+    return class_alloc(&set->classes[k]);
+}
+
+/* The class of a default-aligned request of 1..HEAP_SLAB_MAX bytes: one table load. */
+static inline struct slab_cache *set_class_at(struct slab_set *set, size_t size)
+{
+    return (struct slab_cache *)((char *)set + set->class_at[(size - 1) / 8]);
+}
+
+/*
+ * The hot path, a leaf: without a lock and for a default alignment, the
+ * class by one table load and the newest magazine entry, handed out once
+ * its bit is seen free.  No counter moves (struct slab_cache.held); all
+ * else tail-calls set_alloc_slow, which saves the registers it needs.
+ */
+void *heap_slab_alloc(struct heap *h, size_t size, size_t align)
+{
+    struct slab_set *set = to_set(h);
+    if (size - 1 < HEAP_SLAB_MAX && align <= HEAP_DEFAULT_ALIGN && !set->src->lock) {
+        struct slab_cache *c = set_class_at(set, size);
+        uint32_t n = c->mag_count;
+        if (n) {
+            struct slab_mag_entry e = c->mag[n - 1];
+            if (mag_entry_sound(c, e)) {
+                c->mag_count = n - 1;
+                return mag_hand_out(c, e.slab, e.index);
+            }
+        }
+    }
+    return set_alloc_slow(set, size, align);
 }
 
 static size_t set_size(struct heap *h, const void *ptr)
@@ -1456,7 +1510,9 @@ static void set_init(struct slab_set *set, struct heap_source *src, struct heap 
         while (set->classes[k].size < (i + 1) * 8)
             k++;
         set->class_of[i] = (uint8_t)k;
+        set->class_at[i] = (uint16_t)((char *)&set->classes[k] - (char *)set);
     }
+    set->classes_bytes = set->nclasses * sizeof set->classes[0];
 }
 
 struct heap *heap_slab_create(struct heap_source *src)

@@ -664,6 +664,65 @@ TEST(set_check_detects_magazine_corruption)
     source_linux_destroy(src);
 }
 
+/*
+ * The counters the hot paths no longer move (live, peak, alloc_calls are
+ * derived from the slabs' held count and the magazine's) stay exact
+ * through pushes, pops, overflows to the slabs and refused frees, and the
+ * peak is the true high-water mark of live objects.
+ */
+TEST(set_statistics_exact_through_magazines)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_slab_create(src);
+    enum { N = 700, SIZE = 48 };
+    static char *obj[N];
+    size_t live = 0, peak = 0, allocs = 0, frees = 0;
+    uint64_t seed = 12345;
+    struct heap_stats st0 = heap_stats_of(h);
+    for (int step = 0; step < 20000; step++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        int i = (int)((seed >> 33) % N);
+        if (obj[i]) {
+            heap_free(h, obj[i]);
+            obj[i] = NULL;
+            live--, frees++;
+        } else {
+            CHECK((obj[i] = heap_alloc(h, SIZE, 0)) != NULL);
+            live++, allocs++;
+            peak = live > peak ? live : peak;
+        }
+        if (step % 1999 == 0 && live) { /* a refused free moves nothing */
+            int j = 0;
+            while (!obj[j])
+                j++;
+            CHECK_EQ(heap_free_reports(h, obj[j] + 1), 1);
+        }
+        if (step % 499 == 0) {
+            struct heap_stats st = heap_stats_of(h);
+            CHECK_EQ(st.live_blocks, live);
+            CHECK_EQ(st.bytes_in_use, live * SIZE);
+            CHECK_EQ(st.bytes_peak, peak * SIZE);
+            CHECK_EQ(st.alloc_calls - st0.alloc_calls, allocs);
+            CHECK_EQ(st.free_calls - st0.free_calls, frees);
+            CHECK_EQ(heap_check(h), 0);
+        }
+    }
+    /* popping what was freed never raises the peak; one beyond it does */
+    for (int i = 0; i < N; i++)
+        if (obj[i]) {
+            heap_free(h, obj[i]);
+            obj[i] = NULL;
+        }
+    for (size_t i = 0; i < peak; i++)
+        CHECK((obj[i] = heap_alloc(h, SIZE, 0)) != NULL);
+    CHECK_EQ(heap_stats_of(h).bytes_peak, peak * SIZE);
+    CHECK((obj[peak] = heap_alloc(h, SIZE, 0)) != NULL);
+    CHECK_EQ(heap_stats_of(h).bytes_peak, (peak + 1) * SIZE);
+    CHECK_EQ(heap_stats_of(h).live_blocks, peak + 1);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
 /* What the magazines hold comes back with heap_slab_shrink: the footprint returns to its start. */
 TEST(set_shrink_returns_magazine_memory)
 {
