@@ -335,16 +335,23 @@ __attribute__((noinline)) static void *composite_route(struct heap_composite *c,
     return NULL;
 }
 
+/* Every request that is not for the slab set: its route, from the first part. */
+__attribute__((noinline)) static void *composite_alloc_routed(struct heap_composite *c, size_t size,
+                                                              size_t align)
+{
+    return composite_route(c, route_kind(c, size, align), 0, size, align);
+}
+
 static void *composite_alloc(struct heap *h, size_t size, size_t align)
 {
     struct heap_composite *c = to_composite(h);
     /* the hot case, a small object from the slab set: a direct call, no route table */
-    if (c->small_set && size <= HEAP_SLAB_MAX && align < c->page) {
+    if (size <= HEAP_SLAB_MAX && align < c->page && c->small_set) {
         void *p = heap_slab_alloc(c->small_set, size, align);
         /* the set is the small route's first part (composite_init): the others next */
         return p ? p : composite_route(c, ROUTE_SMALL, 1, size, align);
     }
-    return composite_route(c, route_kind(c, size, align), 0, size, align);
+    return composite_alloc_routed(c, size, align); /* no route worked out on the hot path */
 }
 
 static size_t composite_size(struct heap *h, const void *ptr)
