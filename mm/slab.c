@@ -39,7 +39,9 @@
  *   checks the pointer is a live object start, SETS ITS FREE BIT and pushes
  *   it - no free list, no slab list, no move; alloc picks the class from a
  *   table, pops the newest entry, checks its bit still says free and clears
- *   it.  So ownership stays exact (heap_size is 0 for a cached object, a
+ *   it (a leaf function; no counter moves on a pop, only free_calls on a
+ *   push: live, peak and alloc_calls follow from each cache's held count,
+ *   see struct slab_cache).  So ownership stays exact (heap_size is 0 for a cached object, a
  *   second free is refused and reported) while the common case touches the
  *   class, one header word and the map.  A cached object stays counted in
  *   its slab's inuse ("held": live or cached), which is why the slab lists
