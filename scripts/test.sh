@@ -360,8 +360,8 @@ run_x86_64_kernel() {
 }
 
 # README's `MACHINE=q35 MEM=6G make ARCH=x86_64 run CMD="pmm; halt"`: the
-# monitor on x86-64 types through the serial port like i686's, and the PMM
-# it shows manages more than 4 GiB.
+# monitor on x86-64 types through the serial port like i686's, the PMM it
+# shows manages more than 4 GiB, and the demo before it lost no frame.
 run_x86_64_monitor() {
     local log=$LOGS/x86_64-monitor.log label="x86-64 monitor: q35 6G, CMD=\"pmm; halt\"" frames why=""
     QEMU_SYSTEM=qemu-system-x86_64 MACHINE=q35 MEM=6G CMD="pmm; halt" RUN_TIMEOUT=120 \
@@ -376,6 +376,8 @@ run_x86_64_monitor() {
         why="pmm_check did not report 0 violations"
     elif [ -z "$frames" ] || [ "$frames" -le 1048576 ]; then
         why="the PMM manages ${frames:-no} frames, not more than 4 GiB"
+    elif ! grep -aq '^demo: free frames .*every frame came back' "$log"; then
+        why="the demo's programs did not give every frame back"
     fi
     if [ -n "$why" ]; then
         fail "$label: $why - see $log"
@@ -933,6 +935,8 @@ run_readme_test() {
     st=$?
     if [ "$st" -ne 0 ] || ! grep -aq '^mm> ' "$log"; then
         fail "README sample: the boot did not reach the prompt (status $st) - see $log"
+    elif ! grep -aq '^demo: free frames .*every frame came back' "$log"; then
+        fail "README sample: the demo's programs did not give every frame back - see $log"
     elif ! python3 scripts/readme_sample.py README.md "$log" >"$report" 2>&1; then
         fail "README sample: $(grep -c 'no boot line' "$report") lines match no boot line - see $report"
     else
