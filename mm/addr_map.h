@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mm/port.h"
+
 struct heap;
 
 struct addr_map {
@@ -28,8 +30,8 @@ struct addr_map {
     struct heap *nodes; /* where nodes come from: page-sized, page-aligned blocks */
     size_t node_count;  /* nodes held (the map's own footprint is node_count pages) */
     unsigned page_shift, level_bits, levels;
-    unsigned top_shift;    /* key bits below the root's index */
-    uintptr_t index_mask;  /* one level's index */
+    unsigned top_shift;   /* key bits below the root's index */
+    uintptr_t index_mask; /* one level's index */
 };
 
 #define ADDR_MAP_ADDR_BITS (sizeof(uintptr_t) == 4 ? 32u : 48u)
@@ -47,11 +49,40 @@ static inline uintptr_t addr_map_key(const struct addr_map *m, uintptr_t addr)
 }
 
 /*
+ * The shape of a map of MM_PAGE_SIZE pages, known at compile time: node
+ * slots of one level, and levels (i686: 10 bits x 2, x86-64: 9 bits x 4).
+ */
+#define ADDR_MAP_STD_BITS (MM_PAGE_SHIFT - (sizeof(void *) == 8 ? 3u : 2u))
+#define ADDR_MAP_STD_LEVELS                                                                        \
+    ((ADDR_MAP_ADDR_BITS - MM_PAGE_SHIFT + ADDR_MAP_STD_BITS - 1) / ADDR_MAP_STD_BITS)
+
+/*
+ * addr_map_get for a map of MM_PAGE_SIZE pages: constant shifts and a
+ * constant number of levels, so the walk unrolls into one load, one mask
+ * and one test per level.
+ */
+static inline void *addr_map_get_std(const struct addr_map *m, uintptr_t addr)
+{
+    const uintptr_t mask = ((uintptr_t)1 << ADDR_MAP_STD_BITS) - 1;
+    uintptr_t key = addr_map_key(m, addr);
+    void **node = m->root;
+#pragma GCC unroll 8
+    for (unsigned level = ADDR_MAP_STD_LEVELS - 1; level > 0; level--) {
+        if (!node)
+            return NULL;
+        node = node[(key >> (level * ADDR_MAP_STD_BITS)) & mask];
+    }
+    return node ? node[key & mask] : NULL;
+}
+
+/*
  * The value recorded for the page holding addr, or NULL.  Inline: it is
  * the first thing every free does.  One load per level.
  */
 static inline void *addr_map_get(const struct addr_map *m, uintptr_t addr)
 {
+    if (m->page_shift == MM_PAGE_SHIFT)
+        return addr_map_get_std(m, addr);
     uintptr_t key = addr_map_key(m, addr);
     void **node = m->root;
     for (unsigned shift = m->top_shift; node; shift -= m->level_bits) {

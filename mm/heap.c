@@ -48,17 +48,32 @@ static void heap_debug_check_block(struct heap *h, void *p, size_t size, size_t 
 }
 #endif
 
+/*
+ * The common request, already in the form instances take: a size of 1 to
+ * HEAP_MAX_REQUEST - HEAP_DEFAULT_ALIGN and the default alignment or less
+ * (0 or a power of two).  Tested first, so malloc's call checks in one go.
+ */
+static inline int heap_request_plain(size_t size, size_t align)
+{
+    return align <= HEAP_DEFAULT_ALIGN && heap_align_valid(align) &&
+           size - 1 < HEAP_MAX_REQUEST - HEAP_DEFAULT_ALIGN; /* 0 wraps: not plain */
+}
+
 void *heap_alloc(struct heap *h, size_t size, size_t align)
 {
-    if (!heap_align_valid(align))
-        return NULL; /* 3, 24, ...: not an alignment */
-    if (align < HEAP_DEFAULT_ALIGN)
+    if (heap_request_plain(size, align)) {
         align = HEAP_DEFAULT_ALIGN;
-    if (size == 0)
-        size = 1; /* a unique minimal block, so NULL only ever means failure */
-    /* Written so that none of the comparisons can itself wrap. */
-    if (align > HEAP_MAX_REQUEST || size > HEAP_MAX_REQUEST - align)
-        return NULL;
+    } else {
+        if (!heap_align_valid(align))
+            return NULL; /* 3, 24, ...: not an alignment */
+        if (align < HEAP_DEFAULT_ALIGN)
+            align = HEAP_DEFAULT_ALIGN;
+        if (size == 0)
+            size = 1; /* a unique minimal block, so NULL only ever means failure */
+        /* Written so that none of the comparisons can itself wrap. */
+        if (align > HEAP_MAX_REQUEST || size > HEAP_MAX_REQUEST - align)
+            return NULL;
+    }
     void *p = h->ops->alloc(h, size, align);
     KEEP_FRAME();
 #if MM_DEBUG

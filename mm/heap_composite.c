@@ -244,6 +244,7 @@ struct heap_composite {
     struct heap *route[ROUTES][PARTS]; /* by request kind (ROUTE_*): the parts to try, best first */
     unsigned nroute[ROUTES];
     size_t page;
+    struct heap *small_set; /* part[PART_SMALL] when it is a slab set: called directly */
     struct heap_counters
         count; /* failed_calls and reported_errors, atomic: the sub-heaps count the rest */
     struct sub_brk medium_src; /* the medium heap's private break (create only) */
@@ -317,18 +318,40 @@ static void composite_report(struct heap_composite *c, const char *op, const voi
 
 /* ------------------------------------------------------------ operations */
 
-static void *composite_alloc(struct heap *h, size_t size, size_t align)
+/*
+ * Ask the parts of route kind k, from the first-th on, until one serves.
+ * Kept out of line so that the hot path below saves no registers for it.
+ */
+__attribute__((noinline)) static void *composite_route(struct heap_composite *c, unsigned k,
+                                                       unsigned first, size_t size, size_t align)
 {
-    struct heap_composite *c = to_composite(h);
-    unsigned k = route_kind(c, size, align);
     /* heap_alloc already checked and normalised the request: the parts get it as it is */
-    for (unsigned i = 0; i < c->nroute[k]; i++) {
+    for (unsigned i = first; i < c->nroute[k]; i++) {
         void *p = c->route[k][i]->ops->alloc(c->route[k][i], size, align);
         if (p)
             return p;
     }
     count(&c->count.failed_calls);
     return NULL;
+}
+
+/* Every request that is not for the slab set: its route, from the first part. */
+__attribute__((noinline)) static void *composite_alloc_routed(struct heap_composite *c, size_t size,
+                                                              size_t align)
+{
+    return composite_route(c, route_kind(c, size, align), 0, size, align);
+}
+
+static void *composite_alloc(struct heap *h, size_t size, size_t align)
+{
+    struct heap_composite *c = to_composite(h);
+    /* the hot case, a small object from the slab set: a direct call, no route table */
+    if (size <= HEAP_SLAB_MAX && align < c->page && c->small_set) {
+        void *p = heap_slab_alloc(c->small_set, size, align);
+        /* the set is the small route's first part (composite_init): the others next */
+        return p ? p : composite_route(c, ROUTE_SMALL, 1, size, align);
+    }
+    return composite_alloc_routed(c, size, align); /* no route worked out on the hot path */
 }
 
 static size_t composite_size(struct heap *h, const void *ptr)
@@ -338,12 +361,10 @@ static size_t composite_size(struct heap *h, const void *ptr)
     return usable;
 }
 
-/* Offer ptr to each sub-heap: the owner frees it in the same lookup that recognises it. */
-static size_t release_once(struct heap_composite *c, void *ptr)
+/* Offer ptr to each sub-heap after the slab set, when that is called directly (small_set). */
+static size_t release_past_set(struct heap_composite *c, void *ptr)
 {
-    if (ptr == c) /* create_from: the composite's own struct, a block of medium */
-        return 0;
-    for (unsigned i = 0; i < c->nprobe; i++) {
+    for (unsigned i = c->small_set ? 1 : 0; i < c->nprobe; i++) {
         struct heap *p = c->probe[i];
         size_t n = p->ops->release ? p->ops->release(p, ptr) : heap_release(p, ptr);
         if (n)
@@ -352,11 +373,30 @@ static size_t release_once(struct heap_composite *c, void *ptr)
     return 0;
 }
 
+/* Offer ptr to each sub-heap: the owner frees it in the same lookup that recognises it. */
+static inline size_t release_once(struct heap_composite *c, void *ptr)
+{
+    if (ptr == c) /* create_from: the composite's own struct, a block of medium */
+        return 0;
+    /* the slab set is asked first (probe[0]); directly when it is one */
+    size_t n = c->small_set ? heap_slab_release(c->small_set, ptr) : 0;
+    return n ? n : release_past_set(c, ptr);
+}
+
+/* Every free the slab set does not take: the other parts, else a report. */
+__attribute__((noinline)) static void composite_free_rest(struct heap_composite *c, void *ptr)
+{
+    if (ptr == c || !release_past_set(c, ptr)) /* c: see release_once */
+        composite_report(c, "free", ptr);
+}
+
 static void composite_free(struct heap *h, void *ptr)
 {
     struct heap_composite *c = to_composite(h);
-    if (!release_once(c, ptr))
-        composite_report(c, "free", ptr);
+    /* the hot case, a small object: the set's verdict, nothing else to keep registers for */
+    if (c->small_set && ptr != c && heap_slab_release(c->small_set, ptr))
+        return;
+    composite_free_rest(c, ptr);
 }
 
 static size_t composite_release(struct heap *h, void *ptr)
@@ -454,6 +494,9 @@ static void composite_init(struct heap_composite *c, struct heap *small, struct 
             c->probe[c->nprobe++] = p;
     }
     route_init(c);
+    c->small_set = heap_is_slab(small) && c->probe[0] == small && c->route[ROUTE_SMALL][0] == small
+                       ? small
+                       : NULL;
 }
 
 struct heap *heap_composite_create(struct heap_source *src)
@@ -461,11 +504,11 @@ struct heap *heap_composite_create(struct heap_source *src)
     void *mem;
     if (!src || !src->grow)
         return NULL;
-    struct heap *large = heap_pages_create_with(
-        src,
-        &(struct heap_pages_config){.flags = HEAP_PAGES_KEEP,
-                                    .extra = sizeof(struct heap_composite)},
-        &mem);
+    struct heap *large =
+        heap_pages_create_with(src,
+                               &(struct heap_pages_config){.flags = HEAP_PAGES_KEEP,
+                                                           .extra = sizeof(struct heap_composite)},
+                               &mem);
     if (!large)
         return NULL;
     struct heap_composite *c = mem;

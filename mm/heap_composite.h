@@ -9,10 +9,12 @@
  *
  * A sub-heap that cannot serve a request (alignment beyond a slab class,
  * source exhausted) passes it on to the next bigger one, so every power of
- * two alignment the API allows is honoured.  heap_size and heap_free find
- * the owner by asking each sub-heap's heap_size, cheapest to reject first
- * (page heap: one mask and a hash probe; slab: a hash probe per slab size;
- * general heap last); a pointer nobody owns - foreign, interior, freed - is
+ * two alignment the API allows is honoured.  Small requests and every free
+ * go to the slab set first, by a direct call (its magazines are the hot
+ * path).  heap_size and heap_free find the owner by asking the sub-heaps,
+ * cheapest to reject first (slab: one address-map lookup; page heap: one
+ * mask and a hash probe; general heap last), heap_free in one pass
+ * (heap_release); a pointer nobody owns - foreign, interior, freed - is
  * reported once and ignored.  See docs/slab.md.
  *
  * Locking: the composite keeps no state that needs a lock (its counters are

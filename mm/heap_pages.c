@@ -32,12 +32,15 @@
  *
  *   KEPT runs (HEAP_PAGES_KEEP): a freed block may stay committed (or
  *   mapped) on a FIFO of kept runs, refused by size/free/tag like any freed
- *   block, until an allocation of about its size takes it back (no source
- *   call) or the retain budget (KEEP_BASE + live / KEEP_LIVE_DIV, at most
- *   KEEP_RUNS runs) pushes the oldest out for real; heap_pages_trim gives
- *   all of them back.  Such an instance carves blocks from grown runs rather
- *   than mapping each one.  resize grows a grown block in place into the
- *   free run right after it.
+ *   block, until an allocation takes it back (no source call) or the
+ *   retain budget (KEEP_BASE + live / KEEP_LIVE_DIV, at most KEEP_RUNS
+ *   runs) pushes the oldest out for real; heap_pages_trim gives all of them
+ *   back.  A request of about a kept run's size takes it whole; a smaller
+ *   one takes the front of a grown kept run and leaves the rest kept; a
+ *   grown block freed next to kept runs merges with them, so kept memory
+ *   does not crumble into pieces nobody asks for.  Such an instance
+ *   carves blocks from grown runs rather than mapping each one.  resize
+ *   grows a grown block in place into the free or kept run right after it.
  *
  * Invariants (all verified by pages_check)
  *   - every non-spare record is in the hash, in the bucket of its start, and
@@ -796,6 +799,51 @@ static void kept_evict_oldest(struct heap_pages *hp)
     record_put(hp, i);
 }
 
+/* Run i (state RUN_KEPT) becomes the newest kept run. */
+static void kept_append(struct heap_pages *hp, uint32_t i)
+{
+    struct page_run *r = &hp->runs[i];
+    r->u.bin.next = NIL;
+    r->u.bin.prev = hp->kept_tail;
+    if (hp->kept_tail != NIL)
+        hp->runs[hp->kept_tail].u.bin.next = i;
+    else
+        hp->kept_head = i;
+    hp->kept_tail = i;
+    hp->kept_count++;
+    hp->kept_bytes += run_bytes(hp, r);
+    run_seal(r);
+}
+
+/* Is run j a kept grown run right after (or, with `before`, right before) run i? */
+static bool kept_neighbour(const struct heap_pages *hp, uint32_t i, uint32_t j, bool before)
+{
+    return j != NIL && hp->runs[j].state == RUN_KEPT && hp->runs[j].origin == RUN_GROWN &&
+           (before ? runs_adjacent(hp, j, i) : runs_adjacent(hp, i, j));
+}
+
+/*
+ * Grown run i, just kept (not on the list yet), takes in the kept runs
+ * adjacent to it, so that kept memory stays in pieces as big as it can:
+ * what is cut off one kept run and freed again joins it.  Returns the
+ * merged run.
+ */
+static uint32_t kept_merge(struct heap_pages *hp, uint32_t i)
+{
+    uint32_t next = hp->runs[i].anext, prev = hp->runs[i].aprev;
+    if (kept_neighbour(hp, i, next, false)) {
+        kept_unlink(hp, next);
+        run_absorb(hp, i, next);
+    }
+    if (kept_neighbour(hp, i, prev, true)) {
+        kept_unlink(hp, prev);
+        hp->runs[prev].state = RUN_KEPT;
+        run_absorb(hp, prev, i);
+        i = prev;
+    }
+    return i;
+}
+
 /* Live run i is being freed: keep it if the budget allows (true), else leave it to the caller. */
 static bool kept_put(struct heap_pages *hp, uint32_t i)
 {
@@ -807,45 +855,61 @@ static bool kept_put(struct heap_pages *hp, uint32_t i)
     hp->live_bytes -= bytes;
     hp->live_blocks--;
     r->state = RUN_KEPT;
-    r->u.bin.next = NIL;
-    r->u.bin.prev = hp->kept_tail;
-    if (hp->kept_tail != NIL)
-        hp->runs[hp->kept_tail].u.bin.next = i;
-    else
-        hp->kept_head = i;
-    hp->kept_tail = i;
-    hp->kept_count++;
-    hp->kept_bytes += bytes;
-    run_seal(r);
+    kept_append(hp, r->origin == RUN_GROWN ? kept_merge(hp, i) : i);
     while (hp->kept_bytes > limit || hp->kept_count > KEEP_RUNS)
         kept_evict_oldest(hp);
     return true;
 }
 
-static bool kept_fits(const struct page_run *r, size_t pages, size_t align)
+/* Does kept run r serve `pages` at `align` with at most 1/KEEP_WASTE_DIV to spare? */
+static bool kept_close_fit(const struct page_run *r, size_t pages)
 {
-    return r->pages >= pages && r->pages - pages <= pages / KEEP_WASTE_DIV &&
-           !(r->start & (align - 1));
+    return r->pages - pages <= pages / KEEP_WASTE_DIV;
 }
 
-/* A kept run for `pages` pages at `align`, made live again, or NIL.  Newest first, bounded. */
+/*
+ * The kept run to serve `pages` pages at `align`, among the KEEP_SCAN
+ * newest: the first close fit, else the smallest grown one big enough
+ * (kept_take cuts it), else NIL.
+ */
+static uint32_t kept_find(const struct heap_pages *hp, size_t pages, size_t align)
+{
+    uint32_t i = hp->kept_tail, best = NIL;
+    for (unsigned n = 0; i != NIL && n < KEEP_SCAN; n++, i = hp->runs[i].u.bin.prev) {
+        const struct page_run *r = &hp->runs[i];
+        if (r->pages < pages || (r->start & (align - 1)))
+            continue;
+        if (kept_close_fit(r, pages))
+            return i;
+        if (r->origin == RUN_GROWN && (best == NIL || r->pages < hp->runs[best].pages))
+            best = i;
+    }
+    return best;
+}
+
+/*
+ * A kept run for `pages` pages at `align`, made live again, or NIL.  A
+ * bigger grown one is cut: the block takes its front, the rest stays kept
+ * (committed, newest), so kept memory serves smaller requests too without
+ * a source call.  The split's record is one of the spares every call
+ * keeps (RECORDS_PER_ALLOC).
+ */
 static uint32_t kept_take(struct heap_pages *hp, size_t pages, size_t align)
 {
-    uint32_t i = hp->kept_tail;
-    for (unsigned n = 0; i != NIL && n < KEEP_SCAN; n++, i = hp->runs[i].u.bin.prev) {
-        struct page_run *r = &hp->runs[i];
-        if (!kept_fits(r, pages, align))
-            continue;
-        kept_unlink(hp, i);
-        r->state = RUN_LIVE;
-        run_seal(r);
-        hp->live_bytes += run_bytes(hp, r);
-        hp->live_blocks++;
-        if (hp->live_bytes > hp->peak_bytes)
-            hp->peak_bytes = hp->live_bytes;
-        return i;
-    }
-    return NIL;
+    uint32_t i = kept_find(hp, pages, align);
+    if (i == NIL)
+        return NIL;
+    kept_unlink(hp, i);
+    if (!kept_close_fit(&hp->runs[i], pages))
+        kept_append(hp, run_split(hp, i, pages));
+    struct page_run *r = &hp->runs[i];
+    r->state = RUN_LIVE;
+    run_seal(r);
+    hp->live_bytes += run_bytes(hp, r);
+    hp->live_blocks++;
+    if (hp->live_bytes > hp->peak_bytes)
+        hp->peak_bytes = hp->live_bytes;
+    return i;
 }
 
 int heap_is_pages(const struct heap *h)
@@ -982,12 +1046,33 @@ static size_t pages_release(struct heap *h, void *ptr)
  * Grow live grown run i to `pages` pages in place, taking the front of the
  * free run right after it.  Returns 0, or -1 with nothing changed.
  */
+/*
+ * Live grown run i takes `extra` pages from the kept run right after it
+ * (committed already: no source call); the rest of that run stays kept.
+ */
+static void grow_into_kept(struct heap_pages *hp, uint32_t i, uint32_t next, size_t extra)
+{
+    kept_unlink(hp, next);
+    if (hp->runs[next].pages > extra)
+        kept_append(hp, run_split(hp, next, extra));
+    run_absorb(hp, i, next);
+    hp->live_bytes += extra << hp->page_shift;
+    if (hp->live_bytes > hp->peak_bytes)
+        hp->peak_bytes = hp->live_bytes;
+}
+
 static int grow_in_place(struct heap_pages *hp, uint32_t i, size_t pages)
 {
     struct page_run *r = &hp->runs[i];
     uint32_t next = r->anext;
-    if (r->origin != RUN_GROWN || next == NIL || hp->runs[next].state != RUN_FREE ||
-        !runs_adjacent(hp, i, next) || hp->runs[next].pages < pages - r->pages)
+    if (r->origin != RUN_GROWN || next == NIL || !runs_adjacent(hp, i, next) ||
+        hp->runs[next].pages < pages - r->pages)
+        return -1;
+    if (hp->runs[next].state == RUN_KEPT) { /* a spare record is always there for the split */
+        grow_into_kept(hp, i, next, pages - r->pages);
+        return 0;
+    }
+    if (hp->runs[next].state != RUN_FREE)
         return -1;
     if (!table_reserve(hp)) /* the split below needs a record */
         return -1;

@@ -20,10 +20,16 @@
  * offset 0 of the object (just past the object when the cache has a
  * constructor, so that constructed state survives), holding the index of
  * the next free object XOR the slab's cookie.
+ *
+ * In the size-class set a freed object may instead sit in its class's
+ * MAGAZINE (struct slab_mag_entry): its free bit is set, but it is neither
+ * on the free list nor in the fresh tail, and the slab still counts it in
+ * `inuse` - so inuse is "live plus cached", and a slab whose objects sit in
+ * a magazine stays where it is on the lists.
  */
 struct slab {
     uint32_t magic;     /* SLAB_MAGIC while the slab belongs to a cache */
-    uint32_t inuse;     /* live objects */
+    uint32_t inuse;     /* objects neither free-listed nor fresh: live, or cached in a magazine */
     uint32_t free_head; /* index of the first free-listed object, or SLAB_END */
     uint32_t fresh;     /* objects [fresh, objects-per-slab) were never handed out */
     uint32_t list;      /* which list of its cache holds it */
@@ -36,10 +42,24 @@ struct slab {
 _Static_assert(sizeof(struct slab) == 6 * sizeof(uint32_t) + 4 * sizeof(void *),
                "struct slab must have no padding");
 
+/* One freed object cached in a size class's magazine: its slab and its index there. */
+struct slab_mag_entry {
+    struct slab *slab;
+    uint32_t index;
+};
+
 /*
  * The header of the slab holding ptr, found the way free() finds it, or
  * NULL.  h is a cache's heap or a size-class set.  For tests and debuggers.
  */
 struct slab *slab_debug_slab_of(struct heap *h, const void *ptr);
+
+/*
+ * The magazine of the class of a size-class set that serves `size` bytes:
+ * its entries (oldest first, the next one popped last) and in *count how
+ * many are cached.  NULL when h is not a set or no class serves size.  For
+ * the checker's self-tests.
+ */
+struct slab_mag_entry *slab_debug_magazine(struct heap *h, size_t size, uint32_t *count);
 
 #endif /* MM_SLAB_INTERNAL_H */

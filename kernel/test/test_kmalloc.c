@@ -6,8 +6,10 @@
  * live block carries a tag pattern that is verified at free and realloc (an
  * overlap or a stray write breaks a neighbour's pattern), alignment and
  * usable size are checked, heap_check runs partway, and destroying the heap
- * must give every frame back (the runner's leak check).  Then the kmalloc
- * contract on the kernel's own instance.
+ * must give every frame back (the runner's leak check).  The slab set's
+ * magazines in both commit modes: a cached object is exactly free (size 0,
+ * a second free reported once) and shrinking gives their memory back.
+ * Then the kmalloc contract on the kernel's own instance.
  */
 #include "karch.h"
 #include "kernel/kbench.h"
@@ -16,6 +18,7 @@
 #include "kernel/log.h"
 #include "kernel/mm_port.h"
 #include "mm/heap.h"
+#include "mm/heap_composite.h"
 #include "mm/malloc.h"
 #include "mm/pmm.h"
 
@@ -147,6 +150,56 @@ KTEST(kheap_stress_lazy_commit)
 KTEST(kheap_stress_eager_commit)
 {
     run_stress(1);
+}
+
+/*
+ * Small blocks freed into the slab set's magazines, on a private heap: the
+ * one freed last is exactly free (heap_size 0, a second free reported once,
+ * nothing changed), it is the next one handed out, and after a shrink the
+ * heap commits what it did before the first allocation.
+ */
+static void run_magazine(int eager)
+{
+    enum { N = 512 };
+    static void *obj[N];
+    struct kheap_private *p = kheap_private_create(16u << 20, eager);
+    KT_ASSERT(p);
+    struct heap *h = kheap_private_heap(p);
+    struct heap_stats start, st;
+    heap_stats(h, &start);
+    for (unsigned i = 0; i < N; i++) {
+        obj[i] = mm_malloc(h, 16 + (i % 8) * 48);
+        KT_ASSERT(obj[i]);
+        memset(obj[i], 0x5a, 16);
+    }
+    for (unsigned i = 0; i < N; i++)
+        mm_free(h, obj[i]);
+    KT_EQ(heap_size(h, obj[N - 1]), 0);
+    unsigned long reports = mm_port_report_count();
+    mm_port_expect_reports(1);
+    mm_free(h, obj[N - 1]);
+    KT_EQ(mm_port_report_count() - reports, 1);
+    KT_EQ(heap_check(h), 0);
+    void *again = mm_malloc(h, 16 + ((N - 1) % 8) * 48);
+    KT_ASSERT(again == obj[N - 1]);
+    mm_free(h, again);
+    heap_stats(h, &st);
+    KT_EQ(st.live_blocks, 0);
+    heap_composite_shrink(h);
+    heap_stats(h, &st);
+    KT_EQ(st.bytes_committed, start.bytes_committed);
+    KT_EQ(heap_check(h), 0);
+    kheap_private_destroy(p);
+}
+
+KTEST(kheap_magazines_lazy_commit)
+{
+    run_magazine(0);
+}
+
+KTEST(kheap_magazines_eager_commit)
+{
+    run_magazine(1);
 }
 
 KTEST(kmalloc_contract)

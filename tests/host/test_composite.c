@@ -34,7 +34,6 @@ enum { SMALL, MEDIUM, LARGE };
 
 /* ------------------------------------------------------------ a lock-checking source */
 
-
 /* ------------------------------------------------------------ helpers */
 
 static struct heap_source *linux_source(unsigned flags)
@@ -269,7 +268,7 @@ TEST(foreign_interior_double_free)
     CHECK_EQ(heap_check(h), 0);
     for (int k = 0; k < 3; k++) {
         heap_free(h, mine[k]);
-        CHECK_EQ(heap_free_reports(h, mine[k]), 1);          /* double free of each kind */
+        CHECK_EQ(heap_free_reports(h, mine[k]), 1);     /* double free of each kind */
         CHECK(heap_size(other, theirs[k]) >= sizes[k]); /* the other heap is untouched */
     }
     CHECK_EQ(heap_check(h), 0);
@@ -403,13 +402,59 @@ TEST(release_frees_live_blocks_and_nothing_else)
         CHECK_EQ(heap_release(h, p), 0); /* freed: silent */
         CHECK_EQ(mm_host_report_count(), reports);
         CHECK_EQ(heap_free_reports(h, p), 1); /* heap_free still reports it, once */
-        size_t qsize = heap_size(h, q); /* and each part releases its own blocks */
+        size_t qsize = heap_size(h, q);       /* and each part releases its own blocks */
         CHECK_EQ(heap_release(heap_composite_part(h, (int)k), q), qsize);
         CHECK_EQ(heap_size(h, q), 0);
         CHECK_EQ(heap_check(h), 0);
     }
     heap_composite_destroy(h);
     source_linux_destroy(src);
+}
+
+/*
+ * A small block freed through the composite waits in the slab set's
+ * magazine: the composite calls it not live, reports a second free of it
+ * once (not passing it on to another part), and a shrink gives its memory
+ * back - under a decommitting source and a grow-only one.
+ */
+static void magazine_through_composite(struct heap_source *src, int decommits)
+{
+    struct heap *h = heap_composite_create(src);
+    struct heap *small = heap_composite_part(h, SMALL);
+    size_t start = heap_stats_of(small).bytes_committed;
+    enum { N = 700 };
+    static void *obj[N];
+    for (int i = 0; i < N; i++)
+        CHECK((obj[i] = heap_alloc(h, (size_t)(1 + i % 300), 0)) != NULL);
+    for (int i = 0; i < N; i++)
+        heap_free(h, obj[i]);
+    uint32_t n;
+    CHECK(slab_debug_magazine(small, 300, &n) != NULL);
+    CHECK_EQ(heap_size(h, obj[N - 1]), 0);
+    CHECK_EQ(heap_release(h, obj[N - 1]), 0);
+    struct heap_stats before = heap_stats_of(h);
+    CHECK_EQ(heap_free_reports(h, obj[N - 1]), 1);
+    CHECK_EQ(heap_stats_of(h).reported_errors, before.reported_errors + 1);
+    CHECK_EQ(heap_stats_of(h).free_calls, before.free_calls);
+    CHECK_EQ(heap_check(h), 0);
+    CHECK(heap_alloc(h, (size_t)(1 + (N - 1) % 300), 0) == obj[N - 1]);
+    heap_free(h, obj[N - 1]);
+    heap_composite_shrink(h);
+    if (decommits)
+        CHECK_EQ(heap_stats_of(small).bytes_committed, start);
+    CHECK_EQ(heap_stats_of(h).live_blocks, 0);
+    CHECK_EQ(heap_check(h), 0);
+    heap_composite_destroy(h);
+}
+
+TEST(magazine_objects_through_the_composite)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_STRICT);
+    magazine_through_composite(src, 1);
+    source_linux_destroy(src);
+    static unsigned char buf[4 << 20] __attribute__((aligned(4096)));
+    struct source_static ss;
+    magazine_through_composite(source_static_init(&ss, buf, sizeof buf, 0), 0);
 }
 
 TEST(destroy)

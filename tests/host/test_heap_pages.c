@@ -491,20 +491,21 @@ static size_t source_calls(struct heap_source *src)
 {
     struct source_linux_stats st;
     source_linux_stats(src, &st);
-    return st.grow_calls + st.map_calls + st.unmap_calls + st.activate_calls +
-           st.deactivate_calls;
+    return st.grow_calls + st.map_calls + st.unmap_calls + st.activate_calls + st.deactivate_calls;
 }
 
 /*
  * HEAP_PAGES_KEEP: a freed block stays committed and comes back for the
  * next request of about its size without a single source call, while it is
- * refused like any freed block; the budget bounds what is kept, and trim
- * gives all of it back.
+ * refused like any freed block; a smaller request is cut from it and the
+ * piece joins the rest again when freed; the budget bounds what is kept,
+ * and trim gives all of it back.
  */
 TEST(kept_blocks_are_reused_and_stay_exact)
 {
     struct heap_source *src = linux_source(0, 0);
-    struct heap *h = heap_pages_create_with(src, &(struct heap_pages_config){.flags = HEAP_PAGES_KEEP}, NULL);
+    struct heap *h =
+        heap_pages_create_with(src, &(struct heap_pages_config){.flags = HEAP_PAGES_KEEP}, NULL);
     CHECK(h != NULL);
     size_t start = source_committed(src);
     char *p = heap_alloc(h, 100 * KIB, 0);
@@ -523,10 +524,21 @@ TEST(kept_blocks_are_reused_and_stay_exact)
     CHECK_EQ(heap_size(h, q), 100 * KIB);
     CHECK_EQ(heap_check(h), 0);
     heap_free(h, q);
-    /* a much smaller request does not take (and waste) the kept block */
+    /* a smaller request is cut from the kept block: no source call, the rest stays kept */
+    calls = source_calls(src);
     char *small = heap_alloc(h, 4096, 0);
-    CHECK(small != NULL && small != p);
+    CHECK(small == p);
+    CHECK_EQ(source_calls(src), calls);
+    CHECK_EQ(heap_size(h, small), 4096);
+    CHECK_EQ(heap_size(h, p + 4096), 0);
+    CHECK_EQ(heap_check(h), 0);
     heap_free(h, small);
+    /* freed again, it joins the kept rest: the whole block serves a request of its size */
+    char *whole = heap_alloc(h, 100 * KIB, 0);
+    CHECK(whole == p);
+    CHECK_EQ(source_calls(src), calls);
+    CHECK_EQ(heap_check(h), 0);
+    heap_free(h, whole);
     /* free far more than the budget: what stays committed is bounded */
     char *blocks[64];
     for (int i = 0; i < 64; i++)
@@ -542,7 +554,39 @@ TEST(kept_blocks_are_reused_and_stay_exact)
     source_linux_destroy(src);
 }
 
-/* A block grows in place into the free pages right after it, and refuses (changing nothing) when they are not free. */
+/* A block grows in place into the kept block right after it: no source call, the rest stays kept.
+ */
+TEST(resize_grows_into_a_kept_neighbour)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP, 0);
+    struct heap *h =
+        heap_pages_create_with(src, &(struct heap_pages_config){.flags = HEAP_PAGES_KEEP}, NULL);
+    char *p = heap_alloc(h, 4 * 4096, 0), *q = heap_alloc(h, 4 * 4096, 0);
+    CHECK(p && q == p + 4 * 4096);
+    memset(p, 7, 4 * 4096);
+    heap_free(h, q); /* kept: still committed */
+    size_t calls = source_calls(src);
+    CHECK_EQ(heap_resize(h, p, 6 * 4096), 0);
+    CHECK_EQ(source_calls(src), calls);
+    CHECK_EQ(heap_size(h, p), 6 * 4096);
+    CHECK(p[4 * 4096 - 1] == 7);
+    memset(p, 8, 6 * 4096);
+    CHECK_EQ(heap_size(h, q), 0);
+    CHECK_EQ(heap_check(h), 0);
+    char *r = heap_alloc(h, 2 * 4096, 0); /* the rest of the kept block */
+    CHECK(r == p + 6 * 4096);
+    CHECK_EQ(source_calls(src), calls);
+    CHECK_EQ(heap_check(h), 0);
+    heap_free(h, r);
+    heap_free(h, p);
+    heap_pages_trim(h);
+    CHECK_EQ(heap_check(h), 0);
+    heap_pages_destroy(h);
+    source_linux_destroy(src);
+}
+
+/* A block grows in place into the free pages right after it, and refuses (changing nothing) when
+ * they are not free. */
 TEST(resize_grows_in_place)
 {
     struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP, 0);

@@ -29,7 +29,6 @@
 
 /* ------------------------------------------------------------ a lock-checking source */
 
-
 /* ------------------------------------------------------------ helpers */
 
 static struct heap_source *linux_source(unsigned flags)
@@ -411,7 +410,8 @@ TEST(set_every_object_start_and_nothing_else)
 {
     struct heap_source *src = linux_source(0);
     struct heap *h = heap_slab_create(src);
-    static const size_t sizes[] = {16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048};
+    static const size_t sizes[] = {16,  32,  48,  64,  80,  96,   112,  128,
+                                   192, 256, 384, 512, 768, 1024, 1536, 2048};
     enum { N = 200 };
     for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
         char *obj[N];
@@ -555,6 +555,7 @@ TEST(set_check_detects_corruption)
         p[i] = heap_alloc(h, 1000, 0);
     heap_free(h, p[1]);
     heap_free(h, p[2]);
+    heap_slab_shrink(h); /* the magazine gives p[1] and p[2] to the slab's free list */
     struct slab *s = slab_debug_slab_of(h, p[0]);
     CHECK(s != NULL);
     CHECK_EQ(heap_check(h), 0);
@@ -562,6 +563,190 @@ TEST(set_check_detects_corruption)
     CHECK(DETECTED(h, s->inuse, 2));
     CHECK(DETECTED(h, s->magic, 1));
     CHECK(DETECTED(h, s->free_map[0], 1));
+    source_linux_destroy(src);
+}
+
+/* ------------------------------------------------------------ magazines */
+
+/*
+ * A freed object waits in its class's magazine with its free bit set: not
+ * a live block for heap_size, a second free is a double free reported once,
+ * and it is handed out again (once) by the next allocation of its class.
+ */
+TEST(set_magazine_object_is_exactly_free)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_slab_create(src);
+    char *p = heap_alloc(h, 64, 0), *q = heap_alloc(h, 64, 0);
+    CHECK(p && q);
+    uint32_t n = 99;
+    struct slab_mag_entry *mag = slab_debug_magazine(h, 64, &n);
+    CHECK(mag != NULL && n == 0);
+    heap_free(h, p);
+    mag = slab_debug_magazine(h, 64, &n);
+    CHECK_EQ(n, 1);
+    CHECK(mag[0].slab == slab_debug_slab_of(h, p));
+    CHECK_EQ(heap_size(h, p), 0);
+    CHECK_EQ(heap_release(h, p), 0);
+    struct heap_stats before = heap_stats_of(h);
+    CHECK_EQ(heap_free_reports(h, p), 1);
+    CHECK(strstr(mm_host_last_report(), "double free") != NULL);
+    struct heap_stats after = heap_stats_of(h);
+    CHECK_EQ(after.live_blocks, before.live_blocks);
+    CHECK_EQ(after.reported_errors, before.reported_errors + 1);
+    slab_debug_magazine(h, 64, &n);
+    CHECK_EQ(n, 1); /* the refused free pushed nothing */
+    CHECK_EQ(heap_check(h), 0);
+    char *again = heap_alloc(h, 64, 0), *other = heap_alloc(h, 64, 0);
+    CHECK(again == p && other != p && other != q);
+    CHECK_EQ(heap_size(h, p), 64);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+/* A full magazine gives its older half back to the slabs; the books stay exact throughout. */
+TEST(set_magazine_overflow_goes_back_to_slabs)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_slab_create(src);
+    enum { N = 1000 };
+    static void *obj[N];
+    for (int i = 0; i < N; i++)
+        CHECK((obj[i] = heap_alloc(h, 32, 0)) != NULL);
+    uint32_t n, most = 0;
+    for (int i = 0; i < N; i++) {
+        heap_free(h, obj[i]);
+        slab_debug_magazine(h, 32, &n);
+        most = n > most ? n : most;
+        if (i % 97 == 0)
+            CHECK_EQ(heap_check(h), 0);
+    }
+    CHECK(most >= 8 && most < N);
+    CHECK_EQ(heap_stats_of(h).live_blocks, 0);
+    for (int i = 0; i < N; i++)
+        CHECK_EQ(heap_size(h, obj[i]), 0);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+/* The checker sees a damaged magazine: an entry naming a live object, another slab, twice the same.
+ */
+TEST(set_check_detects_magazine_corruption)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_slab_create(src);
+    char *o[6];
+    for (int i = 0; i < 6; i++)
+        CHECK((o[i] = heap_alloc(h, 128, 0)) != NULL);
+    heap_free(h, o[1]);
+    heap_free(h, o[3]);
+    uint32_t n;
+    struct slab_mag_entry *mag = slab_debug_magazine(h, 128, &n);
+    CHECK_EQ(n, 2);
+    CHECK_EQ(heap_check(h), 0);
+    CHECK(DETECTED(h, mag[0].index, 1));     /* now names o[0] or o[2]: live */
+    CHECK(DETECTED(h, mag[1].index, 0x40));  /* a never-used object */
+    CHECK(DETECTED(h, mag[0].slab, 0x1000)); /* not a slab of this class */
+    struct slab_mag_entry keep = mag[1];
+    mag[1] = mag[0]; /* the same object twice, o[3] lost */
+    CHECK(heap_check_quietly(h) > 0);
+    mag[1] = keep;
+    CHECK_EQ(heap_check(h), 0);
+    /* an entry naming a live object is never handed out: reported and dropped */
+    mag[1].index ^= 1; /* o[3] -> o[2] */
+    size_t before = mm_host_report_count();
+    mm_host_print_reports(0);
+    char *got = heap_alloc(h, 128, 0);
+    mm_host_print_reports(1);
+    CHECK(got == o[1]);
+    CHECK_EQ(mm_host_report_count(), before + 1);
+    CHECK_EQ(heap_size(h, o[2]), 128);
+    source_linux_destroy(src);
+}
+
+/*
+ * The counters the hot paths no longer move (live, peak, alloc_calls are
+ * derived from the slabs' held count and the magazine's) stay exact
+ * through pushes, pops, overflows to the slabs and refused frees, and the
+ * peak is the true high-water mark of live objects.
+ */
+TEST(set_statistics_exact_through_magazines)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_slab_create(src);
+    enum { N = 700, SIZE = 48 };
+    static char *obj[N];
+    size_t live = 0, peak = 0, allocs = 0, frees = 0;
+    uint64_t seed = 12345;
+    struct heap_stats st0 = heap_stats_of(h);
+    for (int step = 0; step < 20000; step++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        int i = (int)((seed >> 33) % N);
+        if (obj[i]) {
+            heap_free(h, obj[i]);
+            obj[i] = NULL;
+            live--, frees++;
+        } else {
+            CHECK((obj[i] = heap_alloc(h, SIZE, 0)) != NULL);
+            live++, allocs++;
+            peak = live > peak ? live : peak;
+        }
+        if (step % 1999 == 0 && live) { /* a refused free moves nothing */
+            int j = 0;
+            while (!obj[j])
+                j++;
+            CHECK_EQ(heap_free_reports(h, obj[j] + 1), 1);
+        }
+        if (step % 499 == 0) {
+            struct heap_stats st = heap_stats_of(h);
+            CHECK_EQ(st.live_blocks, live);
+            CHECK_EQ(st.bytes_in_use, live * SIZE);
+            CHECK_EQ(st.bytes_peak, peak * SIZE);
+            CHECK_EQ(st.alloc_calls - st0.alloc_calls, allocs);
+            CHECK_EQ(st.free_calls - st0.free_calls, frees);
+            CHECK_EQ(heap_check(h), 0);
+        }
+    }
+    /* popping what was freed never raises the peak; one beyond it does */
+    for (int i = 0; i < N; i++)
+        if (obj[i]) {
+            heap_free(h, obj[i]);
+            obj[i] = NULL;
+        }
+    for (size_t i = 0; i < peak; i++)
+        CHECK((obj[i] = heap_alloc(h, SIZE, 0)) != NULL);
+    CHECK_EQ(heap_stats_of(h).bytes_peak, peak * SIZE);
+    CHECK((obj[peak] = heap_alloc(h, SIZE, 0)) != NULL);
+    CHECK_EQ(heap_stats_of(h).bytes_peak, (peak + 1) * SIZE);
+    CHECK_EQ(heap_stats_of(h).live_blocks, peak + 1);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+/* What the magazines hold comes back with heap_slab_shrink: the footprint returns to its start. */
+TEST(set_shrink_returns_magazine_memory)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP | SOURCE_LINUX_STRICT);
+    struct heap *h = heap_slab_create(src);
+    size_t start = source_committed(src);
+    static const size_t sizes[] = {16, 96, 256, 1024, 2048};
+    enum { N = 300 };
+    static void *obj[N];
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        for (int i = 0; i < N; i++)
+            CHECK((obj[i] = heap_alloc(h, sizes[k], 0)) != NULL);
+        for (int i = 0; i < N; i++)
+            heap_free(h, obj[N - 1 - i]);
+    }
+    uint32_t n;
+    slab_debug_magazine(h, 16, &n);
+    CHECK(n > 0);
+    CHECK(source_committed(src) > start);
+    heap_slab_shrink(h);
+    slab_debug_magazine(h, 16, &n);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(source_committed(src), start);
+    CHECK_EQ(heap_check(h), 0);
     source_linux_destroy(src);
 }
 

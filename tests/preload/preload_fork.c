@@ -14,6 +14,7 @@
 #define SHARED_BLOCKS 64
 
 static volatile int stop;
+static int filled; /* set by the first thread once from_thread is complete */
 static char *from_thread[SHARED_BLOCKS];
 
 /* Allocates and frees until told to stop; the first one leaves SHARED_BLOCKS blocks for main. */
@@ -23,6 +24,8 @@ static void *churn(void *arg)
         from_thread[i] = malloc(100);
         snprintf(from_thread[i], 100, "block %d", i);
     }
+    if (arg)
+        __atomic_store_n(&filled, 1, __ATOMIC_RELEASE);
     while (!stop) {
         void *p = malloc(64);
         void *q = malloc(4000);
@@ -55,6 +58,9 @@ int main(void)
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
         pthread_create(&t[i], NULL, churn, i == 0 ? (void *)1 : NULL);
+    /* a loaded machine may not run the thread within any fixed delay: wait for its blocks */
+    while (!__atomic_load_n(&filled, __ATOMIC_ACQUIRE))
+        usleep(1000);
     usleep(20000);
     int ok = 1;
     for (int round = 0; round < 20 && ok; round++) {
