@@ -188,8 +188,7 @@ struct slab_set {
     struct heap heap; /* first */
     uint32_t magic;
     unsigned nclasses;
-    uint8_t class_of[HEAP_SLAB_MAX / 8]; /* (size - 1) / 8 -> first class that fits */
-    uint16_t class_at[HEAP_SLAB_MAX / 8]; /* the same, as that class's offset in the set */
+    uint16_t class_at[HEAP_SLAB_MAX / 8]; /* (size - 1) / 8 -> the first class that fits, as its offset in the set */
     size_t classes_bytes;                 /* nclasses * sizeof classes[0] (set_owns) */
     struct slab_cache classes[SLAB_CLASS_MAX];
     struct slab_cache hdr; /* header cache of off-slab classes */
@@ -203,7 +202,7 @@ struct slab_set {
 _Static_assert(offsetof(struct slab_set, heap) == 0, "a struct heap * must point at the set");
 _Static_assert(sizeof(struct slab_set) % _Alignof(struct slab_mag_entry) == 0,
                "the magazine entries follow the set");
-_Static_assert(HEAP_SLAB_MAX % 8 == 0 && SLAB_CLASS_MAX <= UINT8_MAX, "class_of indexing");
+_Static_assert(HEAP_SLAB_MAX % 8 == 0, "class_at indexing");
 _Static_assert(offsetof(struct slab_set, hdr) <= UINT16_MAX, "class_at holds every class's offset");
 
 /* Standalone cache: the cache, and the header cache it may need, side by side. */
@@ -795,19 +794,36 @@ static struct slab *slab_lookup(struct slab_cache *c, const void *ptr)
  * Index of the live object starting at ptr in s, or SLAB_END with *why set:
  * ptr must be an object start inside the slab, and the object must be live.
  */
+/*
+ * Index of the object starting at ptr in s, free or live, or SLAB_END.  An
+ * offset below the objects wraps to a huge one and is refused with those
+ * beyond the slab; the index is a multiply, checked by multiplying back.
+ */
+static inline uint32_t object_start(const struct slab_cache *c, const struct slab *s,
+                                    const void *ptr)
+{
+    size_t off = (size_t)((const unsigned char *)ptr - s->objects);
+    uint32_t i = (uint32_t)(((uint64_t)off * c->stride_inv) >> INDEX_SHIFT);
+    bool start = off < c->slab_bytes && (size_t)i * c->stride == off && i < c->objects;
+    return start ? i : SLAB_END;
+}
+
+/* Index of the live object starting at ptr in s, or SLAB_END (the hot path's test). */
+static inline uint32_t live_index(const struct slab_cache *c, const struct slab *s, const void *ptr)
+{
+    uint32_t i = object_start(c, s, ptr);
+    return i != SLAB_END && !bit_free(s, i) ? i : SLAB_END;
+}
+
+/* live_index, with *why saying what ptr is when it is not a live object. */
 static uint32_t object_index(const struct slab_cache *c, const struct slab *s, const void *ptr,
                              const char **why)
 {
-    const unsigned char *p = ptr;
-    *why = "not the start of an object (interior pointer)";
-    if (p < s->objects)
+    uint32_t i = object_start(c, s, ptr);
+    if (i == SLAB_END) {
+        *why = "not the start of an object (interior pointer)";
         return SLAB_END;
-    size_t off = (size_t)(p - s->objects);
-    if (off >= c->slab_bytes)
-        return SLAB_END;
-    uint32_t i = (uint32_t)(((uint64_t)off * c->stride_inv) >> INDEX_SHIFT);
-    if ((size_t)i * c->stride != off || i >= c->objects)
-        return SLAB_END;
+    }
     if (bit_free(s, i)) {
         *why = "double free (object is free)";
         return SLAB_END;
@@ -1251,12 +1267,18 @@ static int set_class_aligned(const struct slab_set *set, unsigned k, size_t alig
     return -1;
 }
 
+/* The class of a default-aligned request of 1..HEAP_SLAB_MAX bytes: one table load. */
+static inline struct slab_cache *set_class_at(struct slab_set *set, size_t size)
+{
+    return (struct slab_cache *)((char *)set + set->class_at[(size - 1) / 8]);
+}
+
 /* The class serving (size, align), or -1. */
-static inline int set_class(const struct slab_set *set, size_t size, size_t align)
+static inline int set_class(struct slab_set *set, size_t size, size_t align)
 {
     if (size - 1 >= HEAP_SLAB_MAX) /* 0 wraps: refused with the too big */
         return -1;
-    unsigned k = set->class_of[(size - 1) / 8];
+    unsigned k = (unsigned)(set_class_at(set, size) - set->classes);
     if (align <= HEAP_DEFAULT_ALIGN)
         return (int)k; /* every class is aligned at least that much (set_geometry) */
     return set_class_aligned(set, k, align);
@@ -1302,12 +1324,6 @@ __attribute__((noinline)) static void *set_alloc_slow(struct slab_set *set, size
     if (src->lock)
         return class_alloc_locking(src, &set->classes[k]);
     return class_alloc(&set->classes[k]);
-}
-
-/* The class of a default-aligned request of 1..HEAP_SLAB_MAX bytes: one table load. */
-static inline struct slab_cache *set_class_at(struct slab_set *set, size_t size)
-{
-    return (struct slab_cache *)((char *)set + set->class_at[(size - 1) / 8]);
 }
 
 /*
@@ -1368,19 +1384,6 @@ static void set_free(struct heap *h, void *ptr)
         mm_report("slab: free(%p): %s", ptr, why);
     }
     src_unlock(set->src);
-}
-
-/*
- * Index of the live object starting at ptr in s, or SLAB_END: object_index's
- * checks without the reason, for the hot path (an offset below the objects
- * wraps to a huge one and is refused with those beyond the slab).
- */
-static inline uint32_t live_index(const struct slab_cache *c, const struct slab *s, const void *ptr)
-{
-    size_t off = (size_t)((const unsigned char *)ptr - s->objects);
-    uint32_t i = (uint32_t)(((uint64_t)off * c->stride_inv) >> INDEX_SHIFT);
-    bool start = off < c->slab_bytes && (size_t)i * c->stride == off && i < c->objects;
-    return start && !bit_free(s, i) ? i : SLAB_END;
 }
 
 /*
@@ -1506,12 +1509,11 @@ static void set_init(struct slab_set *set, struct heap_source *src, struct heap 
         c->mag = pool;
         pool += c->mag_cap;
     }
-    /* class_of: for each 8-byte step of size, the first class at least that big */
+    /* class_at: for each 8-byte step of size, the first class at least that big */
     unsigned k = 0;
     for (unsigned i = 0; i < HEAP_SLAB_MAX / 8; i++) {
         while (set->classes[k].size < (i + 1) * 8)
             k++;
-        set->class_of[i] = (uint8_t)k;
         set->class_at[i] = (uint16_t)((char *)&set->classes[k] - (char *)set);
     }
     set->classes_bytes = set->nclasses * sizeof set->classes[0];
