@@ -172,6 +172,20 @@ static const char *check_tables(const struct ehdr *eh, const struct elf_class_in
 
 /* ---------------------------------------------------------------- reading either class */
 
+/*
+ * The two classes name their fields alike and differ only in widths: one
+ * widening each, applied to either struct.
+ */
+#define EHDR_WIDE(e)                                                                               \
+    ((struct ehdr){.type = (e).e_type, .machine = (e).e_machine, .version = (e).e_version,        \
+                   .flags = (e).e_flags, .entry = (e).e_entry, .phoff = (e).e_phoff,              \
+                   .shoff = (e).e_shoff, .ehsize = (e).e_ehsize, .phentsize = (e).e_phentsize,    \
+                   .phnum = (e).e_phnum, .shentsize = (e).e_shentsize, .shnum = (e).e_shnum,      \
+                   .shstrndx = (e).e_shstrndx})
+#define PHDR_WIDE(p)                                                                               \
+    ((struct phdr){(p).p_type, (p).p_flags, (p).p_offset, (p).p_vaddr, (p).p_filesz, (p).p_memsz, \
+                   (p).p_align})
+
 /* The file header; the file holds at least the class's header size. */
 static void read_ehdr(const unsigned char *bytes, const struct elf_class_info *cls,
                       struct ehdr *out)
@@ -179,19 +193,11 @@ static void read_ehdr(const unsigned char *bytes, const struct elf_class_info *c
     if (cls == &class32) {
         struct elf32_ehdr e;
         memcpy(&e, bytes, sizeof e);
-        *out = (struct ehdr){.type = e.e_type, .machine = e.e_machine, .version = e.e_version,
-                             .flags = e.e_flags, .entry = e.e_entry, .phoff = e.e_phoff,
-                             .shoff = e.e_shoff, .ehsize = e.e_ehsize, .phentsize = e.e_phentsize,
-                             .phnum = e.e_phnum, .shentsize = e.e_shentsize, .shnum = e.e_shnum,
-                             .shstrndx = e.e_shstrndx};
+        *out = EHDR_WIDE(e);
     } else {
         struct elf64_ehdr e;
         memcpy(&e, bytes, sizeof e);
-        *out = (struct ehdr){.type = e.e_type, .machine = e.e_machine, .version = e.e_version,
-                             .flags = e.e_flags, .entry = e.e_entry, .phoff = e.e_phoff,
-                             .shoff = e.e_shoff, .ehsize = e.e_ehsize, .phentsize = e.e_phentsize,
-                             .phnum = e.e_phnum, .shentsize = e.e_shentsize, .shnum = e.e_shnum,
-                             .shstrndx = e.e_shstrndx};
+        *out = EHDR_WIDE(e);
     }
     memcpy(out->ident, bytes, EI_NIDENT);
 }
@@ -204,13 +210,11 @@ static void read_phdr(const unsigned char *bytes, const struct ehdr *eh,
     if (cls == &class32) {
         struct elf32_phdr p;
         memcpy(&p, at, sizeof p);
-        *out = (struct phdr){p.p_type, p.p_flags, p.p_offset, p.p_vaddr, p.p_filesz, p.p_memsz,
-                             p.p_align};
+        *out = PHDR_WIDE(p);
     } else {
         struct elf64_phdr p;
         memcpy(&p, at, sizeof p);
-        *out = (struct phdr){p.p_type, p.p_flags, p.p_offset, p.p_vaddr, p.p_filesz, p.p_memsz,
-                             p.p_align};
+        *out = PHDR_WIDE(p);
     }
 }
 
