@@ -61,9 +61,7 @@ KASFLAGS := -f elf32 -g -F dwarf
 KLDFLAGS := -m elf_i386 -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments
 
 # ---------------------------------------------------------------- kernel
-# kernel/process_none.c is the process layer of a port without ring 3 (docs/porting.md).
-KERNEL_C   := $(filter-out kernel/process_none.c,\
-                $(wildcard lib/*.c arch/x86/*.c mm/*.c kernel/*.c kernel/test/*.c))
+KERNEL_C   := $(wildcard lib/*.c arch/x86/*.c mm/*.c kernel/*.c kernel/test/*.c)
 KERNEL_ASM := $(wildcard boot/*.asm arch/x86/*.asm)
 KOBJS := $(patsubst %.c,$(BUILD)/k/%.o,$(KERNEL_C)) $(patsubst %.asm,$(BUILD)/k/%.asm.o,$(KERNEL_ASM))
 

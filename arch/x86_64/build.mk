@@ -29,12 +29,10 @@ K64CFLAGS = -std=c11 -m64 -mcmodel=kernel -mno-red-zone -ffreestanding -fno-pic 
 # The one kernel: lib/, mm/ and kernel/ are the i686 kernel's files; the PC
 # devices and CPU helpers of arch/x86 are shared; arch/x86_64 has only what
 # differs (boot, GDT/IDT, entry stubs, the syscall entry, user-copy
-# routines, kmap).  Ring 3 runs here too, so kernel/process_none.c (the
-# stand-in process layer of a port without programs) is left out, as on i686.
-K64_NOT_BUILT := kernel/process_none.c
+# routines, kmap).
 K64_C := $(wildcard lib/*.c mm/*.c arch/x86_64/*.c) \
          arch/x86/cpu.c arch/x86/irq.c arch/x86/serial.c arch/x86/vga.c arch/x86/ps2kbd.c \
-         $(filter-out $(K64_NOT_BUILT),$(wildcard kernel/*.c kernel/test/*.c))
+         $(wildcard kernel/*.c kernel/test/*.c)
 K64OBJS := $(patsubst %.c,$(B64)/%.o,$(K64_C)) $(patsubst %.asm,$(B64)/%.asm.o,$(wildcard arch/x86_64/*.asm))
 KERNEL64 := $(B64)/kernel.elf
 ISO64 := $(B64)/os.iso

@@ -128,8 +128,7 @@ static int needs_met(enum needs needs)
 
 /*
  * Skip the running test where there are no ring-3 programs to run: a port
- * whose ring 3 does not run yet (kernel/process_none.c), or a boot without
- * the initrd.
+ * whose ring 3 does not run yet, or a boot without the initrd.
  */
 #define NEEDS_PROGRAMS()                                                                           \
     do {                                                                                           \
