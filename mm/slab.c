@@ -706,16 +706,22 @@ static void mag_flush(struct slab_cache *c, uint32_t n)
 }
 
 /*
- * Free live object i of s into c's magazine: its bit is set at once (so
- * heap_size says 0 and a second free is refused), but the slab is not
- * touched otherwise.  A full magazine first gives its oldest eighth back.
+ * Free live object i of s into c's magazine, which has room: its bit is
+ * set at once (so heap_size says 0 and a second free is refused), but the
+ * slab is not touched otherwise.
  */
+static inline void mag_store(struct slab_cache *c, struct slab *s, uint32_t i)
+{
+    object_mark_free(c, s, i);
+    c->mag[c->mag_count++] = (struct slab_mag_entry){s, i};
+}
+
+/* mag_store; a full magazine first gives its oldest eighth back. */
 static void mag_push(struct slab_cache *c, struct slab *s, uint32_t i)
 {
     if (c->mag_count == c->mag_cap)
         mag_flush(c, c->mag_cap / SLAB_MAG_FLUSH_DIV);
-    object_mark_free(c, s, i);
-    c->mag[c->mag_count++] = (struct slab_mag_entry){s, i};
+    mag_store(c, s, i);
 }
 
 /* Hand out cached object i of s: it becomes live. */
@@ -756,17 +762,27 @@ static void *mag_pop_past_damage(struct slab_cache *c)
     return NULL;
 }
 
-/* The object freed last into c's magazine, now live, or NULL when the magazine is empty. */
-static inline void *mag_pop(struct slab_cache *c)
+/*
+ * The object freed last into c's magazine, now live; NULL when the
+ * magazine is empty or its top entry is damaged (a leaf: nothing called).
+ */
+static inline void *mag_pop_sound(struct slab_cache *c)
 {
     uint32_t n = c->mag_count;
     if (n == 0)
         return NULL;
     struct slab_mag_entry e = c->mag[n - 1];
     if (!mag_entry_sound(c, e))
-        return mag_pop_past_damage(c);
+        return NULL;
     c->mag_count = n - 1;
     return mag_hand_out(c, e.slab, e.index);
+}
+
+/* The object freed last into c's magazine, now live, or NULL when the magazine is empty. */
+static inline void *mag_pop(struct slab_cache *c)
+{
+    void *p = mag_pop_sound(c);
+    return p || !c->mag_count ? p : mag_pop_past_damage(c);
 }
 
 /* ------------------------------------------------------------ finding an object */
@@ -1336,15 +1352,9 @@ void *heap_slab_alloc(struct heap *h, size_t size, size_t align)
 {
     struct slab_set *set = to_set(h);
     if (size - 1 < HEAP_SLAB_MAX && align <= HEAP_DEFAULT_ALIGN && !set->src->lock) {
-        struct slab_cache *c = set_class_at(set, size);
-        uint32_t n = c->mag_count;
-        if (n) {
-            struct slab_mag_entry e = c->mag[n - 1];
-            if (mag_entry_sound(c, e)) {
-                c->mag_count = n - 1;
-                return mag_hand_out(c, e.slab, e.index);
-            }
-        }
+        void *p = mag_pop_sound(set_class_at(set, size));
+        if (p)
+            return p;
     }
     return set_alloc_slow(set, size, align);
 }
@@ -1400,8 +1410,7 @@ static inline size_t set_release_fast(struct slab_set *set, void *ptr)
     uint32_t i = c && c->mag_count < c->mag_cap ? live_index(c, s, ptr) : SLAB_END;
     if (i == SLAB_END)
         return set_release_locked(set, ptr, &why);
-    object_mark_free(c, s, i);
-    c->mag[c->mag_count++] = (struct slab_mag_entry){s, i};
+    mag_store(c, s, i);
     return c->size;
 }
 
