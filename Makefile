@@ -197,7 +197,7 @@ LIBMM_SO := $(BUILD)/host/libmm.so
 # The public headers: mm/'s internal ones (the VMM's, bit helpers, page-table
 # entries) are not installed, nor the VMM's API, which needs a machine's page
 # tables behind mm/port.h (tests/host/vmm_sim.c is a simulated one).
-LIBMM_PRIVATE_HEADERS := mm/addr_map.h mm/bits.h mm/pte.h $(wildcard mm/vmm*.h mm/*_internal.h mm/paging_*.h)
+LIBMM_PRIVATE_HEADERS := mm/addr_map.h mm/slab_span.h mm/bits.h mm/pte.h $(wildcard mm/vmm*.h mm/*_internal.h mm/paging_*.h)
 LIBMM_HEADERS := $(filter-out $(LIBMM_PRIVATE_HEADERS),$(wildcard mm/*.h mm/host/*.h))
 # `make libmm`: the archive plus its public headers under build/host/include
 # (use -Ibuild/host/include and #include "mm/heap.h").

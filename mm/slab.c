@@ -102,6 +102,7 @@
 #include "mm/heap.h"
 #include "mm/heap_pages.h"
 #include "mm/port.h"
+#include "mm/slab_span.h"
 
 #define SLAB_MAGIC 0x534c4142u  /* "SLAB" */
 #define SLAB_DEAD 0x2d2d2d2du   /* a header that has been released */
@@ -188,14 +189,17 @@ struct slab_set {
     struct heap heap; /* first */
     uint32_t magic;
     unsigned nclasses;
-    uint16_t class_at[HEAP_SLAB_MAX / 8]; /* (size - 1) / 8 -> the first class that fits, as its offset in the set */
+    uint16_t class_at[HEAP_SLAB_MAX / 8]; /* (size - 1) / 8 -> the first class that fits, as its
+                                             offset in the set */
     size_t classes_bytes;                 /* nclasses * sizeof classes[0] (set_owns) */
     struct slab_cache classes[SLAB_CLASS_MAX];
     struct slab_cache hdr; /* header cache of off-slab classes */
     struct heap_source *src;
     struct heap *pages;
-    struct addr_map map;  /* page -> header of the slab covering it, for every slab of the set */
-    uint32_t mag_entries; /* magazine entries of all classes: they follow the struct */
+    struct span_pool spans; /* where the slabs are cut from, and the map finding them */
+    struct addr_map map;    /* page -> header, for the loose slabs (no span could be had) */
+    size_t loose_slabs;     /* slabs outside spans: each a run of the page heap */
+    uint32_t mag_entries;   /* magazine entries of all classes: they follow the struct */
     struct heap_counters
         count; /* only failed_calls and reported_errors: the caches count the rest */
 };
@@ -213,6 +217,18 @@ struct slab_alone {
 _Static_assert(offsetof(struct slab_alone, cache) == 0, "the cache is the standalone struct");
 
 static const struct heap_ops cache_ops, set_ops;
+
+/*
+ * The slab of the set covering ptr, or NULL: its span's page table entry;
+ * the page map only when the set has loose slabs.  Nothing is read at ptr.
+ */
+static inline struct slab *set_slab_at(const struct slab_set *set, const void *ptr)
+{
+    struct slab *s = span_slab_at(&set->spans, (uintptr_t)ptr);
+    if (__builtin_expect(!s && set->loose_slabs, 0))
+        s = addr_map_get(&set->map, (uintptr_t)ptr);
+    return s;
+}
 
 /* ------------------------------------------------------------ helpers */
 
@@ -507,27 +523,74 @@ static void slab_construct(struct slab_cache *c, struct slab *s)
     c->constructing--;
 }
 
+/*
+ * A slab's pages.  A set's slab is cut from one of its spans; when no span
+ * can be had (a source too small to give one) it is a LOOSE slab, a run of
+ * the page heap of its own, found through the set's page map.  A
+ * standalone cache's slab is a run aligned to its own size: that is what
+ * makes its slab of a pointer findable (slab_lookup).
+ */
+static unsigned char *slab_pages_get(struct slab_cache *c)
+{
+    unsigned char *base = c->set ? span_carve(&c->set->spans, c->slab_bytes) : NULL;
+    return base ? base : heap_alloc(c->pages, c->slab_bytes, c->slab_bytes);
+}
+
+/* Is the slab at base cut from a span? */
+static bool slab_in_span(const struct slab_cache *c, const unsigned char *base)
+{
+    return c->set && span_holds(&c->set->spans, base);
+}
+
+/* Make the slab at base findable from any of its pages: 0, or -1 when the map needs memory. */
+static int slab_pages_name(struct slab_cache *c, unsigned char *base, struct slab *s)
+{
+    if (slab_in_span(c, base)) {
+        span_slab_name(&c->set->spans, base, c->slab_bytes, s);
+        return 0;
+    }
+    if (c->set) {
+        if (addr_map_set(&c->set->map, (uintptr_t)base, c->slab_bytes, s) != 0)
+            return -1;
+        c->set->loose_slabs++;
+    }
+    heap_pages_set_tag(c->pages, base, s); /* base -> header */
+    return 0;
+}
+
+/* Give back a slab's pages (forgotten by the map when it was named there). */
+static void slab_pages_put(struct slab_cache *c, unsigned char *base, bool named)
+{
+    if (slab_in_span(c, base)) {
+        span_uncarve(&c->set->spans, base, c->slab_bytes);
+        return;
+    }
+    if (c->set && named) {
+        addr_map_clear(&c->set->map, (uintptr_t)base, c->slab_bytes);
+        c->set->loose_slabs--;
+    }
+    heap_free(c->pages, base);
+}
+
 /* A new empty slab on c's empty list, or NULL when memory is out. */
 static struct slab *slab_new(struct slab_cache *c)
 {
-    /* aligned to its own size: that is what makes the slab of a pointer findable */
-    unsigned char *base = heap_alloc(c->pages, c->slab_bytes, c->slab_bytes);
+    unsigned char *base = slab_pages_get(c);
     if (!base)
         return NULL;
     struct slab *s = c->hdr_cache ? cache_alloc_locked(c->hdr_cache) : (struct slab *)base;
     if (!s) {
-        heap_free(c->pages, base);
+        slab_pages_put(c, base, false);
         return NULL;
     }
     slab_init(c, s, base);
-    if (c->set && addr_map_set(&c->set->map, (uintptr_t)base, c->slab_bytes, s) != 0) {
+    if (slab_pages_name(c, base, s) != 0) {
         s->magic = SLAB_DEAD;
         if (c->hdr_cache)
             slab_header_put(c, s);
-        heap_free(c->pages, base);
+        slab_pages_put(c, base, false);
         return NULL;
     }
-    heap_pages_set_tag(c->pages, base, s); /* base -> header, for every later lookup */
     if (c->ctor)
         slab_construct(c, s);
     list_push(c, s, ON_EMPTY);
@@ -550,11 +613,9 @@ static void slab_release(struct slab_cache *c, struct slab *s)
     unsigned char *base = slab_base(c, s);
     list_unlink(c, s);
     s->magic = SLAB_DEAD;
-    if (c->set)
-        addr_map_clear(&c->set->map, (uintptr_t)base, c->slab_bytes);
     if (c->hdr_cache)
         slab_header_put(c, s);
-    heap_free(c->pages, base);
+    slab_pages_put(c, base, true);
 }
 
 /* Set s aside for good: its free list cannot be trusted. */
@@ -801,6 +862,10 @@ static struct slab *header_at(struct heap *pages, uintptr_t base)
 /* The slab of c holding ptr, or NULL. */
 static struct slab *slab_lookup(struct slab_cache *c, const void *ptr)
 {
+    if (c->set) {
+        struct slab *s = set_slab_at(c->set, ptr);
+        return s && s->magic == SLAB_MAGIC && s->cache == c ? s : NULL;
+    }
     uintptr_t base = (uintptr_t)ptr & ~(uintptr_t)(c->slab_bytes - 1);
     struct slab *s = header_at(c->pages, base);
     return s && s->cache == c ? s : NULL;
@@ -958,18 +1023,57 @@ static int check_slab_free_list(const struct slab_cache *c, const struct slab *s
 }
 
 /* One slab header: magic, owner, place, tag; then its objects (*cached: in the magazine). */
-static int check_slab(const struct slab_cache *c, struct slab *s, uint32_t which, size_t *cached)
+/* What the walk over the slabs found, for the cross-checks with the page heap and the spans. */
+struct check_tally {
+    size_t slabs;      /* every slab (loose or not, broken and under construction included) */
+    size_t span_slabs; /* of them, slabs cut from spans */
+    size_t span_pages; /* and the pages those cover */
+};
+
+/* A slab cut from a span: every one of its pages, and no other, leads to it. */
+static int check_slab_in_span(const struct slab_cache *c, const struct slab *s, uintptr_t base,
+                              struct check_tally *t)
 {
-    if (s->magic != SLAB_MAGIC || s->cache != c || s->list != which)
-        return violation(c, s, "header magic, cache or list field wrong");
-    uintptr_t base = (uintptr_t)slab_base(c, s);
+    const struct span_pool *sp = &c->set->spans;
+    for (size_t off = 0; off < c->slab_bytes; off += MM_PAGE_SIZE)
+        if (span_slab_at(sp, base + off) != s)
+            return violation(c, s, "the span's page table does not lead to this slab");
+    if (span_slab_at(sp, base - 1) == s || span_slab_at(sp, base + c->slab_bytes) == s)
+        return violation(c, s, "the span's page table gives this slab a page beyond it");
+    t->span_slabs++;
+    t->span_pages += c->slab_bytes >> MM_PAGE_SHIFT;
+    return 0;
+}
+
+/* A slab of its own run: aligned to its size, tagged, and (in a set) in the page map. */
+static int check_slab_loose(const struct slab_cache *c, const struct slab *s, uintptr_t base)
+{
     if (base & (c->slab_bytes - 1) || heap_pages_tag(c->pages, (void *)base) != s)
         return violation(c, s, "slab misplaced or its run is not tagged with it");
-    if (s->cookie != cookie_of(c, (void *)base))
-        return violation(c, s, "cookie wrong");
     if (c->set && (addr_map_get(&c->set->map, base) != s ||
                    addr_map_get(&c->set->map, base + c->slab_bytes - 1) != s))
         return violation(c, s, "the address map does not lead to this slab");
+    return 0;
+}
+
+/* Where the slab lies: its span's page table or its own run lead to it. */
+static int check_slab_place(const struct slab_cache *c, const struct slab *s, struct check_tally *t)
+{
+    uintptr_t base = (uintptr_t)slab_base(c, s);
+    if (s->cookie != cookie_of(c, (void *)base))
+        return violation(c, s, "cookie wrong");
+    if (slab_in_span(c, (const unsigned char *)base))
+        return check_slab_in_span(c, s, base, t);
+    return check_slab_loose(c, s, base);
+}
+
+static int check_slab(const struct slab_cache *c, struct slab *s, uint32_t which, size_t *cached,
+                      struct check_tally *t)
+{
+    if (s->magic != SLAB_MAGIC || s->cache != c || s->list != which)
+        return violation(c, s, "header magic, cache or list field wrong");
+    if (check_slab_place(c, s, t))
+        return 1;
     bool ok = which == ON_EMPTY  ? s->inuse == 0
               : which == ON_FULL ? s->inuse == c->objects
                                  : s->inuse > 0 && s->inuse < c->objects;
@@ -978,8 +1082,8 @@ static int check_slab(const struct slab_cache *c, struct slab *s, uint32_t which
     return check_slab_objects(c, s, cached);
 }
 
-/* Every slab of c; *slabs accumulates how many there are (for the page-heap cross-check). */
-static int check_cache(const struct slab_cache *c, size_t *slabs)
+/* Every slab of c; *t accumulates how many there are and where (for the cross-checks). */
+static int check_cache(const struct slab_cache *c, struct check_tally *t)
 {
     int bad = 0;
     size_t inuse = 0, cached = 0;
@@ -995,7 +1099,7 @@ static int check_cache(const struct slab_cache *c, size_t *slabs)
                 bad += violation(c, s, "slab list longer than its count or back link wrong");
                 break;
             }
-            if (check_slab(c, s, which, &cached)) {
+            if (check_slab(c, s, which, &cached, t)) {
                 bad++;
                 break; /* a bad header's links are not worth following */
             }
@@ -1010,20 +1114,18 @@ static int check_cache(const struct slab_cache *c, size_t *slabs)
         bad += violation(c, c, "live count disagrees with the slabs and the magazine");
     if (c->broken)
         bad += violation(c, c, "slabs were put aside after corruption");
-    *slabs += c->counts[ON_PARTIAL] + c->counts[ON_FULL] + c->counts[ON_EMPTY] + c->broken +
-              c->constructing;
+    t->slabs += c->counts[ON_PARTIAL] + c->counts[ON_FULL] + c->counts[ON_EMPTY] + c->broken +
+                c->constructing;
     return bad;
 }
 
-/* The private page heap is sane and holds exactly the slabs (and the map's nodes). */
-static int check_pages(struct heap *pages, const struct slab_cache *c, size_t slabs)
+/* The private page heap is sane and holds exactly `runs` runs. */
+static int check_pages(struct heap *pages, const struct slab_cache *c, size_t runs)
 {
     int bad = heap_check(pages);
     struct heap_stats st;
     heap_stats(pages, &st);
-    if (c->set)
-        slabs += c->set->map.node_count;
-    if (st.live_blocks != slabs)
+    if (st.live_blocks != runs)
         bad += violation(c, pages, "page heap holds runs that are not slabs (or misses some)");
     return bad;
 }
@@ -1091,12 +1193,12 @@ static void cache_op_free(struct heap *h, void *ptr)
 static int cache_op_check(struct heap *h)
 {
     struct slab_cache *c = to_cache(h);
-    size_t slabs = 0;
+    struct check_tally t = {0};
     src_lock(c->src);
-    int bad = check_cache(c, &slabs);
+    int bad = check_cache(c, &t);
     if (c->hdr_cache)
-        bad += check_cache(c->hdr_cache, &slabs);
-    bad += check_pages(c->pages, c, slabs);
+        bad += check_cache(c->hdr_cache, &t);
+    bad += check_pages(c->pages, c, t.slabs);
     src_unlock(c->src);
     return bad;
 }
@@ -1269,7 +1371,7 @@ static inline bool set_owns(const struct slab_set *set, const struct slab_cache 
  */
 static inline struct slab *set_lookup(struct slab_set *set, const void *ptr)
 {
-    struct slab *s = addr_map_get(&set->map, (uintptr_t)ptr);
+    struct slab *s = set_slab_at(set, ptr);
     return s && s->magic == SLAB_MAGIC && set_owns(set, s->cache) ? s : NULL;
 }
 
@@ -1432,18 +1534,38 @@ size_t heap_slab_release(struct heap *h, void *ptr)
     return set_release_fast(set, ptr); /* nothing to take: no call, nothing reloaded */
 }
 
+/*
+ * The spans agree with the slabs (the pages they give out are exactly the
+ * span slabs' pages), and the page heap holds exactly the spans, the loose
+ * slabs and the nodes of both maps.
+ */
+static int set_check_spans(struct slab_set *set, const struct check_tally *t)
+{
+    size_t span_pages = 0, runs = 0;
+    if (span_pool_check(&set->spans, &span_pages, &runs))
+        return 1;
+    if (span_pages != t->span_pages)
+        return violation(&set->hdr, &set->spans, "spans give out pages no slab holds");
+    if (t->slabs - t->span_slabs != set->loose_slabs)
+        return violation(&set->hdr, set, "loose slab count wrong");
+    runs += set->loose_slabs + set->map.node_count;
+    return check_pages(set->pages, &set->hdr, runs);
+}
+
 static int set_check(struct heap *h)
 {
     struct slab_set *set = to_set(h);
-    size_t slabs = 0;
+    struct check_tally t = {0};
     int bad = 0;
     src_lock(set->src);
     if (set->magic != SET_MAGIC)
         bad = violation(&set->hdr, set, "set magic");
     for (unsigned k = 0; k < set->nclasses && !bad; k++)
-        bad += check_cache(&set->classes[k], &slabs);
+        bad += check_cache(&set->classes[k], &t);
     if (!bad)
-        bad += check_cache(&set->hdr, &slabs) + check_pages(set->pages, &set->hdr, slabs);
+        bad += check_cache(&set->hdr, &t);
+    if (!bad)
+        bad += set_check_spans(set, &t);
     src_unlock(set->src);
     return bad;
 }
@@ -1457,6 +1579,7 @@ static void set_stats(struct heap *h, struct heap_stats *st)
     heap_counters_add(st, &set->count);
     st->reported_errors += set->hdr.count.reported_errors;
     pages_add_stats(set->pages, st);
+    st->bytes_committed -= set->spans.inactive_bytes; /* the page heap counts spans as committed */
     src_unlock(set->src);
 }
 
@@ -1508,6 +1631,7 @@ static void set_init(struct slab_set *set, struct heap_source *src, struct heap 
     set->magic = SET_MAGIC;
     set->src = src;
     set->pages = pages;
+    span_pool_init(&set->spans, pages, src, src_page(src));
     addr_map_init(&set->map, pages, src_page(src));
     cache_init(&set->hdr, "slab-headers", src, pages, NULL, set);
     set->hdr.internal = true;
@@ -1528,27 +1652,38 @@ static void set_init(struct slab_set *set, struct heap_source *src, struct heap 
     set->classes_bytes = set->nclasses * sizeof set->classes[0];
 }
 
+/* Magazine entries of every class a set has (those set_geometry keeps). */
+static uint32_t set_mag_entries(void)
+{
+    uint32_t n = 0;
+    for (unsigned k = 0; k < SLAB_CLASS_MAX; k++)
+        if (lowbit(class_sizes[k]) >= HEAP_DEFAULT_ALIGN)
+            n += mag_capacity(class_sizes[k]);
+    return n;
+}
+
+/*
+ * The set is laid out in place, in its page heap's first pages (it is too
+ * big for a kernel stack: the span map's root is in it); a geometry that
+ * cannot be had gives those pages back.
+ */
 struct heap *heap_slab_create(struct heap_source *src)
 {
-    struct slab_set proto;
     if (!src || !src->grow)
         return NULL;
-    memset(&proto, 0, sizeof proto);
-    if (!set_geometry(&proto, src_page(src)))
-        return NULL;
     void *mem;
+    size_t extra = sizeof(struct slab_set) + set_mag_entries() * sizeof(struct slab_mag_entry);
     src_lock(src);
     struct heap *pages = heap_pages_create_with(
-        src,
-        &(struct heap_pages_config){.flags = HEAP_PAGES_NOLOCK | HEAP_PAGES_KEEP,
-                                    .extra = sizeof proto +
-                                             proto.mag_entries * sizeof(struct slab_mag_entry)},
-        &mem);
+        src, &(struct heap_pages_config){.flags = HEAP_PAGES_NOLOCK, .extra = extra}, &mem);
+    if (pages && !set_geometry(mem, src_page(src))) {
+        heap_pages_destroy(pages);
+        pages = NULL;
+    }
     src_unlock(src);
     if (!pages)
         return NULL;
     struct slab_set *set = mem;
-    *set = proto;
     set_init(set, src, pages);
     return &set->heap;
 }
@@ -1564,6 +1699,7 @@ static bool set_drain_locked(struct slab_set *set)
 {
     struct heap_stats before, after;
     heap_stats(set->pages, &before);
+    size_t inactive = set->spans.inactive_bytes;
     bool cached = false;
     for (unsigned k = 0; k < set->nclasses; k++) {
         cached |= set->classes[k].mag_count != 0;
@@ -1571,10 +1707,10 @@ static bool set_drain_locked(struct slab_set *set)
         cache_shrink_locked(&set->classes[k]);
     }
     cache_shrink_locked(&set->hdr); /* last: the classes just gave their headers back */
-    heap_pages_trim(set->pages);    /* and the slabs the page heap kept for reuse */
+    span_pool_trim(&set->spans);    /* idle pages decommitted, empty spans given back */
     heap_stats(set->pages, &after);
-    return cached || after.bytes_committed < before.bytes_committed ||
-           after.live_blocks < before.live_blocks;
+    return cached || set->spans.inactive_bytes > inactive ||
+           after.bytes_committed < before.bytes_committed || after.live_blocks < before.live_blocks;
 }
 
 void heap_slab_shrink(struct heap *h)
@@ -1620,5 +1756,15 @@ struct slab *slab_debug_slab_of(struct heap *h, const void *ptr)
     }
     if (h->ops != &set_ops)
         return NULL;
-    return addr_map_get(&to_set(h)->map, (uintptr_t)ptr);
+    return set_slab_at(to_set(h), ptr);
+}
+
+struct span_pool *slab_debug_spans(struct heap *h)
+{
+    return heap_is_slab(h) ? &to_set(h)->spans : NULL;
+}
+
+size_t slab_debug_loose_slabs(struct heap *h)
+{
+    return heap_is_slab(h) ? to_set(h)->loose_slabs : 0;
 }

@@ -62,4 +62,13 @@ struct slab *slab_debug_slab_of(struct heap *h, const void *ptr);
  */
 struct slab_mag_entry *slab_debug_magazine(struct heap *h, size_t size, uint32_t *count);
 
+/*
+ * The spans of a size-class set and their map (mm/slab_span.h), or NULL
+ * when h is not a set.  For the checker's self-tests and for debuggers.
+ */
+struct span_pool *slab_debug_spans(struct heap *h);
+
+/* How many slabs of a size-class set are loose (outside spans: no span could be had). */
+size_t slab_debug_loose_slabs(struct heap *h);
+
 #endif /* MM_SLAB_INTERNAL_H */

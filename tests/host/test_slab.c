@@ -19,6 +19,7 @@
 #include "mm/host/source_linux.h"
 #include "mm/slab.h"
 #include "mm/slab_internal.h"
+#include "mm/slab_span.h"
 #include "mm/source_static.h"
 
 #include <stdlib.h>
@@ -748,6 +749,198 @@ TEST(set_shrink_returns_magazine_memory)
     CHECK_EQ(source_committed(src), start);
     CHECK_EQ(heap_check(h), 0);
     source_linux_destroy(src);
+}
+
+/* ------------------------------------------------------------ spans */
+
+/* The span (the first of the set's) holding p. */
+static uintptr_t span_base_of(const void *p)
+{
+    return (uintptr_t)p & ~(uintptr_t)(SPAN_BYTES - 1);
+}
+
+/* A pointer no live block starts at: size 0, and a free of it reported once, changing nothing. */
+static int refused_exactly(struct heap *h, void *p)
+{
+    size_t live = heap_stats_of(h).live_blocks;
+    return heap_size(h, p) == 0 && heap_free_reports(h, p) == 1 &&
+           heap_stats_of(h).live_blocks == live;
+}
+
+/*
+ * 64-byte objects fill a whole span, up to its last page.  The span map
+ * finds them from every byte, and refuses the span's first byte (its
+ * header), its last byte (not an object start), the pages just outside it,
+ * foreign, interior and freed pointers - each free reported once.
+ */
+TEST(set_span_lookups_at_the_edges)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_slab_create(src);
+    enum { N = 20000 };
+    static unsigned char *obj[N];
+    for (int i = 0; i < N; i++)
+        CHECK((obj[i] = heap_alloc(h, 64, 0)) != NULL);
+    struct span_pool *pool = slab_debug_spans(h);
+    CHECK(pool != NULL && pool->nspans >= 2);
+    CHECK_EQ(slab_debug_loose_slabs(h), 0);
+    uintptr_t span = (uintptr_t)pool->spans;
+    unsigned char *last = NULL; /* the object starting last in the first span */
+    for (int i = 0; i < N; i++)
+        if (span_base_of(obj[i]) == span && (!last || obj[i] > last))
+            last = obj[i];
+    CHECK(last != NULL && (uintptr_t)last >= span + SPAN_BYTES - MM_PAGE_SIZE);
+    CHECK_EQ(heap_size(h, last), 64);
+    CHECK(slab_debug_slab_of(h, last) != NULL);
+    CHECK(span_slab_at(pool, span + SPAN_BYTES - 1) == slab_debug_slab_of(h, last));
+    CHECK(span_slab_at(pool, span) == NULL); /* the header page */
+    CHECK(refused_exactly(h, (void *)span));
+    CHECK(refused_exactly(h, (void *)(span + SPAN_BYTES - 1)));
+    CHECK(refused_exactly(h, (void *)(span - 1)));
+    CHECK(refused_exactly(h, (void *)(span - MM_PAGE_SIZE)));
+    CHECK(refused_exactly(h, (void *)(span + SPAN_BYTES))); /* no span, or another's header */
+    CHECK(span_slab_at(pool, span + SPAN_BYTES) == NULL);
+    int on_stack;
+    CHECK(refused_exactly(h, &on_stack));
+    CHECK(refused_exactly(h, h)); /* the set's own struct */
+    CHECK(refused_exactly(h, last + 1));
+    CHECK(refused_exactly(h, last + 16));
+    heap_free(h, last);
+    CHECK(refused_exactly(h, last)); /* freed: in the magazine, exactly free */
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+/*
+ * Spans emptied of their slabs go back (beyond a spare) without a shrink;
+ * a shrink gives back the rest, to the footprint the source saw at first.
+ */
+TEST(set_span_returned_after_its_slabs_empty)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP | SOURCE_LINUX_STRICT);
+    struct heap *h = heap_slab_create(src);
+    size_t start = source_committed(src);
+    enum { N = 80000 }; /* five spans of 64-byte objects */
+    static void *obj[N];
+    for (int i = 0; i < N; i++)
+        CHECK((obj[i] = heap_alloc(h, 64, 0)) != NULL);
+    struct span_pool *pool = slab_debug_spans(h);
+    size_t spans = pool->nspans, peak = source_committed(src);
+    CHECK(spans >= 5);
+    for (int i = N - 1; i >= 0; i--)
+        heap_free(h, obj[i]);
+    CHECK_EQ(heap_check(h), 0);
+    /* what stays: the slabs the magazine and the reserve keep, one spare span, idle pages */
+    CHECK(pool->nspans <= 3 && pool->empty <= 1); /* a span each for those slabs, a spare */
+    CHECK(source_committed(src) - start < 512 * KIB);
+    CHECK(peak - start > 2 * SPAN_BYTES);
+    heap_slab_shrink(h);
+    CHECK_EQ(pool->nspans, 0);
+    CHECK_EQ(source_committed(src), start);
+    CHECK_EQ(heap_check(h), 0);
+    /* and the set works on as before */
+    CHECK(heap_alloc(h, 64, 0) != NULL && pool->nspans == 1);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+/* Write v over *slot, require the checker to object, put the old value back, require it clean. */
+static int span_entry_detected(struct heap *h, struct slab **slot, struct slab *v)
+{
+    struct slab *old = *slot;
+    *slot = v;
+    int bad = heap_check_quietly(h);
+    *slot = old;
+    return bad > 0 && heap_check(h) == 0;
+}
+
+/* The checker sees a damaged span: its page table, bitmaps, counts, magic; the pool's counts. */
+TEST(set_check_detects_span_corruption)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP | SOURCE_LINUX_STRICT);
+    struct heap *h = heap_slab_create(src);
+    void *a = heap_alloc(h, 64, 0), *b = heap_alloc(h, 2048, 0), *c = heap_alloc(h, 256, 0);
+    CHECK(a && b && c);
+    struct span_pool *pool = slab_debug_spans(h);
+    struct slab_span *sp = pool->spans;
+    CHECK(sp != NULL && span_base_of(a) == (uintptr_t)sp);
+    size_t pa = ((uintptr_t)a - (uintptr_t)sp) / MM_PAGE_SIZE;
+    size_t pb = ((uintptr_t)b - (uintptr_t)sp) / MM_PAGE_SIZE;
+    size_t free_page = SPAN_PAGES - 1; /* three small slabs leave the end of the span free */
+    CHECK(sp->page_slab[pa] != NULL && sp->page_slab[free_page] == NULL);
+    CHECK_EQ(heap_check(h), 0);
+    CHECK(span_entry_detected(h, &sp->page_slab[pa], NULL)); /* a slab page forgotten */
+    CHECK(span_entry_detected(h, &sp->page_slab[pa], sp->page_slab[pb])); /* another slab's */
+    CHECK(span_entry_detected(h, &sp->page_slab[free_page], sp->page_slab[pa])); /* a free page */
+    CHECK(span_entry_detected(h, &sp->page_slab[0], sp->page_slab[pa])); /* the header page */
+    CHECK(DETECTED(h, sp->used_map[SPAN_WORDS - 1], 1u << 31)); /* a free page marked used */
+    CHECK(DETECTED(h, sp->used_map[0], 1u << pa));              /* a slab page marked free */
+    CHECK(DETECTED(h, sp->active_map[0], 1u << pa));            /* a page in use decommitted */
+    CHECK(DETECTED(h, sp->used, 1));
+    CHECK(DETECTED(h, sp->active, 2));
+    CHECK(DETECTED(h, sp->magic, 0x100));
+    CHECK(DETECTED(h, pool->nspans, 1));
+    CHECK(DETECTED(h, pool->empty, 1));
+    CHECK(DETECTED(h, pool->idle_active, 1));
+    CHECK(DETECTED(h, pool->inactive_bytes, MM_PAGE_SIZE));
+    /* while a page's entry is forgotten, its objects are not the set's: refused, nothing changes */
+    struct slab *saved = sp->page_slab[pa];
+    sp->page_slab[pa] = NULL;
+    CHECK_EQ(heap_size(h, a), 0);
+    CHECK_EQ(heap_release(h, a), 0);
+    sp->page_slab[pa] = saved;
+    CHECK_EQ(heap_size(h, a), 64);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+/* Exactness on a set whose slabs are loose or cut from spans: foreign, interior, double frees. */
+static void exact_frees_on(struct heap *h, void **objs, size_t n)
+{
+    CHECK(refused_exactly(h, (char *)objs[0] + 8));
+    int on_stack;
+    CHECK(refused_exactly(h, &on_stack));
+    heap_free(h, objs[n - 1]);
+    CHECK(refused_exactly(h, objs[n - 1]));
+    objs[n - 1] = heap_alloc(h, 8, 0);
+    CHECK(objs[n - 1] != NULL);
+    CHECK_EQ(heap_check(h), 0);
+}
+
+/*
+ * A grow-only static buffer too small for a span: every slab is loose (a
+ * run of its own, found through the page map) and the set works exactly as
+ * with spans; one big enough for a span and then some mixes both kinds.
+ */
+TEST(set_small_grow_only_source)
+{
+    static _Alignas(4096) unsigned char small[512 * 1024], big[3 * 1024 * 1024];
+    static const size_t sizes[] = {16, 64, 256, 1024, 2048};
+    enum { MAX_OBJS = 16384 };
+    static void *objs[MAX_OBJS];
+    struct source_static ss;
+    unsigned char *bufs[] = {small, big};
+    size_t lens[] = {sizeof small, sizeof big};
+    for (int b = 0; b < 2; b++) {
+        struct heap *h = heap_slab_create(source_static_init(&ss, bufs[b], lens[b], 0));
+        CHECK(h != NULL);
+        size_t n = 0;
+        while (n < MAX_OBJS && (objs[n] = heap_alloc(h, sizes[n % 5], 0)) != NULL)
+            n++;
+        CHECK(n > 100 && n < MAX_OBJS);
+        CHECK(slab_debug_loose_slabs(h) > 0);
+        CHECK_EQ(slab_debug_spans(h)->nspans, b == 0 ? 0u : 1u);
+        CHECK_EQ(heap_check(h), 0);
+        exact_frees_on(h, objs, n);
+        for (size_t i = 0; i < n; i++)
+            if (objs[i])
+                heap_free(h, objs[i]);
+        heap_slab_shrink(h);
+        CHECK_EQ(slab_debug_loose_slabs(h), 0);
+        CHECK_EQ(heap_stats_of(h).live_blocks, 0);
+        CHECK_EQ(heap_check(h), 0);
+        CHECK(heap_alloc(h, 2048, 0) != NULL);
+    }
 }
 
 /* ------------------------------------------------------------ speed (informational) */
