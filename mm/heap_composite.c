@@ -342,16 +342,29 @@ __attribute__((noinline)) static void *composite_alloc_routed(struct heap_compos
     return composite_route(c, route_kind(c, size, align), 0, size, align);
 }
 
+/*
+ * What the slab set passes on (heap_slab_alloc_or): a small request it
+ * could not serve goes on along the small route (the set is its first part,
+ * composite_init), any other request along its own route from the start.
+ */
+static void *composite_alloc_rest(void *arg, size_t size, size_t align)
+{
+    struct heap_composite *c = arg;
+    unsigned k = route_kind(c, size, align);
+    return composite_route(c, k, k == ROUTE_SMALL ? 1 : 0, size, align);
+}
+
 static void *composite_alloc(struct heap *h, size_t size, size_t align)
 {
     struct heap_composite *c = to_composite(h);
-    /* the hot case, a small object from the slab set: a direct call, no route table */
-    if (size <= HEAP_SLAB_MAX && align < c->page && c->small_set) {
-        void *p = heap_slab_alloc(c->small_set, size, align);
-        /* the set is the small route's first part (composite_init): the others next */
-        return p ? p : composite_route(c, ROUTE_SMALL, 1, size, align);
-    }
-    return composite_alloc_routed(c, size, align); /* no route worked out on the hot path */
+    /*
+     * Every request goes to the slab set first, a tail call: a small object
+     * from a magazine returns from there, nothing kept here; the set hands
+     * on whatever it does not serve.
+     */
+    if (c->small_set)
+        return heap_slab_alloc_or(c->small_set, size, align, composite_alloc_rest, c);
+    return composite_alloc_routed(c, size, align);
 }
 
 static size_t composite_size(struct heap *h, const void *ptr)
@@ -383,9 +396,11 @@ static inline size_t release_once(struct heap_composite *c, void *ptr)
     return n ? n : release_past_set(c, ptr);
 }
 
-/* Every free the slab set does not take: the other parts, else a report. */
-__attribute__((noinline)) static void composite_free_rest(struct heap_composite *c, void *ptr)
+/* Every free the slab set does not take (its heap_slab_free_or fallback): the other parts, else a
+ * report. */
+__attribute__((noinline)) static void composite_free_rest(void *arg, void *ptr)
 {
+    struct heap_composite *c = arg;
     if (ptr == c || !release_past_set(c, ptr)) /* c: see release_once */
         composite_report(c, "free", ptr);
 }
@@ -393,9 +408,15 @@ __attribute__((noinline)) static void composite_free_rest(struct heap_composite 
 static void composite_free(struct heap *h, void *ptr)
 {
     struct heap_composite *c = to_composite(h);
-    /* the hot case, a small object: the set's verdict, nothing else to keep registers for */
-    if (c->small_set && ptr != c && heap_slab_release(c->small_set, ptr))
+    /*
+     * The set is asked first, a tail call: it frees a small object of its
+     * own and returns from there, and hands on every other pointer (our
+     * own struct under create_from included: never the set's).
+     */
+    if (c->small_set) {
+        heap_slab_free_or(c->small_set, ptr, composite_free_rest, c);
         return;
+    }
     composite_free_rest(c, ptr);
 }
 

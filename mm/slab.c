@@ -1461,6 +1461,30 @@ void *heap_slab_alloc(struct heap *h, size_t size, size_t align)
     return set_alloc_slow(set, size, align);
 }
 
+/* heap_slab_alloc_or's every request but a magazine hit: the set's slow path, else rest. */
+__attribute__((noinline)) static void *set_alloc_slow_or(struct slab_set *set, size_t size,
+                                                         size_t align, heap_slab_alloc_rest rest,
+                                                         void *arg)
+{
+    if (set_class(set, size, align) < 0)
+        return rest(arg, size, align); /* not a request for the set: no failure of its own */
+    void *p = set_alloc_slow(set, size, align);
+    return p ? p : rest(arg, size, align);
+}
+
+/* heap_slab_alloc's hot path, with a fallback for the slow path to pass on to. */
+void *heap_slab_alloc_or(struct heap *h, size_t size, size_t align, heap_slab_alloc_rest rest,
+                         void *arg)
+{
+    struct slab_set *set = to_set(h);
+    if (size - 1 < HEAP_SLAB_MAX && align <= HEAP_DEFAULT_ALIGN && !set->src->lock) {
+        void *p = mag_pop_sound(set_class_at(set, size));
+        if (p)
+            return p;
+    }
+    return set_alloc_slow_or(set, size, align, rest, arg);
+}
+
 static size_t set_size(struct heap *h, const void *ptr)
 {
     struct slab_set *set = to_set(h);
@@ -1539,6 +1563,36 @@ size_t heap_slab_release(struct heap *h, void *ptr)
  * span slabs' pages), and the page heap holds exactly the spans, the loose
  * slabs and the nodes of both maps.
  */
+/* heap_slab_free_or's every free but a magazine push with room: the set's slow path, else rest. */
+__attribute__((noinline)) static void set_free_slow_or(struct slab_set *set, void *ptr,
+                                                       heap_slab_free_rest rest, void *arg)
+{
+    const char *why;
+    size_t n;
+    if (set->src->lock) {
+        n = set_release_locking(set, ptr);
+    } else {
+        n = set_release_locked(set, ptr, &why);
+    }
+    if (!n)
+        rest(arg, ptr);
+}
+
+void heap_slab_free_or(struct heap *h, void *ptr, heap_slab_free_rest rest, void *arg)
+{
+    struct slab_set *set = to_set(h);
+    if (!set->src->lock) {
+        struct slab *s = set_lookup(set, ptr);
+        struct slab_cache *c = s ? s->cache : NULL;
+        uint32_t i = c && c->mag_count < c->mag_cap ? live_index(c, s, ptr) : SLAB_END;
+        if (i != SLAB_END) {
+            mag_store(c, s, i);
+            return;
+        }
+    }
+    set_free_slow_or(set, ptr, rest, arg);
+}
+
 static int set_check_spans(struct slab_set *set, const struct check_tally *t)
 {
     size_t span_pages = 0, runs = 0;

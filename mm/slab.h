@@ -105,6 +105,21 @@ void *heap_slab_alloc(struct heap *h, size_t size, size_t align);
 size_t heap_slab_release(struct heap *h, void *ptr);
 
 /*
+ * The same with a fallback, for an owner that passes on what the set does
+ * not take (the composite), so that the set's hot path is the last call
+ * and the owner keeps no frame of its own around it.  heap_slab_alloc_or:
+ * a request no class serves (too big, aligned beyond every class that
+ * fits: then the set counts no failure) or that finds memory out returns
+ * rest(arg, size, align).  heap_slab_free_or: a pointer that is not a live
+ * object of h goes to rest(arg, ptr), nothing changed or reported here.
+ */
+typedef void *(*heap_slab_alloc_rest)(void *arg, size_t size, size_t align);
+typedef void (*heap_slab_free_rest)(void *arg, void *ptr);
+void *heap_slab_alloc_or(struct heap *h, size_t size, size_t align, heap_slab_alloc_rest rest,
+                         void *arg);
+void heap_slab_free_or(struct heap *h, void *ptr, heap_slab_free_rest rest, void *arg);
+
+/*
  * Return every empty slab of every class, reserves included, after giving
  * the magazines' objects back to their slabs.  h must come from heap_slab_create.
  */

@@ -943,6 +943,60 @@ TEST(set_small_grow_only_source)
     }
 }
 
+/* ------------------------------------------------------------ fallbacks */
+
+static size_t rest_allocs, rest_frees;
+static void *rest_last;
+static char rest_block[64];
+
+static void *alloc_rest(void *arg, size_t size, size_t align)
+{
+    (void)size;
+    (void)align;
+    rest_allocs++;
+    return arg;
+}
+
+static void free_rest(void *arg, void *ptr)
+{
+    (void)arg;
+    rest_frees++;
+    rest_last = ptr;
+}
+
+/*
+ * heap_slab_alloc_or / heap_slab_free_or: what the set serves never
+ * reaches the fallback; what it does not (too big, aligned beyond its
+ * classes, not its object: foreign, interior, freed) goes there with
+ * nothing counted, reported or changed in the set.
+ */
+TEST(set_passes_on_what_it_does_not_serve)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_slab_create(src);
+    size_t reports = mm_host_report_count();
+    char *p = heap_slab_alloc_or(h, 100, HEAP_DEFAULT_ALIGN, alloc_rest, rest_block);
+    CHECK(p != NULL && p != rest_block && rest_allocs == 0 && heap_size(h, p) == 112);
+    CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN, alloc_rest, rest_block) ==
+          rest_block);
+    CHECK(heap_slab_alloc_or(h, 64, 4096, alloc_rest, rest_block) == rest_block);
+    CHECK_EQ(rest_allocs, 2);
+    CHECK_EQ(heap_stats_of(h).failed_calls, 0);
+    heap_slab_free_or(h, rest_block, free_rest, NULL);
+    CHECK(rest_frees == 1 && rest_last == rest_block);
+    heap_slab_free_or(h, p + 16, free_rest, NULL);
+    CHECK(rest_frees == 2 && rest_last == p + 16);
+    CHECK_EQ(heap_size(h, p), 112);
+    heap_slab_free_or(h, p, free_rest, NULL);
+    CHECK(rest_frees == 2 && heap_size(h, p) == 0);
+    heap_slab_free_or(h, p, free_rest, NULL); /* a second free: the owner's to report */
+    CHECK(rest_frees == 3 && rest_last == p);
+    CHECK_EQ(mm_host_report_count(), reports);
+    CHECK_EQ(heap_stats_of(h).reported_errors, 0);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
 /* ------------------------------------------------------------ speed (informational) */
 
 TEST(speed)
