@@ -20,13 +20,17 @@
  *   1/16 and are given back to the source the moment they are freed
  *   (unmapped or deactivated), without fragmenting the general heap.
  *
+ *   The slab set is called directly with a fallback (heap_slab_alloc_or,
+ *   heap_slab_free_or): a small malloc or free ends in the set's magazine
+ *   pop or push, and the set hands on what it does not serve.
+ *
  *   heap_size finds the owner: the first sub-heap whose heap_size is not 0.
  *   heap_free offers the pointer to each sub-heap in turn (heap_release:
  *   "free it if it is yours"), so the owner frees it in the same lookup that
  *   recognised it.  Every sub-heap answers exactly (0 for anything that is
  *   not a live block start of its own) without touching foreign memory, so
  *   the owner is unique.  They are asked cheapest-to-reject first: the slab
- *   set with one address-map lookup (mm/addr_map.c), the page heap, which
+ *   set with one span-map lookup (mm/slab_span.h), the page heap, which
  *   refuses any pointer that is not page-aligned with one mask (others with
  *   one hash probe), the general heap last.  If nobody owns the pointer the
  *   composite reports it once; nothing changed anywhere.

@@ -17,10 +17,15 @@
  *   tag.  The header is at the start of the slab for small objects, or in an
  *   object of an internal header cache ("off-slab") when putting it in the
  *   slab would waste too much (large objects, or objects aligned to the slab
- *   size).  The size-class set, whose slabs come in several sizes, keeps
- *   an address-to-metadata map instead (mm/addr_map.c): every page of every
- *   slab of the set leads to its header, so one lookup finds the slab of any
- *   pointer, whatever its size, and a page not in the map is not the set's.
+ *   size).  The size-class set, whose slabs come in several sizes, cuts
+ *   them from SPANS instead (mm/slab_span.c): runs of 1 MiB aligned to
+ *   1 MiB whose header names the slab of each page, found through a span
+ *   map keyed by addr >> 20; so one lookup finds the slab of any pointer,
+ *   whatever its size, and an address in no span, in a free page or in a
+ *   span header is not the set's.  A source that cannot give a span gets
+ *   LOOSE slabs, runs of their own recorded page by page in an
+ *   address-to-metadata map (mm/addr_map.c), consulted only while the set
+ *   has any.
  *   An object's index is a multiply by the stride's rounded-up reciprocal
  *   (stride_inv), checked by multiplying back: no divide on free.
  *
@@ -57,10 +62,11 @@
  *   Each cache keeps its slabs on three lists: partial (some objects free),
  *   full, empty.  Allocation takes from the first partial slab, else an empty
  *   one, else makes a slab.  A free that empties a slab moves it to the empty
- *   list; beyond SLAB_EMPTY_RESERVE empty slabs it is returned to the page
- *   heap, which deactivates (grown memory) or unmaps (mapped memory) it -
- *   the set's page heap keeps it committed within its retain budget
- *   (HEAP_PAGES_KEEP), so the next slab made costs no source call.
+ *   list; beyond SLAB_EMPTY_RESERVE empty slabs it is returned: a
+ *   standalone cache's to the page heap, which deactivates (grown memory)
+ *   or unmaps (mapped memory) it; a set's to its span, which keeps a few
+ *   idle pages committed, decommits the rest and gives an empty span back
+ *   beyond a spare (the policy is slab_span.c's).
  *
  * Invariants (verified by the check op)
  *   - every slab of a cache is on exactly one list and its `list` field says
@@ -72,15 +78,19 @@
  *   - a magazine entry names a slab of its class and an object below fresh
  *     whose bit is set; a class's held count (live plus cached) is the sum
  *     of its slabs' inuse;
- *   - the page heap's tag of the slab's run is the header, and the number of
- *     live runs equals the number of slabs;
+ *   - a slab cut from a span: each of its pages, and no other, leads to it
+ *     through the span map; a loose or standalone slab: the page heap's tag
+ *     of its run is the header (and a loose one is in the page map);
+ *   - the spans give out exactly the pages of the slabs cut from them, and
+ *     the page heap's live runs are exactly the spans, the loose (or
+ *     standalone) slabs and the nodes of both maps;
  *   - a free object's link decodes to SLAB_END or to an index < n.
  *
  * Complexity: alloc O(1) (a new slab is O(1) as well; with a constructor it
  * is O(n) once per slab), free O(1) (a magazine flush is O(entries), once
  * per eighth of a magazine of frees), size O(1) (a cache: one page-heap probe;
- * the set: one address-map lookup of 2-4 loads), check O(objects + slabs x
- * magazine entries).
+ * the set: one span-map lookup of 2 loads on i686, 4 on x86-64), check
+ * O(objects + slabs x magazine entries + spans x pages of a span).
  *
  * Locking: every entry point holds src->lock; the private page heap is
  * created with HEAP_PAGES_NOLOCK and only called under that lock.  The lock

@@ -17,7 +17,8 @@
  *     constructed state).  A cache is also a struct heap (slab_cache_heap):
  *     heap_alloc(size <= object size, align <= its alignment);
  *   - heap_slab_create(): a set of size-class caches (HEAP_SLAB_MAX bytes at
- *     most) behind one struct heap, for small kmalloc-style allocations.
+ *     most) behind one struct heap, for small kmalloc-style allocations;
+ *     its slabs are cut from 1 MiB spans and found through a span map.
  *     Requests it cannot serve (too big, alignment beyond the class) get
  *     NULL; the composite heap (mm/heap_composite.h) routes those elsewhere.
  *

@@ -104,11 +104,11 @@ static inline struct slab *span_slab_at(const struct span_pool *p, uintptr_t add
 void span_pool_init(struct span_pool *p, struct heap *pages, struct heap_source *src, size_t page);
 
 /*
- * `bytes` (whole pages, at most a span less its header) cut from a span,
- * committed, its page table entries naming `s`... set by span_slab_name
- * once the header is known.  Returns the start, or NULL when no span can
- * be had (the source cannot give SPAN_BYTES aligned to SPAN_BYTES, or is
- * exhausted): the caller then takes a run of its own.
+ * `bytes` (whole pages, at most a span less its header) cut from a span
+ * and committed; its page table entries stay NULL until span_slab_name.
+ * Returns the start, or NULL when no span can be had (the source cannot
+ * give SPAN_BYTES aligned to SPAN_BYTES, or is exhausted, or its page is
+ * not MM_PAGE_SIZE): the caller then takes a run of its own.
  */
 void *span_carve(struct span_pool *p, size_t bytes);
 
