@@ -83,6 +83,19 @@ void *heap_alloc(struct heap *h, size_t size, size_t align)
     return p;
 }
 
+void *heap_alloc_default(struct heap *h, size_t size)
+{
+    if (size - 1 >= HEAP_MAX_REQUEST - HEAP_DEFAULT_ALIGN) /* 0 wraps: the general path */
+        return heap_alloc(h, size, 0);
+    void *p = h->ops->alloc(h, size, HEAP_DEFAULT_ALIGN);
+    KEEP_FRAME();
+#if MM_DEBUG
+    if (p)
+        heap_debug_check_block(h, p, size, HEAP_DEFAULT_ALIGN);
+#endif
+    return p;
+}
+
 size_t heap_size(struct heap *h, const void *ptr)
 {
     if (!ptr)
@@ -155,7 +168,8 @@ void heap_set_secret_seed(uintptr_t seed)
     secret_seed = seed;
 }
 
-/* A multiply-xorshift mix of seed and address: every bit of both reaches every bit of the result. */
+/* A multiply-xorshift mix of seed and address: every bit of both reaches every bit of the result.
+ */
 uintptr_t heap_instance_secret(const void *instance)
 {
     uint64_t x = (uint64_t)secret_seed ^ ((uint64_t)(uintptr_t)instance * 0x9E3779B97F4A7C15ull);

@@ -191,6 +191,12 @@ struct heap_source {
  */
 void *heap_alloc(struct heap *h, size_t size, size_t align);
 
+/*
+ * heap_alloc(h, size, 0), with the alignment test left out: what malloc
+ * calls.  Same contract and results.
+ */
+void *heap_alloc_default(struct heap *h, size_t size);
+
 /* Usable size (>= requested) of a live block of h; 0 for NULL or a pointer h does not own. */
 size_t heap_size(struct heap *h, const void *ptr);
 

@@ -22,7 +22,7 @@
 
 void *mm_malloc(struct heap *h, size_t n)
 {
-    return heap_alloc(h, n, 0);
+    return heap_alloc_default(h, n);
 }
 
 void *mm_calloc(struct heap *h, size_t nmemb, size_t size)

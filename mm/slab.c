@@ -209,6 +209,7 @@ struct slab_set {
     struct span_pool spans; /* where the slabs are cut from, and the map finding them */
     struct addr_map map;    /* page -> header, for the loose slabs (no span could be had) */
     size_t loose_slabs;     /* slabs outside spans: each a run of the page heap */
+    bool lockless;          /* the source has no lock: the hot paths need none (one load) */
     uint32_t mag_entries;   /* magazine entries of all classes: they follow the struct */
     struct heap_counters
         count; /* only failed_calls and reported_errors: the caches count the rest */
@@ -1463,7 +1464,7 @@ __attribute__((noinline)) static void *set_alloc_slow(struct slab_set *set, size
 void *heap_slab_alloc(struct heap *h, size_t size, size_t align)
 {
     struct slab_set *set = to_set(h);
-    if (size - 1 < HEAP_SLAB_MAX && align <= HEAP_DEFAULT_ALIGN && !set->src->lock) {
+    if (size - 1 < HEAP_SLAB_MAX && align <= HEAP_DEFAULT_ALIGN && set->lockless) {
         void *p = mag_pop_sound(set_class_at(set, size));
         if (p)
             return p;
@@ -1487,7 +1488,7 @@ void *heap_slab_alloc_or(struct heap *h, size_t size, size_t align, heap_slab_al
                          void *arg)
 {
     struct slab_set *set = to_set(h);
-    if (size - 1 < HEAP_SLAB_MAX && align <= HEAP_DEFAULT_ALIGN && !set->src->lock) {
+    if (size - 1 < HEAP_SLAB_MAX && align <= HEAP_DEFAULT_ALIGN && set->lockless) {
         void *p = mag_pop_sound(set_class_at(set, size));
         if (p)
             return p;
@@ -1563,7 +1564,7 @@ __attribute__((noinline)) static size_t set_release_locking(struct slab_set *set
 size_t heap_slab_release(struct heap *h, void *ptr)
 {
     struct slab_set *set = to_set(h);
-    if (set->src->lock)
+    if (!set->lockless)
         return set_release_locking(set, ptr);
     return set_release_fast(set, ptr); /* nothing to take: no call, nothing reloaded */
 }
@@ -1579,7 +1580,7 @@ __attribute__((noinline)) static void set_free_slow_or(struct slab_set *set, voi
 {
     const char *why;
     size_t n;
-    if (set->src->lock) {
+    if (!set->lockless) {
         n = set_release_locking(set, ptr);
     } else {
         n = set_release_locked(set, ptr, &why);
@@ -1591,7 +1592,7 @@ __attribute__((noinline)) static void set_free_slow_or(struct slab_set *set, voi
 void heap_slab_free_or(struct heap *h, void *ptr, heap_slab_free_rest rest, void *arg)
 {
     struct slab_set *set = to_set(h);
-    if (!set->src->lock) {
+    if (set->lockless) {
         struct slab *s = set_lookup(set, ptr);
         struct slab_cache *c = s ? s->cache : NULL;
         uint32_t i = c && c->mag_count < c->mag_cap ? live_index(c, s, ptr) : SLAB_END;
@@ -1694,6 +1695,7 @@ static void set_init(struct slab_set *set, struct heap_source *src, struct heap 
     set->heap.ops = &set_ops;
     set->magic = SET_MAGIC;
     set->src = src;
+    set->lockless = !src->lock;
     set->pages = pages;
     span_pool_init(&set->spans, pages, src, src_page(src));
     addr_map_init(&set->map, pages, src_page(src));

@@ -265,6 +265,39 @@ TEST(wrappers_normalise_what_implementations_see)
     CHECK_EQ(s.calls, calls); /* none of those reached the implementation */
 }
 
+/* heap_alloc_default(h, n) hands the instance exactly what heap_alloc(h, n, 0) would. */
+TEST(default_alignment_entry_is_heap_alloc_with_zero)
+{
+    static struct spy s;
+    memset(&s, 0, sizeof s);
+    s.heap.ops = &spy_ops;
+    struct heap *h = &s.heap;
+    static const size_t sizes[] = {0, 1, 15, 16, 17, 4096, HEAP_MAX_REQUEST - HEAP_DEFAULT_ALIGN};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        void *p = heap_alloc_default(h, sizes[k]); /* the spy's arena refuses the biggest */
+        size_t size = s.last_size, align = s.last_align;
+        CHECK((p != NULL) == (heap_alloc(h, sizes[k], 0) != NULL));
+        CHECK_EQ(size, s.last_size);
+        CHECK_EQ(align, s.last_align);
+        CHECK_EQ(align, HEAP_DEFAULT_ALIGN);
+    }
+    size_t calls = s.calls;
+    for (size_t k = 0; k < 32; k++) {
+        CHECK(heap_alloc_default(h, SIZE_MAX - k) == NULL);
+        CHECK(heap_alloc_default(h, HEAP_MAX_REQUEST - HEAP_DEFAULT_ALIGN + 1 + k) == NULL);
+    }
+    CHECK_EQ(s.calls, calls); /* none of those reached the implementation */
+    FOR_EACH_IMPLEMENTATION(heap)
+    {
+        void *a = heap_alloc_default(heap, 0), *b = heap_alloc_default(heap, 0);
+        CHECK(a != NULL && b != NULL && a != b && heap_size(heap, a) >= 1);
+        CHECK(heap_alloc_default(heap, SIZE_MAX) == NULL);
+        heap_free(heap, a);
+        heap_free(heap, b);
+        CHECK_EQ(heap_check(heap), 0);
+    }
+}
+
 TEST(wrappers_supply_defaults_for_optional_operations)
 {
     static struct spy s;
