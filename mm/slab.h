@@ -89,7 +89,10 @@ size_t slab_cache_object_align(const struct slab_cache *c);
  * bytes (8 16 24 32 48 64 80 96 112 128 192 256 384 512 768 1024 1536 2048, less
  * those that cannot be aligned to HEAP_DEFAULT_ALIGN), each object aligned
  * to the largest power of two dividing its class size.  Returns NULL when
- * src has no memory for the instance.
+ * src has no memory for the instance.  Whether src has a lock is read
+ * here, once: a lock added to src later is not taken.  Slabs come from
+ * 1 MiB spans when src can give them, else from runs of their own (see
+ * docs/slab.md, "Spans").
  */
 struct heap *heap_slab_create(struct heap_source *src);
 
