@@ -1535,20 +1535,29 @@ static void set_free(struct heap *h, void *ptr)
 
 /*
  * The hot path (lock held, or none needed): a live object of the set goes
- * onto its class's magazine with one map lookup, its index by a multiply,
- * its bit set - nothing else.  A full magazine, and anything that is not a
- * live object, takes set_release_locked (which flushes, or answers 0).
+ * onto its class's magazine with one span-map lookup, its index by a
+ * multiply, its bit set - nothing else; its usable size.  A full magazine,
+ * and anything that is not a live object: 0, nothing done.
  */
+static inline size_t set_push_live(struct slab_set *set, void *ptr)
+{
+    struct slab *s = set_lookup(set, ptr);
+    if (!s)
+        return 0;
+    struct slab_cache *c = s->cache; /* one of the set's classes: set_lookup checked */
+    uint32_t i = c->mag_count < c->mag_cap ? live_index(c, s, ptr) : SLAB_END;
+    if (i == SLAB_END)
+        return 0;
+    mag_store(c, s, i);
+    return c->size;
+}
+
+/* set_push_live, else set_release_locked (a flush, or the answer 0 for what is not ours). */
 static inline size_t set_release_fast(struct slab_set *set, void *ptr)
 {
     const char *why;
-    struct slab *s = set_lookup(set, ptr);
-    struct slab_cache *c = s ? s->cache : NULL;
-    uint32_t i = c && c->mag_count < c->mag_cap ? live_index(c, s, ptr) : SLAB_END;
-    if (i == SLAB_END)
-        return set_release_locked(set, ptr, &why);
-    mag_store(c, s, i);
-    return c->size;
+    size_t n = set_push_live(set, ptr);
+    return n ? n : set_release_locked(set, ptr, &why);
 }
 
 /* set_release_fast under the source's lock; out of line, like class_alloc_locking. */
@@ -1592,15 +1601,8 @@ __attribute__((noinline)) static void set_free_slow_or(struct slab_set *set, voi
 void heap_slab_free_or(struct heap *h, void *ptr, heap_slab_free_rest rest, void *arg)
 {
     struct slab_set *set = to_set(h);
-    if (set->lockless) {
-        struct slab *s = set_lookup(set, ptr);
-        struct slab_cache *c = s ? s->cache : NULL;
-        uint32_t i = c && c->mag_count < c->mag_cap ? live_index(c, s, ptr) : SLAB_END;
-        if (i != SLAB_END) {
-            mag_store(c, s, i);
-            return;
-        }
-    }
+    if (set->lockless && set_push_live(set, ptr))
+        return;
     set_free_slow_or(set, ptr, rest, arg);
 }
 
