@@ -8,7 +8,9 @@
  * usable size are checked, heap_check runs partway, and destroying the heap
  * must give every frame back (the runner's leak check).  The slab set's
  * magazines in both commit modes: a cached object is exactly free (size 0,
- * a second free reported once) and shrinking gives their memory back.
+ * a second free reported once) and shrinking gives their memory back; its
+ * spans in both commit modes: small objects come from them, emptied spans
+ * go back beyond a spare, and a shrink gives back every one.
  * Then the kmalloc contract on the kernel's own instance.
  */
 #include "karch.h"
@@ -21,6 +23,8 @@
 #include "mm/heap_composite.h"
 #include "mm/malloc.h"
 #include "mm/pmm.h"
+#include "mm/slab_internal.h"
+#include "mm/slab_span.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -200,6 +204,58 @@ KTEST(kheap_magazines_lazy_commit)
 KTEST(kheap_magazines_eager_commit)
 {
     run_magazine(1);
+}
+
+/*
+ * Enough 2 KiB objects for six spans of the slab set, on a private heap:
+ * each is found through the span map, their spans go back (beyond the
+ * ones their magazine and reserve keep, and a spare) once they are freed,
+ * and after a shrink the heap commits what it did before.
+ */
+static void run_spans(int eager)
+{
+    enum { N = 3000 };
+    static void *obj[N];
+    struct kheap_private *p = kheap_private_create(16u << 20, eager);
+    KT_ASSERT(p);
+    struct heap *h = kheap_private_heap(p);
+    struct span_pool *pool = slab_debug_spans(heap_composite_part(h, 0));
+    KT_ASSERT(pool);
+    struct heap_stats start, peak, st;
+    heap_stats(h, &start);
+    for (unsigned i = 0; i < N; i++) {
+        obj[i] = mm_malloc(h, 2000);
+        KT_ASSERT(obj[i] && span_slab_at(pool, (uintptr_t)obj[i]) != NULL);
+        memset(obj[i], 0x5a, 2000);
+    }
+    size_t peak_spans = pool->nspans;
+    KT_ASSERT(peak_spans >= 5);
+    KT_EQ(slab_debug_loose_slabs(heap_composite_part(h, 0)), 0);
+    KT_EQ(heap_check(h), 0);
+    heap_stats(h, &peak);
+    for (unsigned i = N; i-- > 0;)
+        mm_free(h, obj[i]);
+    /* kept: the spans of the slabs the magazine, the reserves and their headers keep, a spare */
+    KT_ASSERT(pool->nspans <= 4 && pool->nspans < peak_spans && pool->empty <= 1);
+    heap_stats(h, &st);
+    KT_ASSERT(st.bytes_committed < peak.bytes_committed);
+    KT_EQ(heap_check(h), 0);
+    heap_composite_shrink(h);
+    heap_stats(h, &st);
+    KT_EQ(pool->nspans, 0);
+    KT_EQ(st.bytes_committed, start.bytes_committed);
+    KT_EQ(heap_check(h), 0);
+    kheap_private_destroy(p);
+}
+
+KTEST(kheap_spans_lazy_commit)
+{
+    run_spans(0);
+}
+
+KTEST(kheap_spans_eager_commit)
+{
+    run_spans(1);
 }
 
 KTEST(kmalloc_contract)
