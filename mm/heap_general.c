@@ -46,8 +46,14 @@
  * alloc/free cycles at its edge do not call the source.  The newest arena's
  * top is shrunk when its free top block reaches release_threshold, leaving
  * release_keep free; a newest arena that becomes entirely free is released
- * when the rest of the heap has release_keep free.  Large requests use
- * src->map when present (their own segment, no header at all).
+ * when the rest of the heap has release_keep free.  With tun.reuse_div
+ * (the composite's medium heap) a policy sits above that hysteresis: free
+ * memory stays committed - nothing decommitted, the top not shrunk - while
+ * it is within what the recent peak of bytes in use says will be needed
+ * again (reuse_allowance); at the end of each window of REUSE_WINDOW calls
+ * the older peak is forgotten and what the allowance no longer covers is
+ * decommitted (release_idle).  Large requests use src->map when present
+ * (their own segment, no header at all).
  *
  * Invariants (heap_check verifies each): blocks tile every arena; a free
  * block is in exactly the list of its size class, its tag equals its size,

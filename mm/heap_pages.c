@@ -33,9 +33,15 @@
  *   KEPT runs (HEAP_PAGES_KEEP): a freed block may stay committed (or
  *   mapped) on a FIFO of kept runs, refused by size/free/tag like any freed
  *   block, until an allocation takes it back (no source call) or the
- *   retain budget (KEEP_BASE + live / KEEP_LIVE_DIV, at most KEEP_RUNS
- *   runs) pushes the oldest out for real; heap_pages_trim gives all of them
- *   back.  A request of about a kept run's size takes it whole; a smaller
+ *   retain budget pushes the oldest out for real; heap_pages_trim gives all
+ *   of them back.  The budget (keep_limit, the policy) is KEEP_BASE plus
+ *   what the recent peak of live bytes says will be asked for again (the
+ *   peak of this window of KEEP_WINDOW calls and the one before, minus the
+ *   live bytes; at least live / KEEP_LIVE_DIV, at most live /
+ *   KEEP_REUSE_DIV), at most KEEP_RUNS runs: kept memory never lifts the
+ *   committed bytes above the recent peak by more than the base and the
+ *   1/KEEP_LIVE_DIV, an emptied heap keeps KEEP_BASE at most, and what sat
+ *   unused for two windows goes back at the end of one.  A request of about a kept run's size takes it whole; a smaller
  *   one takes the front of a grown kept run and leaves the rest kept; a
  *   grown block freed next to kept runs merges with them, so kept memory
  *   does not crumble into pieces nobody asks for.  Such an instance
