@@ -69,13 +69,6 @@
  * at no footprint cost (7.2 MiB peak RSS against 7.4 MiB with a quarter).
  */
 #define COMPOSITE_REALLOC_HEADROOM 2u
-/*
- * The medium heap keeps free memory committed up to its recent peak of
- * bytes in use, at most 1/MEDIUM_REUSE_DIV of what is in use
- * (heap_general_config.reuse_div): medium blocks come and go around a
- * working set, and each decommit is a system call and its refaults.
- */
-#define MEDIUM_REUSE_DIV 2u
 
 /* ------------------------------------------------------------ the medium heap's break */
 
@@ -521,10 +514,7 @@ struct heap *heap_composite_create(struct heap_source *src)
     struct heap_composite *c = mem;
     sub_brk_init(&c->medium_src, src);
     struct heap *small = heap_slab_create(src);
-    struct heap *medium =
-        small ? heap_general_create_with(&c->medium_src.view, &(struct heap_general_config){
-                                                                  .reuse_div = MEDIUM_REUSE_DIV})
-              : NULL;
+    struct heap *medium = small ? heap_general_create(&c->medium_src.view) : NULL;
     if (!medium)
         goto fail;
     composite_init(c, small, medium, large, src->page_size ? src->page_size : MM_PAGE_SIZE, true);

@@ -46,14 +46,8 @@
  * alloc/free cycles at its edge do not call the source.  The newest arena's
  * top is shrunk when its free top block reaches release_threshold, leaving
  * release_keep free; a newest arena that becomes entirely free is released
- * when the rest of the heap has release_keep free.  With tun.reuse_div
- * (the composite's medium heap) a policy sits above that hysteresis: free
- * memory stays committed - nothing decommitted, the top not shrunk - while
- * it is within what the recent peak of bytes in use says will be needed
- * again (reuse_allowance); at the end of each window of REUSE_WINDOW calls
- * the older peak is forgotten and what the allowance no longer covers is
- * decommitted (release_idle).  Large requests use src->map when present
- * (their own segment, no header at all).
+ * when the rest of the heap has release_keep free.  Large requests use
+ * src->map when present (their own segment, no header at all).
  *
  * Invariants (heap_check verifies each): blocks tile every arena; a free
  * block is in exactly the list of its size class, its tag equals its size,
@@ -93,7 +87,6 @@
 #define FL_COUNT (SIZE_BITS - FL_SHIFT + 1)
 
 #define CLASS_SCAN_LIMIT 8u    /* blocks list_find_in_class looks at, at most */
-#define REUSE_WINDOW 4096u     /* calls per window of the reuse allowance (tun.reuse_div) */
 #define MAX_SEGMENTS 64u       /* arenas + mapped blocks */
 #define SEGMENTS_FOR_ARENA 16u /* mapped blocks never take the last ones */
 
@@ -180,9 +173,6 @@ struct general_heap {
     size_t decommitted;   /* bytes inside decommitted ranges */
     size_t free_count, free_bytes;
     size_t in_use, peak, live;
-    /* the reuse window (tun.reuse_div): peaks of in_use in this window and the one before */
-    size_t win_peak, prev_peak;
-    size_t win_calls;
     struct heap_counters count;
     size_t ops; /* MM_DEBUG: operation counter */
 };
@@ -688,62 +678,6 @@ static void *source_grow(struct general_heap *h, size_t *bytes, size_t min_bytes
 
 /* ---------------------------------------------------------------- giving memory back */
 
-/*
- * The policy: how much free memory stays committed beyond the hysteresis.
- * With tun.reuse_div, what the recent peak of bytes in use (this window of
- * REUSE_WINDOW calls or the one before) says will be needed again, at most
- * 1/reuse_div of the bytes in use: a heap that swings below its peak and
- * back keeps its memory and calls the source for none of it; at the peak,
- * or with nothing in use, the allowance is 0 and the hysteresis alone
- * decides.
- */
-static size_t reuse_allowance(const struct general_heap *h)
-{
-    if (!h->tun.reuse_div)
-        return 0;
-    size_t recent = max_size(h->win_peak, h->prev_peak);
-    size_t reuse = recent > h->in_use ? recent - h->in_use : 0, cap = h->in_use / h->tun.reuse_div;
-    return reuse < cap ? reuse : cap;
-}
-
-/*
- * May free memory stay committed with `more` free bytes added?  Within the
- * allowance plus release_threshold (what the hysteresis alone may leave
- * committed in one span): the allowance is over and above it.  Never with
- * nothing live: an emptied heap goes back as it would without the option.
- */
-static bool reuse_keeps(const struct general_heap *h, size_t more)
-{
-    if (!h->tun.reuse_div || h->live == 0)
-        return false;
-    size_t allow = reuse_allowance(h), committed_free = h->free_bytes - h->decommitted + more;
-    return allow && committed_free <= allow + h->tun.release_threshold;
-}
-
-static void trim_newest(struct general_heap *h);
-static void release_idle(struct general_heap *h);
-
-/* Count a call; at a window's end the older peak is forgotten and the top trimmed to the new one. */
-static void reuse_window_tick(struct general_heap *h)
-{
-    if (!h->tun.reuse_div || ++h->win_calls < REUSE_WINDOW)
-        return;
-    h->win_calls = 0;
-    h->prev_peak = h->win_peak;
-    h->win_peak = h->in_use;
-    trim_newest(h);
-    release_idle(h);
-}
-
-/* in_use rose: the all-time peak and the window's follow. */
-static void in_use_grew(struct general_heap *h)
-{
-    if (h->in_use > h->peak)
-        h->peak = h->in_use;
-    if (h->in_use > h->win_peak)
-        h->win_peak = h->in_use;
-}
-
 /* Merge the decommitted ranges of two blocks that became one; the gap between them goes too. */
 static struct range range_join(struct general_heap *h, struct range left, struct range right)
 {
@@ -761,7 +695,7 @@ static struct range range_join(struct general_heap *h, struct range left, struct
  * created for blocks of release_threshold bytes and only widened by at
  * least release_keep at a time: that is the hysteresis.
  */
-static void block_decommit(struct general_heap *h, struct block *b, struct range have)
+static void block_release_frames(struct general_heap *h, struct block *b, struct range have)
 {
     size_t keep = h->tun.release_keep;
     uintptr_t start = (uintptr_t)b, end = start + block_size(b);
@@ -785,46 +719,6 @@ static void block_decommit(struct general_heap *h, struct block *b, struct range
         }
     }
     block_set_range(b, have);
-}
-
-/* Free block b (not in a list yet) with decommitted range `have`: the policy, then the hysteresis. */
-static void block_release_frames(struct general_heap *h, struct block *b, struct range have)
-{
-    if (reuse_keeps(h, block_size(b)))
-        block_set_range(b, have); /* the recent peak will want it again: leave it committed */
-    else
-        block_decommit(h, b, have);
-}
-
-/*
- * At a window's end: free blocks big enough to decommit that the
- * allowance no longer covers give their frames back, the biggest first.
- * Only lists of release_threshold and up are looked at, and each block
- * once: O(free blocks that size), once per REUSE_WINDOW calls.
- */
-static void list_release_idle(struct general_heap *h, struct block *b)
-{
-    /* a link that does not link back is not followed: the next list_remove reports it */
-    for (size_t n = 0; b && n < h->free_count && !reuse_keeps(h, 0); n++) {
-        struct block *next = link_next(h, b);
-        if (block_size(b) >= h->tun.release_threshold)
-            block_decommit(h, b, block_range(b));
-        if (!link_plausible(h, next, b, true))
-            return;
-        b = next;
-    }
-}
-
-static void release_idle(struct general_heap *h)
-{
-    unsigned fl_min, sl_min;
-    size_class(h->tun.release_threshold, &fl_min, &sl_min);
-    for (unsigned fl = FL_COUNT; fl-- > fl_min && !reuse_keeps(h, 0);) {
-        if (!(h->fl_bitmap & (1ul << fl)))
-            continue;
-        for (unsigned sl = SL_COUNT; sl-- > 0 && !reuse_keeps(h, 0);)
-            list_release_idle(h, h->heads[fl][sl]);
-    }
 }
 
 /* The segment-table entry of arena a. */
@@ -909,8 +803,6 @@ static void trim_newest(struct general_heap *h)
         bool whole = (uintptr_t)top == a->first && a->older &&
                      (h->free_bytes - size >= h->tun.release_keep || h->live == 0);
         if (!whole && size < h->tun.release_threshold)
-            return;
-        if (reuse_keeps(h, 0))
             return;
         list_remove(h, top);
         if (whole && arena_release(h, a, top) == 0)
@@ -1198,8 +1090,8 @@ static void *general_alloc(struct heap *hp, size_t size, size_t align)
     if (p) {
         h->count.alloc_calls++;
         h->live++;
-        in_use_grew(h);
-        reuse_window_tick(h);
+        if (h->in_use > h->peak)
+            h->peak = h->in_use;
 #if MM_DEBUG
         memset(p, JUNK_FRESH, size); /* uninitialised reads show up as a pattern */
 #endif
@@ -1260,8 +1152,6 @@ static size_t free_locked(struct general_heap *h, void *ptr, bool report)
     } else if (report || kind == CORRUPTED) {
         report_bad_pointer(h, "free", ptr, kind, b);
     }
-    if (usable)
-        reuse_window_tick(h);
     debug_after_op(h);
     return usable;
 }
@@ -1316,7 +1206,8 @@ static int block_grow(struct general_heap *h, struct arena *a, struct block *b, 
         return -1;
     block_set_header(b, end - (uintptr_t)b, b->header & HDR_PREV_FREE);
     h->in_use += block_size(b) - size;
-    in_use_grew(h);
+    if (h->in_use > h->peak)
+        h->peak = h->in_use;
     return 0;
 }
 
@@ -1616,7 +1507,6 @@ void heap_general_config_default(struct heap_general_config *t)
     t->release_keep = 64 * 1024;
     t->map_threshold = 256 * 1024;
     t->arena_capacity = 1024 * 1024;
-    t->reuse_div = 0;
 }
 
 /* Defaults for zero fields, page rounding, and the hysteresis rule. */

@@ -57,11 +57,6 @@ struct heap_general_config {
     size_t arena_capacity;    /* address span the first arena's start bitmap covers
                                  before a new arena is needed (default 1 MiB; capped
                                  by the source's grow_limit) */
-    size_t reuse_div;         /* 0 (default): none.  Else free memory stays committed
-                                 (nothing decommitted, the top not shrunk) while it is
-                                 at most what the recent peak of bytes in use says will
-                                 be needed again, and at most 1/reuse_div of the bytes
-                                 in use; so an emptied heap keeps none of it */
 };
 
 /* Fill *t with the defaults. */

@@ -444,60 +444,6 @@ TEST(top_shrinks_back_after_growth)
     source_linux_destroy(src);
 }
 
-static size_t calls_of(struct heap_source *src)
-{
-    struct source_linux_stats st = src_stats(src);
-    return st.grow_calls + st.shrink_calls + st.map_calls + st.unmap_calls + st.activate_calls +
-           st.deactivate_calls;
-}
-
-/*
- * reuse_div: a span freed below the recent peak of bytes in use stays
- * committed and is taken again without a source call; two windows of calls
- * at the lower level give it back; an emptied heap holds what it would
- * without the option.
- */
-TEST(reuse_allowance_keeps_memory_below_the_recent_peak)
-{
-    struct heap_source *src = linux_source(256 * MIB, SOURCE_LINUX_STRICT | SOURCE_LINUX_NO_MAP);
-    struct heap *h = heap_general_create_with(src, &(struct heap_general_config){.reuse_div = 1});
-    size_t start = held(h);
-    char *a = heap_alloc(h, 100, 0), *p[40];
-    for (int i = 0; i < 40; i++)
-        CHECK((p[i] = heap_alloc(h, 50 * KIB, 0)) != NULL);
-    char *z = heap_alloc(h, 100, 0);
-    size_t calls = calls_of(src), before = src_stats(src).committed;
-    for (int i = 0; i < 14; i++) /* one free span of 700 KiB: decommitted without the option */
-        heap_free(h, p[i]);
-    CHECK_EQ(calls_of(src), calls);
-    CHECK_EQ(src_stats(src).committed, before);
-    for (int i = 0; i < 13; i++) { /* the 14th may not fit the rest after good-fit rounding */
-        CHECK((p[i] = heap_alloc(h, 50 * KIB, 0)) != NULL);
-        memset(p[i], i, 50 * KIB); /* strict source: committed pages only */
-    }
-    CHECK_EQ(calls_of(src), calls);
-    CHECK_EQ(heap_check(h), 0);
-    for (int i = 0; i < 13; i++)
-        heap_free(h, p[i]);
-    /* two windows of calls with less in use: the allowance shrinks and the span goes */
-    for (int n = 0; n < 2 * 4096; n++) {
-        void *q = heap_alloc(h, 100, 0);
-        CHECK(q != NULL);
-        heap_free(h, q);
-    }
-    CHECK(src_stats(src).committed + 512 * KIB <= before);
-    CHECK_EQ(committed(h), src_stats(src).committed);
-    CHECK_EQ(heap_check(h), 0);
-    for (int i = 14; i < 40; i++)
-        heap_free(h, p[i]);
-    heap_free(h, a);
-    heap_free(h, z);
-    CHECK(held(h) <= start + 256 * KIB);
-    CHECK_EQ(heap_check(h), 0);
-    heap_general_destroy(h);
-    source_linux_destroy(src);
-}
-
 TEST(empty_heap_releases_its_arenas_whatever_was_freed_last)
 {
     /* Three 64 KiB arenas and a reserve (release_keep) bigger than two of them:
