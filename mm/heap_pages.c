@@ -40,8 +40,9 @@
  *   live bytes; at least live / KEEP_LIVE_DIV, at most live /
  *   KEEP_REUSE_DIV), at most KEEP_RUNS runs: kept memory never lifts the
  *   committed bytes above the recent peak by more than the base and the
- *   1/KEEP_LIVE_DIV, an emptied heap keeps KEEP_BASE at most, and what sat
- *   unused for two windows goes back at the end of one.  A request of about a kept run's size takes it whole; a smaller
+ *   1/KEEP_LIVE_DIV, an emptied heap keeps KEEP_BASE at most, and at the
+ *   end of each window what the last two windows' peak no longer justifies
+ *   goes back.  A request of about a kept run's size takes it whole; a smaller
  *   one takes the front of a grown kept run and leaves the rest kept; a
  *   grown block freed next to kept runs merges with them, so kept memory
  *   does not crumble into pieces nobody asks for.  Such an instance
@@ -900,8 +901,8 @@ static bool kept_put(struct heap_pages *hp, uint32_t i)
 /*
  * Count a call into the keep window; at its end the window before is
  * forgotten, and kept memory the new budget no longer allows goes back:
- * what sat unused for a whole window is returned even with no free to
- * trigger it.
+ * memory not needed at any time of the last window is returned at its
+ * end, even with no free to trigger it.  O(runs given back).
  */
 static void keep_window_tick(struct heap_pages *hp)
 {
