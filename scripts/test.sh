@@ -246,6 +246,41 @@ run_preload_badfree() {
     done
 }
 
+# MM_STATS reaches its reader when the program closed stderr before exit:
+# through the copy of stderr taken at start, or into MM_STATS_FILE (%p: the
+# process id); a file that cannot be opened is said so, and the report goes
+# to stderr instead.  The program keeps 40 of its 100 blocks live.
+run_preload_stats_out() {
+    section "libmm.so: MM_STATS when stderr is closed, MM_STATS_FILE"
+    local log=$LOGS/preload-stats-out.log work out files why
+    work=$(mktemp -d)
+    out=$(MM_STATS=1 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family" closestderr 2>"$log")
+    why=
+    if [ "$out" != "closing stderr" ] || ! grep -q '^libmm: total .* live 4[0-9], ' "$log"; then
+        why="no 'libmm: total' line (with the 40 live blocks) after close(2) - see $log"
+    fi
+    preload_ok "MM_STATS=1, stderr closed by the program" "$why"
+    MM_STATS_FILE="$work/stats.%p" LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family" closestderr \
+        >/dev/null 2>"$log"
+    files=$(find "$work" -name 'stats.[0-9]*' | wc -l)
+    why=
+    if [ "$files" != 1 ] || ! grep -q '^libmm: total ' "$work"/stats.[0-9]*; then
+        why="want one file stats.PID with the total, found $files"
+    elif grep -q '^libmm:' "$log"; then
+        why="the report also went to stderr - see $log"
+    fi
+    preload_ok "MM_STATS_FILE=dir/stats.%p" "$why"
+    MM_STATS_FILE=/nonexistent/dir/stats LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family" \
+        closestderr >/dev/null 2>"$log"
+    why=
+    if ! grep -q 'MM_STATS_FILE=/nonexistent/dir/stats: cannot open' "$log" ||
+        ! grep -q '^libmm: total ' "$log"; then
+        why="want the open error and the report on stderr - see $log"
+    fi
+    preload_ok "MM_STATS_FILE that cannot be opened" "$why"
+    rm -rf "$work"
+}
+
 run_preload_real_programs() {
     section "libmm.so under real programs: same results as on glibc"
     local py=/usr/bin/python3 work why
@@ -1085,6 +1120,7 @@ want libmm && run_libmm_example
 want libmm && run_libmm_headers
 want preload && run_preload_programs
 want preload && run_preload_badfree
+want preload && run_preload_stats_out
 want preload && run_preload_real_programs
 want preload && run_preload_guard
 want hygiene && run_hermetic_check

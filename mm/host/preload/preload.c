@@ -82,9 +82,11 @@
  * later by the owner.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -182,6 +184,14 @@ static struct preload_inst *guard;    /* the guard-page heap, or NULL */
 static pthread_key_t exit_key;
 static int ready; /* 0 nothing, 1 fallback exists, 2 complete */
 static int print_stats;
+/*
+ * Where MM_STATS prints at exit: the file MM_STATS_FILE names (its %p the
+ * process id), else stderr as it was at start - a copy of fd 2 taken then,
+ * so a program that closes stderr before it exits still gets its report.
+ */
+#define STATS_PATH_MAX 512
+static char stats_path[STATS_PATH_MAX];
+static int stats_fd = -1; /* the copy of stderr; -1: none could be made */
 /* Calls that re-entered libmm (signal handlers), for MM_STATS: served apart, or refused. */
 static unsigned long reentered_allocs, reentered_frees, reentered_refused;
 
@@ -772,6 +782,31 @@ static void seed_secret(void)
     heap_set_secret_seed((uintptr_t)(a ^ (b << 17 | b >> 47)));
 }
 
+/*
+ * MM_STATS_FILE (which also turns MM_STATS on), kept now: the program may
+ * change its environment before it exits.  With statistics on, stderr is
+ * copied (close-on-exec, above the descriptors programs count on) for the
+ * report at exit.
+ */
+static void stats_env(void)
+{
+    const char *f = getenv("MM_STATS_FILE");
+    if (f && *f) {
+        if (strlen(f) < sizeof stats_path) {
+            strcpy(stats_path, f);
+            print_stats = 1;
+        } else {
+            preload_print("libmm: MM_STATS_FILE is longer than %d bytes: ignored",
+                          STATS_PATH_MAX - 1);
+        }
+    }
+    if (!print_stats)
+        return;
+    stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
+    if (stats_fd < 0)
+        stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3); /* a low limit on descriptors */
+}
+
 static void read_env(void)
 {
     const char *s = getenv("MM_BAD_FREE");
@@ -783,6 +818,7 @@ static void read_env(void)
         preload_print("libmm: MM_BAD_FREE=%s is not report, abort or silent: using report", s);
     s = getenv("MM_STATS");
     print_stats = s && *s && strcmp(s, "0") != 0;
+    stats_env();
 }
 
 /*
@@ -1112,9 +1148,9 @@ static const char *kind_name(const struct preload_inst *in)
     return in->kind == KIND_GUARD ? "guard" : "thread";
 }
 
-static void stats_print_one(const char *what, const struct heap_stats *st)
+static void stats_print_one(int fd, const char *what, const struct heap_stats *st)
 {
-    preload_print("libmm: %-8s in use %zu B (peak %zu), held %zu B, committed %zu B, "
+    preload_print_fd(fd, "libmm: %-8s in use %zu B (peak %zu), held %zu B, committed %zu B, "
                   "live %zu, allocs %zu, frees %zu, failed %zu, reports %zu",
                   what, st->bytes_in_use, st->bytes_peak, st->bytes_held, st->bytes_committed,
                   st->live_blocks, st->alloc_calls, st->free_calls, st->failed_calls,
@@ -1143,7 +1179,8 @@ static void stats_read(struct preload_inst *in, struct heap_stats *st)
     call_leave(&c);
 }
 
-PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
+/* libmm_stats, printing to fd (-1: not at all). */
+static int stats_collect(struct heap_stats *sum, int fd)
 {
     memset(sum, 0, sizeof *sum);
     tls_settling = 1;
@@ -1161,27 +1198,81 @@ PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
         remote += in->remote_frees; /* read without the lock: for display */
         batches += in->batches_sent;
         heap_stats_add(sum, &st);
-        if (print)
-            stats_print_one(kind_name(in), &st);
+        if (fd >= 0)
+            stats_print_one(fd, kind_name(in), &st);
     }
     pthread_mutex_unlock(&reg_lock);
-    if (print) {
-        stats_print_one("total", sum);
-        preload_print("libmm: cross-thread frees %lu in %lu batches", remote, batches);
-        preload_print("libmm: re-entered (signal handlers): %lu blocks mapped apart, %lu frees "
-                      "deferred, %lu reallocs/sizes refused",
-                      __atomic_load_n(&reentered_allocs, __ATOMIC_RELAXED),
-                      __atomic_load_n(&reentered_frees, __ATOMIC_RELAXED),
-                      __atomic_load_n(&reentered_refused, __ATOMIC_RELAXED));
+    if (fd >= 0) {
+        stats_print_one(fd, "total", sum);
+        preload_print_fd(fd, "libmm: cross-thread frees %lu in %lu batches", remote, batches);
+        preload_print_fd(fd,
+                         "libmm: re-entered (signal handlers): %lu blocks mapped apart, %lu frees "
+                         "deferred, %lu reallocs/sizes refused",
+                         __atomic_load_n(&reentered_allocs, __ATOMIC_RELAXED),
+                         __atomic_load_n(&reentered_frees, __ATOMIC_RELAXED),
+                         __atomic_load_n(&reentered_refused, __ATOMIC_RELAXED));
     }
     return n;
+}
+
+PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
+{
+    return stats_collect(sum, print ? 2 : -1);
+}
+
+/* stats_path with each %p replaced by the process id ("%%": one '%'); 0, or -1 if too long. */
+static int stats_path_expand(char *out, size_t n)
+{
+    size_t o = 0;
+    for (const char *p = stats_path; *p; p++) {
+        char piece[24] = {*p, 0};
+        if (p[0] == '%' && (p[1] == 'p' || p[1] == '%')) {
+            if (*++p == 'p')
+                snprintf(piece, sizeof piece, "%ld", (long)getpid());
+        }
+        size_t len = strlen(piece);
+        if (o + len >= n)
+            return -1;
+        memcpy(out + o, piece, len);
+        o += len;
+    }
+    out[o] = 0;
+    return 0;
+}
+
+/*
+ * The descriptor for the report at exit: MM_STATS_FILE opened for
+ * appending (*opened = 1: close it after), else the copy of stderr, else
+ * fd 2 as it is now.  A file that cannot be opened is said so on stderr,
+ * where the report then goes.
+ */
+static int stats_out(int *opened)
+{
+    int err = stats_fd >= 0 ? stats_fd : 2;
+    *opened = 0;
+    if (!stats_path[0])
+        return err;
+    char path[STATS_PATH_MAX + 64];
+    int fd = -1;
+    if (stats_path_expand(path, sizeof path) == 0)
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        preload_print_fd(err, "libmm: MM_STATS_FILE=%s: cannot open it (%s); the report follows here",
+                         stats_path, strerror(errno));
+        return err;
+    }
+    *opened = 1;
+    return fd;
 }
 
 __attribute__((destructor)) static void stats_at_exit(void)
 {
     if (print_stats && fallback) {
         struct heap_stats sum;
-        libmm_stats(&sum, 1);
+        int opened, fd = stats_out(&opened);
+        stats_collect(&sum, fd);
+        if (opened)
+            close(fd);
     }
 }
 

@@ -106,6 +106,9 @@ __attribute__((format(printf, 1, 2))) void preload_report(const char *fmt, ...);
 /* Write a formatted line to stderr with no allocation (snprintf into a stack buffer). */
 __attribute__((format(printf, 1, 2))) void preload_print(const char *fmt, ...);
 
+/* The same to file descriptor fd (the MM_STATS output). */
+__attribute__((format(printf, 2, 3))) void preload_print_fd(int fd, const char *fmt, ...);
+
 /* Name code address pc as "function+0xoff (module+0xoff)" into buf. */
 void preload_name_pc(uintptr_t pc, char *buf, size_t n);
 
