@@ -286,8 +286,11 @@ run_preload_real_programs() {
     local py=/usr/bin/python3 work why
     work=$(mktemp -d)
     # Python with every object a malloc; MM_STATS proves libmm served them.
+    # Only python is preloaded (env sets it up past timeout): timeout's own
+    # report would be counted too, now that it arrives although timeout
+    # closes stderr at exit.
     PYTHONMALLOC=malloc timeout 300 $py tests/preload/alloc_heavy.py >"$work/py-glibc" 2>&1
-    PYTHONMALLOC=malloc MM_STATS=1 LD_PRELOAD="$LIBMM_SO" timeout 300 $py tests/preload/alloc_heavy.py \
+    timeout 300 env PYTHONMALLOC=malloc MM_STATS=1 LD_PRELOAD="$LIBMM_SO" $py tests/preload/alloc_heavy.py \
         >"$work/py-libmm" 2>"$LOGS/preload-python.log"
     local allocs
     allocs=$(awk '/^libmm: total/ {for (i = 1; i <= NF; i++) if ($i == "allocs") print $(i + 1)}' \
@@ -302,7 +305,7 @@ run_preload_real_programs() {
     # Python threads: objects made by producers and dropped by consumers.
     local log=$LOGS/preload-python-threads.log instances
     PYTHONMALLOC=malloc timeout 300 $py tests/preload/threads_heavy.py >"$work/pyt-glibc" 2>&1
-    PYTHONMALLOC=malloc MM_STATS=1 LD_PRELOAD="$LIBMM_SO" timeout 300 $py tests/preload/threads_heavy.py \
+    timeout 300 env PYTHONMALLOC=malloc MM_STATS=1 LD_PRELOAD="$LIBMM_SO" $py tests/preload/threads_heavy.py \
         >"$work/pyt-libmm" 2>"$log"
     allocs=$(awk '/^libmm: total/ {for (i = 1; i <= NF; i++) if ($i == "allocs") print $(i + 1)}' "$log" | tr -d ,)
     instances=$(grep -c '^libmm: thread' "$log")

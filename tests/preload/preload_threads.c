@@ -6,7 +6,10 @@
  * Run twice: the second round must leave libmm's live-block count exactly
  * where it found it (the first round warms up what threads cost libc).
  * Then one thread allocates and frees many small blocks and exits: its
- * heap, pooled, must not keep the memory in reserve.
+ * heap, pooled, must not keep the memory in reserve.  Last, 16 threads at
+ * once allocate and free blocks of every size and exit: their heaps, empty,
+ * must go back whole (metadata included), and the next threads, which
+ * make new heaps in the instances left, must work as before.
  */
 #include "preload_util.h"
 
@@ -20,6 +23,8 @@
 #define MANY_SMALL 100000
 /* Committed growth allowed for a pooled heap: the general heap keeps a little. */
 #define POOLED_KIB_MAX 64
+#define EXITING 16          /* threads at once whose empty heaps must go back */
+#define RETIRED_KIB_MAX 64  /* committed growth allowed after all of them (before: 118 KiB each) */
 
 struct queue {
     pthread_mutex_t lock;
@@ -123,6 +128,34 @@ static void *many_small(void *arg)
     return NULL;
 }
 
+/* Blocks of every size class and path (slab, general, page heap), stamped, checked, freed. */
+static void *every_size(void *arg)
+{
+    unsigned me = (unsigned)(uintptr_t)arg, bad = 0;
+    static const size_t sizes[] = {16, 100, 700, 2000, 9000, 60000, 200000};
+    unsigned char *p[7 * 20];
+    for (unsigned i = 0; i < 7 * 20; i++)
+        if ((p[i] = malloc(sizes[i % 7])) != NULL)
+            memset(p[i], (int)(me + i), sizes[i % 7]);
+    for (unsigned i = 0; i < 7 * 20; i++) {
+        bad += !p[i] || p[i][0] != (unsigned char)(me + i) ||
+               p[i][sizes[i % 7] - 1] != (unsigned char)(me + i);
+        free(p[i]);
+    }
+    __atomic_add_fetch(&bad_blocks, bad, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+/* EXITING threads of every_size at once, joined. */
+static void exiting_threads(void)
+{
+    pthread_t t[EXITING];
+    for (unsigned i = 0; i < EXITING; i++)
+        pthread_create(&t[i], NULL, every_size, (void *)(uintptr_t)i);
+    for (unsigned i = 0; i < EXITING; i++)
+        pthread_join(t[i], NULL);
+}
+
 static void round_of_threads(void)
 {
     pthread_t t[THREADS];
@@ -167,5 +200,29 @@ int main(void)
              "(want <= %d)",
              grew, POOLED_KIB_MAX);
     check(stats && grew <= POOLED_KIB_MAX, what);
+    exiting_threads();
+    struct heap_stats retired = {0};
+    if (stats)
+        stats(&retired, 0);
+    grew = ((long)retired.bytes_committed - (long)pooled.bytes_committed) / 1024;
+    snprintf(what, sizeof what,
+             "%d exited threads' empty heaps went back whole: committed grew by %ld KiB "
+             "(want <= %d)",
+             EXITING, grew, RETIRED_KIB_MAX);
+    check(stats && grew <= RETIRED_KIB_MAX, what);
+    bad_blocks = 0;
+    exiting_threads(); /* in the instances the first ones left: new heaps */
+    exiting_threads();
+    check(bad_blocks == 0, "threads making new heaps in retired instances: every block intact");
+    struct heap_stats again = {0};
+    if (stats)
+        stats(&again, 0);
+    snprintf(what, sizeof what,
+             "and their counters kept: %zu allocations counted after, %zu before (want more), "
+             "live blocks %zu == %zu",
+             again.alloc_calls, retired.alloc_calls, again.live_blocks, retired.live_blocks);
+    check(stats && again.alloc_calls >= retired.alloc_calls + 2 * EXITING * 7 * 20 &&
+              again.live_blocks == retired.live_blocks && again.reported_errors == 0,
+          what);
     return done("preload_threads");
 }

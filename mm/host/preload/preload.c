@@ -101,6 +101,7 @@
 #include "mm/host/preload/preload_lock.h"
 #include "mm/host/source_linux.h"
 #include "mm/malloc.h"
+#include "mm/port.h"
 
 #define PRELOAD_EXPORT __attribute__((visibility("default")))
 #define PRELOAD_BATCH 64
@@ -136,7 +137,9 @@ struct cached_map {
 struct preload_inst {
     struct heap_source rec;    /* first: the recording source handed to the heap */
     struct heap_source *inner; /* the source_linux behind it */
-    struct heap *heap;
+    struct heap *heap;         /* NULL: retired (no heap until a thread adopts it) */
+    uintptr_t grown_lo, grown_hi; /* what the source grew, recorded as this instance's */
+    struct heap_stats past;       /* the counters of the heaps it retired */
     unsigned cached_n; /* unmapped regions kept for the next map (instance entered) */
     size_t cached_bytes;
     struct cached_map cached[PRELOAD_MAP_CACHE];
@@ -216,6 +219,10 @@ static void *rec_grow(struct heap_source *src, size_t bytes)
             in->inner->shrink(in->inner, bytes);
         return NULL; /* without an owner entry the block could never be freed */
     }
+    if (p && !in->grown_lo)
+        in->grown_lo = (uintptr_t)p; /* the break only moves up from its first grow */
+    if (p && (uintptr_t)p + bytes > in->grown_hi)
+        in->grown_hi = (uintptr_t)p + bytes;
     return p;
 }
 
@@ -342,6 +349,18 @@ static struct heap *inst_make_heap(struct preload_inst *in, size_t guard_window)
     return heap_composite_create(&in->rec);
 }
 
+/* Give `in` a heap of its own (made or adopted with none): 0, or -1 with nothing kept. */
+static int inst_heap_new(struct preload_inst *in, size_t guard_window)
+{
+    in->heap = inst_make_heap(in, guard_window);
+    if (in->heap)
+        return 0;
+    if (in->inner)
+        source_linux_destroy(in->inner);
+    in->inner = NULL;
+    return -1;
+}
+
 /*
  * A new instance in the registry, owned by the calling thread for a thread
  * instance, by nobody for the guard heap; NULL when memory is out
@@ -355,10 +374,7 @@ static struct preload_inst *inst_create(enum inst_kind kind, size_t guard_window
         return NULL;
     in->kind = kind;
     preload_lock_init(&in->lock, kind == KIND_THREAD ? preload_lock_self() : NULL);
-    in->heap = inst_make_heap(in, guard_window);
-    if (!in->heap) {
-        if (in->inner)
-            source_linux_destroy(in->inner);
+    if (inst_heap_new(in, guard_window) < 0) {
         munmap(in, sizeof *in);
         return NULL;
     }
@@ -367,6 +383,16 @@ static struct preload_inst *inst_create(enum inst_kind kind, size_t guard_window
     registry = in;
     pthread_mutex_unlock(&reg_lock);
     return in;
+}
+
+/* Put `in`, nobody's now, in the pool for the next new thread. */
+static void inst_pool(struct preload_inst *in)
+{
+    preload_lock_set_owner(&in->lock, NULL);
+    pthread_mutex_lock(&reg_lock);
+    in->pooled = pool;
+    pool = in;
+    pthread_mutex_unlock(&reg_lock);
 }
 
 /* An instance for a new thread: an orphan to adopt, else a new one. */
@@ -379,6 +405,10 @@ static struct preload_inst *inst_for_thread(void)
         preload_lock_set_owner(&in->lock, preload_lock_self());
     }
     pthread_mutex_unlock(&reg_lock);
+    if (in && !in->heap && inst_heap_new(in, 0) < 0) {
+        inst_pool(in); /* retired, and no memory for a new heap: leave it for later */
+        return NULL;
+    }
     return in ? in : inst_create(KIND_THREAD, 0);
 }
 
@@ -450,6 +480,21 @@ static void call_leave_into(struct call *t, struct call *c)
 
 /* ---------------------------------------------------------------- cross-thread frees */
 
+static void bad_pointer(const char *fn, const void *p);
+
+/*
+ * Free p into `in` (entered).  A retired instance owns no block: p was a
+ * stale pointer (freed twice, the second free racing the retirement), and
+ * is reported like any pointer libmm does not own.
+ */
+static void heap_free_into(struct preload_inst *in, void *p)
+{
+    if (in->heap)
+        heap_free(in->heap, p);
+    else
+        bad_pointer("free", p);
+}
+
 /* Free what other threads pushed to `in` (entered); the emptied batches go on *spent. */
 static void drain_locked(struct preload_inst *in, struct remote_batch **spent)
 {
@@ -458,7 +503,7 @@ static void drain_locked(struct preload_inst *in, struct remote_batch **spent)
     for (; rb; drained++) {
         struct remote_batch *next = rb->next;
         for (unsigned i = 0; i < rb->n; i++)
-            heap_free(in->heap, rb->ptr[i]);
+            heap_free_into(in, rb->ptr[i]);
         rb->next = *spent;
         *spent = rb;
         rb = next;
@@ -545,7 +590,7 @@ static int batch_free_direct(struct call *c, struct preload_inst *to, void *cons
     if (!call_enter(&t, to))
         return 0;
     for (unsigned i = 0; i < n; i++)
-        heap_free(to->heap, ptr[i]);
+        heap_free_into(to, ptr[i]);
     call_leave_into(&t, c);
     return 1;
 }
@@ -681,9 +726,57 @@ static void inst_trim(struct preload_inst *in)
     struct call c;
     if (in->kind != KIND_THREAD || !call_enter(&c, in))
         return;
-    heap_composite_shrink(in->heap);
+    if (in->heap)
+        heap_composite_shrink(in->heap);
     map_cache_flush(in);
     call_leave(&c);
+}
+
+/*
+ * Keep the counters of `in`'s heap, about to go (entered): what it did
+ * stays in MM_STATS and libmm_stats; what it holds does not.
+ */
+static void past_keep(struct preload_inst *in, const struct heap_stats *st)
+{
+    struct heap_stats done = *st;
+    done.bytes_in_use = done.bytes_held = done.bytes_committed = 0;
+    done.live_blocks = 0;
+    heap_stats_add(&in->past, &done);
+}
+
+/*
+ * An exited thread's heap that holds no live block is destroyed rather
+ * than pooled: its metadata, its slabs and whatever its retain budgets
+ * kept all go back to the kernel, and its reservation is unmapped, so a
+ * thread that has gone costs one page (the struct, kept for the next
+ * thread, which makes a new heap in it).  A heap still holding blocks
+ * (another thread's data, a batch some thread keeps as a spare) is pooled
+ * as it is.  Returns 1 if retired.  The fallback instance never is: it
+ * serves threads that have no instance.
+ */
+static int inst_retire(struct preload_inst *in)
+{
+    struct call c;
+    if (in->kind != KIND_THREAD || in == fallback || !in->heap || !call_enter(&c, in))
+        return 0;
+    struct heap_stats st;
+    heap_stats(in->heap, &st);
+    int empty = st.live_blocks == 0 && in->open_n == 0 && in->spare_n == 0 &&
+                !__atomic_load_n(&in->incoming, __ATOMIC_ACQUIRE);
+    if (empty) {
+        past_keep(in, &st);
+        heap_composite_destroy(in->heap);
+        in->heap = NULL;
+        map_cache_flush(in);
+        /* Forget the grown range before the reservation goes: anyone may map it next. */
+        if (in->grown_hi > in->grown_lo)
+            preload_owner_set(in->grown_lo, in->grown_hi - in->grown_lo, NULL);
+        source_linux_destroy(in->inner);
+        in->inner = NULL;
+        in->grown_lo = in->grown_hi = 0;
+    }
+    call_leave(&c);
+    return empty;
 }
 
 /* Thread exit (the key's destructor): the instance becomes nobody's, then pooled. */
@@ -713,11 +806,9 @@ static void thread_exit(void *arg)
         return;
     }
     inst_settle(in);
-    inst_trim(in);
-    pthread_mutex_lock(&reg_lock);
-    in->pooled = pool;
-    pool = in;
-    pthread_mutex_unlock(&reg_lock);
+    if (!inst_retire(in))
+        inst_trim(in);
+    inst_pool(in);
 }
 
 /* ---------------------------------------------------------------- fork */
@@ -972,7 +1063,7 @@ static inline __attribute__((always_inline)) void free_owned(struct preload_inst
             free_deferred(owner, p);
             return;
         }
-        heap_free(owner->heap, p);
+        heap_free_into(owner, p);
     }
     call_leave(&c);
 }
@@ -1014,7 +1105,37 @@ PRELOAD_EXPORT void *malloc(size_t n)
     return malloc_impl(n);
 }
 
-#define CALLOC_ON(h) mm_calloc(h, nmemb, size)
+/*
+ * calloc's zeroing.  A large block is mostly whole pages: writing zeros
+ * over them would make every page resident even when the program touches
+ * a few (a sparse table), where glibc's fresh mapping costs nothing until
+ * touched.  So the whole pages go back to the kernel instead
+ * (MADV_DONTNEED: the next touch of each brings a zeroed page, as a fresh
+ * mapping would) and only the partial pages at either end are written.
+ * The block is the caller's alone, so no other data is on those pages.
+ * Below PRELOAD_CALLOC_DROP a memset costs less than the system call and
+ * the faults after it.
+ */
+#define PRELOAD_CALLOC_DROP ((size_t)128 << 10)
+
+static void *calloc_zero(void *p, size_t n)
+{
+    if (!p || n < PRELOAD_CALLOC_DROP) {
+        if (p)
+            memset(p, 0, n);
+        return p;
+    }
+    uintptr_t start = (uintptr_t)p, end = start + n;
+    uintptr_t page = MM_PAGE_SIZE;
+    uintptr_t first = (start + page - 1) & ~(page - 1), last = end & ~(page - 1);
+    if (madvise((void *)first, last - first, MADV_DONTNEED) != 0)
+        first = last = end; /* refused: write every byte */
+    memset(p, 0, first - start);
+    memset((void *)last, 0, end - last);
+    return p;
+}
+
+#define CALLOC_ON(h) calloc_zero(mm_malloc(h, nmemb * size), nmemb * size)
 PRELOAD_EXPORT void *calloc(size_t nmemb, size_t size)
 {
     if (size != 0 && nmemb > SIZE_MAX / size)
@@ -1034,7 +1155,7 @@ static int owned_size(struct preload_inst *owner, const void *p, size_t *n)
         reentered_count(&reentered_refused);
         return 0;
     }
-    *n = heap_size(owner->heap, p);
+    *n = owner->heap ? heap_size(owner->heap, p) : 0;
     call_leave(&c);
     return 1;
 }
@@ -1175,7 +1296,9 @@ static void stats_read(struct preload_inst *in, struct heap_stats *st)
     memset(st, 0, sizeof *st);
     if (!call_enter(&c, in))
         return;
-    heap_stats(in->heap, st);
+    if (in->heap)
+        heap_stats(in->heap, st);
+    heap_stats_add(st, &in->past);
     call_leave(&c);
 }
 
