@@ -258,6 +258,8 @@ run_preload_stats_out() {
     why=
     if [ "$out" != "closing stderr" ] || ! grep -q '^libmm: total .* live 4[0-9], ' "$log"; then
         why="no 'libmm: total' line (with the 40 live blocks) after close(2) - see $log"
+    elif ! grep -Eq '^libmm: memory: [1-9][0-9]* instances .* [1-9][0-9]* KiB committed .*owner map [1-9]' "$log"; then
+        why="no 'libmm: memory' line (instances, committed, owner map) - see $log"
     fi
     preload_ok "MM_STATS=1, stderr closed by the program" "$why"
     MM_STATS_FILE="$work/stats.%p" LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family" closestderr \

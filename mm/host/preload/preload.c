@@ -24,10 +24,15 @@
  * whose thread is not running lets batches pile up: every PRELOAD_BACKLOG
  * of them, a pusher drains the stack itself if the owner is out.
  *
- * Instances nobody owns.  When a thread exits, its instance gives back its
- * reserve (the slab set's empty slabs, the page heap's kept blocks, the
- * source's kept regions) before it goes to the pool: a pooled instance
- * costs its live blocks and its metadata.  A batch for an instance whose thread has exited
+ * Instances nobody owns.  When a thread exits, its instance goes to the
+ * pool.  If its heap holds no block, the heap is destroyed (retired): its
+ * metadata, slabs, kept pages and reservation all go back to the kernel,
+ * and only the struct stays, for the next thread to make a new heap in.
+ * Otherwise it gives back its reserve (the slab set's empty slabs, the
+ * page heap's kept blocks, the source's kept regions), costing its live
+ * blocks and metadata, and is retired when the last of those blocks is
+ * freed into it (checked after each drain of a heap nobody owns, and at
+ * each thread exit).  A batch for an instance whose thread has exited
  * is pushed all the same, and then drained at once by the pusher, if the
  * instance is free to take (a try-lock: an owner never waits here); if
  * another thread holds it, that thread drains it when it lets go.  So no
@@ -417,6 +422,7 @@ static struct preload_inst *inst_for_thread(void)
 static void drain_locked(struct preload_inst *in, struct remote_batch **spent);
 static void orphan_settle(struct preload_inst *in, struct remote_batch **spent);
 static void spent_release(struct remote_batch *list);
+static int inst_retire_locked(struct preload_inst *in);
 
 /*
  * Enter `in` for heap calls: as its owner when it is the caller's, else as
@@ -525,6 +531,7 @@ static void orphan_settle(struct preload_inst *in, struct remote_batch **spent)
         if (how == PRELOAD_NOT_TAKEN)
             return; /* its holder settles it */
         drain_locked(in, spent);
+        inst_retire_locked(in); /* those may have been its last blocks */
         preload_unlock_word(&in->lock, how);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
     }
@@ -591,6 +598,7 @@ static int batch_free_direct(struct call *c, struct preload_inst *to, void *cons
         return 0;
     for (unsigned i = 0; i < n; i++)
         heap_free_into(to, ptr[i]);
+    inst_retire_locked(to); /* nobody's, and those were its last blocks? */
     call_leave_into(&t, c);
     return 1;
 }
@@ -751,32 +759,61 @@ static void past_keep(struct preload_inst *in, const struct heap_stats *st)
  * thread that has gone costs one page (the struct, kept for the next
  * thread, which makes a new heap in it).  A heap still holding blocks
  * (another thread's data, a batch some thread keeps as a spare) is pooled
- * as it is.  Returns 1 if retired.  The fallback instance never is: it
- * serves threads that have no instance.
+ * as it is, and retired when the last of them is freed into it.  The
+ * fallback instance never is: it serves threads that have no instance.
  */
+
+/* 1 if `in` (entered, nobody's) may be retired: a thread heap with nothing in it or on its way. */
+static int inst_retirable(struct preload_inst *in, struct heap_stats *st)
+{
+    if (in->kind != KIND_THREAD || in == fallback || !in->heap || preload_lock_owned(&in->lock))
+        return 0;
+    heap_stats(in->heap, st);
+    return st->live_blocks == 0 && in->open_n == 0 && in->spare_n == 0 &&
+           !__atomic_load_n(&in->incoming, __ATOMIC_ACQUIRE);
+}
+
+/* Retire `in` (entered) if it may be: 1 if done. */
+static int inst_retire_locked(struct preload_inst *in)
+{
+    struct heap_stats st;
+    if (!inst_retirable(in, &st))
+        return 0;
+    past_keep(in, &st);
+    heap_composite_destroy(in->heap);
+    in->heap = NULL;
+    map_cache_flush(in);
+    /* Forget the grown range before the reservation goes: anyone may map it next. */
+    if (in->grown_hi > in->grown_lo)
+        preload_owner_set(in->grown_lo, in->grown_hi - in->grown_lo, NULL);
+    source_linux_destroy(in->inner);
+    in->inner = NULL;
+    in->grown_lo = in->grown_hi = 0;
+    return 1;
+}
+
 static int inst_retire(struct preload_inst *in)
 {
     struct call c;
-    if (in->kind != KIND_THREAD || in == fallback || !in->heap || !call_enter(&c, in))
+    if (!in->heap || !call_enter(&c, in))
         return 0;
-    struct heap_stats st;
-    heap_stats(in->heap, &st);
-    int empty = st.live_blocks == 0 && in->open_n == 0 && in->spare_n == 0 &&
-                !__atomic_load_n(&in->incoming, __ATOMIC_ACQUIRE);
-    if (empty) {
-        past_keep(in, &st);
-        heap_composite_destroy(in->heap);
-        in->heap = NULL;
-        map_cache_flush(in);
-        /* Forget the grown range before the reservation goes: anyone may map it next. */
-        if (in->grown_hi > in->grown_lo)
-            preload_owner_set(in->grown_lo, in->grown_hi - in->grown_lo, NULL);
-        source_linux_destroy(in->inner);
-        in->inner = NULL;
-        in->grown_lo = in->grown_hi = 0;
-    }
+    int done = inst_retire_locked(in);
     call_leave(&c);
-    return empty;
+    return done;
+}
+
+/*
+ * Retire every pooled heap that has become empty since it was pooled: one
+ * whose blocks other threads still held when its thread exited (data
+ * handed over, batches they kept as spares) empties as they free them.
+ * Run at each thread exit; reg_lock before an instance's lock, as in fork.
+ */
+static void pool_retire_empty(void)
+{
+    pthread_mutex_lock(&reg_lock);
+    for (struct preload_inst *in = pool; in; in = in->pooled)
+        inst_retire(in);
+    pthread_mutex_unlock(&reg_lock);
 }
 
 /* Thread exit (the key's destructor): the instance becomes nobody's, then pooled. */
@@ -809,6 +846,7 @@ static void thread_exit(void *arg)
     if (!inst_retire(in))
         inst_trim(in);
     inst_pool(in);
+    pool_retire_empty();
 }
 
 /* ---------------------------------------------------------------- fork */
@@ -1302,6 +1340,34 @@ static void stats_read(struct preload_inst *in, struct heap_stats *st)
     call_leave(&c);
 }
 
+/*
+ * Where the process's memory goes, beyond the heaps' own counts: what the
+ * sources have committed or mapped (the heaps' blocks, their metadata and
+ * what they keep), the part of it kept for the next maps, the owner map's
+ * resident pages and the instance structs.  Under reg_lock.
+ */
+static void stats_print_memory(int fd)
+{
+    int n = 0, retired = 0;
+    size_t committed = 0, mapped = 0, cached = 0;
+    for (struct preload_inst *in = registry; in; in = in->next, n++) {
+        struct source_linux_stats st;
+        retired += !in->heap;
+        if (!in->inner)
+            continue;
+        source_linux_stats(in->inner, &st);
+        committed += st.committed;
+        mapped += st.mapped;
+        cached += in->cached_bytes; /* read without the lock: for display */
+    }
+    preload_print_fd(fd,
+                     "libmm: memory: %d instances (%d retired), sources %zu KiB committed + %zu "
+                     "KiB mapped (%zu KiB of it kept for the next maps), owner map %zu KiB "
+                     "resident, instance structs %zu KiB",
+                     n, retired, committed >> 10, mapped >> 10, cached >> 10,
+                     preload_owner_resident() >> 10, n * sizeof(struct preload_inst) >> 10);
+}
+
 /* libmm_stats, printing to fd (-1: not at all). */
 static int stats_collect(struct heap_stats *sum, int fd)
 {
@@ -1324,6 +1390,8 @@ static int stats_collect(struct heap_stats *sum, int fd)
         if (fd >= 0)
             stats_print_one(fd, kind_name(in), &st);
     }
+    if (fd >= 0)
+        stats_print_memory(fd);
     pthread_mutex_unlock(&reg_lock);
     if (fd >= 0) {
         stats_print_one(fd, "total", sum);

@@ -28,6 +28,9 @@
  */
 int preload_owner_set(uintptr_t start, size_t bytes, void *owner);
 
+/* Bytes of the map's own memory that are resident (mincore): for MM_STATS. */
+size_t preload_owner_resident(void);
+
 /* The map's shape: 4 KiB pages, leaves of 2^18 pages, 47-bit user addresses. */
 #define PRELOAD_OWNER_PAGE_SHIFT 12
 #define PRELOAD_OWNER_LEAF_BITS 18

@@ -97,3 +97,32 @@ int preload_owner_set(uintptr_t start, size_t bytes, void *owner)
     }
     return 0;
 }
+
+/* Resident pages of [p, p+bytes) (page aligned, mapped), counted with mincore in steps. */
+static size_t resident_bytes(const void *p, size_t bytes)
+{
+    unsigned char vec[512];
+    size_t page = (size_t)1 << OWNER_PAGE_SHIFT, n = 0;
+    for (size_t off = 0; off < bytes; off += sizeof vec * page) {
+        size_t len = bytes - off < sizeof vec * page ? bytes - off : sizeof vec * page;
+        if (mincore((char *)p + off, len, vec) != 0)
+            continue;
+        for (size_t i = 0; i < len / page; i++)
+            n += vec[i] & 1;
+    }
+    return n * page;
+}
+
+size_t preload_owner_resident(void)
+{
+    void ***top = __atomic_load_n(&preload_owner_top, __ATOMIC_ACQUIRE);
+    if (!top)
+        return 0;
+    size_t n = resident_bytes(top, OWNER_TOP_ENTRIES * sizeof *top);
+    for (size_t i = 0; i < OWNER_TOP_ENTRIES; i++) {
+        void **leaf = __atomic_load_n(&top[i], __ATOMIC_ACQUIRE);
+        if (leaf)
+            n += resident_bytes(leaf, OWNER_LEAF_ENTRIES * sizeof *leaf);
+    }
+    return n;
+}
