@@ -1328,15 +1328,31 @@ static void stats_settle(struct preload_inst *in)
     call_leave(&c);
 }
 
-static void stats_read(struct preload_inst *in, struct heap_stats *st)
+/* What the instances' sources hold, for the memory line of MM_STATS. */
+struct mem_tally {
+    int instances, retired;
+    size_t committed, mapped, cached;
+};
+
+/* `in`'s heap_stats into *st, its source's figures added to *mem; entered for the reading. */
+static void stats_read(struct preload_inst *in, struct heap_stats *st, struct mem_tally *mem)
 {
     struct call c;
     memset(st, 0, sizeof *st);
+    mem->instances++;
     if (!call_enter(&c, in))
         return;
     if (in->heap)
         heap_stats(in->heap, st);
     heap_stats_add(st, &in->past);
+    mem->retired += in->kind == KIND_THREAD && !in->heap;
+    if (in->inner) { /* a retired instance has none: retired under its lock, so not now */
+        struct source_linux_stats src;
+        source_linux_stats(in->inner, &src);
+        mem->committed += src.committed;
+        mem->mapped += src.mapped;
+        mem->cached += in->cached_bytes;
+    }
     call_leave(&c);
 }
 
@@ -1344,28 +1360,17 @@ static void stats_read(struct preload_inst *in, struct heap_stats *st)
  * Where the process's memory goes, beyond the heaps' own counts: what the
  * sources have committed or mapped (the heaps' blocks, their metadata and
  * what they keep), the part of it kept for the next maps, the owner map's
- * resident pages and the instance structs.  Under reg_lock.
+ * resident pages and the instance structs.
  */
-static void stats_print_memory(int fd)
+static void stats_print_memory(int fd, const struct mem_tally *m)
 {
-    int n = 0, retired = 0;
-    size_t committed = 0, mapped = 0, cached = 0;
-    for (struct preload_inst *in = registry; in; in = in->next, n++) {
-        struct source_linux_stats st;
-        retired += !in->heap;
-        if (!in->inner)
-            continue;
-        source_linux_stats(in->inner, &st);
-        committed += st.committed;
-        mapped += st.mapped;
-        cached += in->cached_bytes; /* read without the lock: for display */
-    }
     preload_print_fd(fd,
                      "libmm: memory: %d instances (%d retired), sources %zu KiB committed + %zu "
                      "KiB mapped (%zu KiB of it kept for the next maps), owner map %zu KiB "
                      "resident, instance structs %zu KiB",
-                     n, retired, committed >> 10, mapped >> 10, cached >> 10,
-                     preload_owner_resident() >> 10, n * sizeof(struct preload_inst) >> 10);
+                     m->instances, m->retired, m->committed >> 10, m->mapped >> 10,
+                     m->cached >> 10, preload_owner_resident() >> 10,
+                     m->instances * sizeof(struct preload_inst) >> 10);
 }
 
 /* libmm_stats, printing to fd (-1: not at all). */
@@ -1381,9 +1386,10 @@ static int stats_collect(struct heap_stats *sum, int fd)
     tls_settling = 0;
     int n = 0;
     unsigned long remote = 0, batches = 0;
+    struct mem_tally mem = {0};
     for (struct preload_inst *in = registry; in; in = in->next, n++) {
         struct heap_stats st;
-        stats_read(in, &st);
+        stats_read(in, &st, &mem);
         remote += in->remote_frees; /* read without the lock: for display */
         batches += in->batches_sent;
         heap_stats_add(sum, &st);
@@ -1391,7 +1397,7 @@ static int stats_collect(struct heap_stats *sum, int fd)
             stats_print_one(fd, kind_name(in), &st);
     }
     if (fd >= 0)
-        stats_print_memory(fd);
+        stats_print_memory(fd, &mem);
     pthread_mutex_unlock(&reg_lock);
     if (fd >= 0) {
         stats_print_one(fd, "total", sum);
