@@ -1396,8 +1396,6 @@ static int stats_collect(struct heap_stats *sum, int fd)
         if (fd >= 0)
             stats_print_one(fd, kind_name(in), &st);
     }
-    if (fd >= 0)
-        stats_print_memory(fd, &mem);
     pthread_mutex_unlock(&reg_lock);
     if (fd >= 0) {
         stats_print_one(fd, "total", sum);
@@ -1408,6 +1406,7 @@ static int stats_collect(struct heap_stats *sum, int fd)
                          __atomic_load_n(&reentered_allocs, __ATOMIC_RELAXED),
                          __atomic_load_n(&reentered_frees, __ATOMIC_RELAXED),
                          __atomic_load_n(&reentered_refused, __ATOMIC_RELAXED));
+        stats_print_memory(fd, &mem);
     }
     return n;
 }
