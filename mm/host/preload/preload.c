@@ -184,9 +184,17 @@ static __thread int tls_state __attribute__((tls_model("initial-exec")));
 /* libmm_stats is settling every count: batches are freed directly, never pushed */
 static __thread int tls_settling __attribute__((tls_model("initial-exec")));
 
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct preload_inst *registry; /* reg_lock */
-static struct preload_inst *pool;     /* reg_lock */
+/*
+ * The registry: written when a thread gets or gives back an instance, read
+ * by libmm_stats and fork.  On a cache line of its own, so that a thread
+ * starting or exiting does not take away from every other thread the line
+ * of what each of their calls reads (guard, fallback).
+ */
+static struct __attribute__((aligned(64))) {
+    pthread_mutex_t lock;
+    struct preload_inst *all;  /* every instance ever made, through ->next */
+    struct preload_inst *pool; /* instances nobody owns, through ->pooled */
+} reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static struct preload_inst *fallback; /* the first instance: for threads without one */
 static struct preload_inst *guard;    /* the guard-page heap, or NULL */
 static pthread_key_t exit_key;
@@ -383,10 +391,10 @@ static struct preload_inst *inst_create(enum inst_kind kind, size_t guard_window
         munmap(in, sizeof *in);
         return NULL;
     }
-    pthread_mutex_lock(&reg_lock);
-    in->next = registry;
-    registry = in;
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_lock(&reg.lock);
+    in->next = reg.all;
+    reg.all = in;
+    pthread_mutex_unlock(&reg.lock);
     return in;
 }
 
@@ -394,22 +402,22 @@ static struct preload_inst *inst_create(enum inst_kind kind, size_t guard_window
 static void inst_pool(struct preload_inst *in)
 {
     preload_lock_set_owner(&in->lock, NULL);
-    pthread_mutex_lock(&reg_lock);
-    in->pooled = pool;
-    pool = in;
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_lock(&reg.lock);
+    in->pooled = reg.pool;
+    reg.pool = in;
+    pthread_mutex_unlock(&reg.lock);
 }
 
 /* An instance for a new thread: an orphan to adopt, else a new one. */
 static struct preload_inst *inst_for_thread(void)
 {
-    pthread_mutex_lock(&reg_lock);
-    struct preload_inst *in = pool;
+    pthread_mutex_lock(&reg.lock);
+    struct preload_inst *in = reg.pool;
     if (in) {
-        pool = in->pooled;
+        reg.pool = in->pooled;
         preload_lock_set_owner(&in->lock, preload_lock_self());
     }
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg.lock);
     if (in && !in->heap && inst_heap_new(in, 0) < 0) {
         inst_pool(in); /* retired, and no memory for a new heap: leave it for later */
         return NULL;
@@ -806,14 +814,14 @@ static int inst_retire(struct preload_inst *in)
  * Retire every pooled heap that has become empty since it was pooled: one
  * whose blocks other threads still held when its thread exited (data
  * handed over, batches they kept as spares) empties as they free them.
- * Run at each thread exit; reg_lock before an instance's lock, as in fork.
+ * Run at each thread exit; the registry lock before an instance's lock, as in fork.
  */
 static void pool_retire_empty(void)
 {
-    pthread_mutex_lock(&reg_lock);
-    for (struct preload_inst *in = pool; in; in = in->pooled)
+    pthread_mutex_lock(&reg.lock);
+    for (struct preload_inst *in = reg.pool; in; in = in->pooled)
         inst_retire(in);
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg.lock);
 }
 
 /* Thread exit (the key's destructor): the instance becomes nobody's, then pooled. */
@@ -853,26 +861,26 @@ static void thread_exit(void *arg)
 
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&reg_lock);
-    for (struct preload_inst *in = registry; in; in = in->next)
+    pthread_mutex_lock(&reg.lock);
+    for (struct preload_inst *in = reg.all; in; in = in->next)
         in->fork_held = preload_lock_other(&in->lock);
 }
 
 static void fork_parent(void)
 {
-    for (struct preload_inst *in = registry; in; in = in->next)
+    for (struct preload_inst *in = reg.all; in; in = in->next)
         if (in->fork_held != PRELOAD_NOT_TAKEN)
             preload_unlock_word(&in->lock, in->fork_held);
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg.lock);
 }
 
 /* The child has one thread: every other thread's instance is an orphan now. */
 static void fork_child(void)
 {
-    pthread_mutex_init(&reg_lock, NULL);
+    pthread_mutex_init(&reg.lock, NULL);
     preload_lock_setup(); /* the registration for membarrier is the parent's */
     struct preload_inst *dead = NULL;
-    for (struct preload_inst *in = registry; in; in = in->next) {
+    for (struct preload_inst *in = reg.all; in; in = in->next) {
         if (preload_lock_abandoned(&in->lock)) {
             in->lock.word = NULL, in->lock.others = 0; /* stays abandoned */
             continue;
@@ -888,8 +896,8 @@ static void fork_child(void)
     while (dead) {
         struct preload_inst *next = dead->pooled;
         inst_settle(dead);
-        dead->pooled = pool;
-        pool = dead;
+        dead->pooled = reg.pool;
+        reg.pool = dead;
         dead = next;
     }
 }
@@ -1380,14 +1388,14 @@ static int stats_collect(struct heap_stats *sum, int fd)
     tls_settling = 1;
     if (tls_inst)
         stats_settle(tls_inst);
-    pthread_mutex_lock(&reg_lock);
-    for (struct preload_inst *in = registry; in; in = in->next)
+    pthread_mutex_lock(&reg.lock);
+    for (struct preload_inst *in = reg.all; in; in = in->next)
         stats_settle(in);
     tls_settling = 0;
     int n = 0;
     unsigned long remote = 0, batches = 0;
     struct mem_tally mem = {0};
-    for (struct preload_inst *in = registry; in; in = in->next, n++) {
+    for (struct preload_inst *in = reg.all; in; in = in->next, n++) {
         struct heap_stats st;
         stats_read(in, &st, &mem);
         remote += in->remote_frees; /* read without the lock: for display */
@@ -1396,7 +1404,7 @@ static int stats_collect(struct heap_stats *sum, int fd)
         if (fd >= 0)
             stats_print_one(fd, kind_name(in), &st);
     }
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg.lock);
     if (fd >= 0) {
         stats_print_one(fd, "total", sum);
         preload_print_fd(fd, "libmm: cross-thread frees %lu in %lu batches", remote, batches);
