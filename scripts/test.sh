@@ -290,6 +290,14 @@ run_preload_stats_out() {
         why="want the open error and the report on stderr - see $log"
     fi
     preload_ok "MM_STATS_FILE that cannot be opened" "$why"
+    # A daemon closes every descriptor and opens a file that gets the
+    # number of libmm's copy of stderr: the report must not land in it.
+    MM_STATS=1 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family" reusefd "$work/data" 2>"$log"
+    why=
+    if [ "$(cat "$work/data" 2>/dev/null)" != data ]; then
+        why="the program's file holds more than its own line: $(head -c 200 "$work/data")"
+    fi
+    preload_ok "MM_STATS=1, the copy's number reused by the program" "$why"
     rm -rf "$work"
 }
 

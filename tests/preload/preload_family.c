@@ -7,6 +7,8 @@
  *   preload_family badfree    free a stack address, then a block twice,
  *                             and print "survived" (MM_BAD_FREE is checked
  *                             by scripts/test.sh around it)
+ *   preload_family closestderr / reusefd FILE   for MM_STATS's output
+ *                             (scripts/test.sh, run_preload_stats_out)
  */
 #include "preload_util.h"
 
@@ -255,8 +257,28 @@ static int close_stderr_and_exit(void)
     return 0;
 }
 
+/*
+ * A daemon's start: every descriptor above stderr closed, then a file of
+ * its own given number 100 (where libmm keeps its copy of stderr), written,
+ * and stderr closed.  The file must hold only what the program wrote.
+ */
+static int reuse_descriptors(const char *path)
+{
+    for (int fd = 3; fd < 1024; fd++)
+        close(fd);
+    FILE *f = fopen(path, "w");
+    if (!f || dup2(fileno(f), 100) != 100)
+        return 1;
+    fclose(f);
+    ssize_t w = write(100, "data\n", 5);
+    close(2);
+    return w == 5 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 2 && strcmp(argv[1], "reusefd") == 0)
+        return reuse_descriptors(argv[2]);
     if (argc > 1 && strcmp(argv[1], "closestderr") == 0)
         return close_stderr_and_exit();
     if (argc > 1 && strcmp(argv[1], "badfree") == 0) {

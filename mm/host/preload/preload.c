@@ -96,6 +96,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mm/heap.h"
@@ -208,6 +209,7 @@ static int print_stats;
 #define STATS_PATH_MAX 512
 static char stats_path[STATS_PATH_MAX];
 static int stats_fd = -1; /* the copy of stderr; -1: none could be made */
+static struct stat stats_fd_was; /* what it was: the program may close it and reuse the number */
 /* Calls that re-entered libmm (signal handlers), for MM_STATS: served apart, or refused. */
 static unsigned long reentered_allocs, reentered_frees, reentered_refused;
 
@@ -942,6 +944,25 @@ static void stats_env(void)
     stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
     if (stats_fd < 0)
         stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3); /* a low limit on descriptors */
+    if (stats_fd >= 0 && fstat(stats_fd, &stats_fd_was) != 0) {
+        close(stats_fd);
+        stats_fd = -1;
+    }
+}
+
+/*
+ * The copy of stderr, if it is still the file it was made for: a program
+ * that closes every descriptor (a daemon) may have given its number to a
+ * file of its own since, which the report must not be written into.
+ * Else fd 2 as it is now.
+ */
+static int stats_stderr(void)
+{
+    struct stat now;
+    if (stats_fd >= 0 && fstat(stats_fd, &now) == 0 && now.st_dev == stats_fd_was.st_dev &&
+        now.st_ino == stats_fd_was.st_ino)
+        return stats_fd;
+    return 2;
 }
 
 static void read_env(void)
@@ -1452,7 +1473,7 @@ static int stats_path_expand(char *out, size_t n)
  */
 static int stats_out(int *opened)
 {
-    int err = stats_fd >= 0 ? stats_fd : 2;
+    int err = stats_stderr();
     *opened = 0;
     if (!stats_path[0])
         return err;
