@@ -33,9 +33,16 @@
  *   KEPT runs (HEAP_PAGES_KEEP): a freed block may stay committed (or
  *   mapped) on a FIFO of kept runs, refused by size/free/tag like any freed
  *   block, until an allocation takes it back (no source call) or the
- *   retain budget (KEEP_BASE + live / KEEP_LIVE_DIV, at most KEEP_RUNS
- *   runs) pushes the oldest out for real; heap_pages_trim gives all of them
- *   back.  A request of about a kept run's size takes it whole; a smaller
+ *   retain budget pushes the oldest out for real; heap_pages_trim gives all
+ *   of them back.  The budget (keep_limit, the policy) is KEEP_BASE plus
+ *   what the recent peak of live bytes says will be asked for again (the
+ *   peak of this window of KEEP_WINDOW calls and the one before, minus the
+ *   live bytes; at least live / KEEP_LIVE_DIV, at most live /
+ *   KEEP_REUSE_DIV), at most KEEP_RUNS runs: kept memory never lifts the
+ *   committed bytes above the recent peak by more than the base and the
+ *   1/KEEP_LIVE_DIV, an emptied heap keeps KEEP_BASE at most, and at the
+ *   end of each window what the last two windows' peak no longer justifies
+ *   goes back.  A request of about a kept run's size takes it whole; a smaller
  *   one takes the front of a grown kept run and leaves the rest kept; a
  *   grown block freed next to kept runs merges with them, so kept memory
  *   does not crumble into pieces nobody asks for.  Such an instance
@@ -95,13 +102,18 @@
 #define RECORDS_PER_ALLOC 3u /* one segment + a head and a tail split */
 #define TABLE_LOW_WATER (3u * RECORDS_PER_ALLOC)
 /*
- * The keep budget (HEAP_PAGES_KEEP): freed blocks stay committed, up to
- * KEEP_BASE bytes plus 1/KEEP_LIVE_DIV of the live bytes and at most
- * KEEP_RUNS runs; an allocation looks at the KEEP_SCAN newest for one that
- * fits with at most 1/KEEP_WASTE_DIV extra.
+ * The keep budget (HEAP_PAGES_KEEP, see keep_limit): freed blocks stay
+ * committed, up to KEEP_BASE bytes plus 1/KEEP_LIVE_DIV of the live bytes,
+ * plus what the recent peak says will be needed again (the peak of the
+ * last two windows of KEEP_WINDOW calls, minus the live bytes) up to
+ * 1/KEEP_REUSE_DIV of the live bytes; at most KEEP_RUNS runs.  An
+ * allocation looks at the KEEP_SCAN newest for one that fits with at most
+ * 1/KEEP_WASTE_DIV extra.
  */
 #define KEEP_BASE ((size_t)512 * 1024)
 #define KEEP_LIVE_DIV 32u
+#define KEEP_REUSE_DIV 2u
+#define KEEP_WINDOW 128u
 #define KEEP_RUNS 32u
 #define KEEP_SCAN 8u
 #define KEEP_WASTE_DIV 8u
@@ -131,6 +143,9 @@ struct heap_pages {
     /* freed blocks kept committed (HEAP_PAGES_KEEP): oldest at head, through u.bin */
     uint32_t kept_head, kept_tail, kept_count;
     size_t kept_bytes;
+    /* the keep window: live peaks of this window and the one before, calls into this one */
+    size_t keep_win_peak, keep_prev_peak;
+    uint32_t keep_win_calls;
 
     /* grown memory */
     uint32_t addr_head, addr_tail;
@@ -189,6 +204,16 @@ static size_t run_bytes(const struct heap_pages *hp, const struct page_run *r)
 static uintptr_t run_end(const struct heap_pages *hp, const struct page_run *r)
 {
     return r->start + run_bytes(hp, r);
+}
+
+/* Live bytes rose: the all-time peak and the keep window's peak follow. */
+static void live_grew(struct heap_pages *hp, size_t bytes)
+{
+    hp->live_bytes += bytes;
+    if (hp->live_bytes > hp->peak_bytes)
+        hp->peak_bytes = hp->live_bytes;
+    if (hp->live_bytes > hp->keep_win_peak)
+        hp->keep_win_peak = hp->live_bytes;
 }
 
 /* ------------------------------------------------------------ records */
@@ -606,10 +631,8 @@ static uint32_t block_new(struct heap_pages *hp, size_t pages, size_t align, uin
         hp->meta_bytes += run_bytes(hp, r);
         return i;
     }
-    hp->live_bytes += run_bytes(hp, r);
+    live_grew(hp, run_bytes(hp, r));
     hp->live_blocks++;
-    if (hp->live_bytes > hp->peak_bytes)
-        hp->peak_bytes = hp->live_bytes;
     return i;
 }
 
@@ -762,10 +785,24 @@ static void table_maybe_shrink(struct heap_pages *hp)
  * call to the source; the oldest are given back when the budget is
  * exceeded and all of them by heap_pages_trim.
  */
-/* The keep budget when `live` bytes are live. */
+/*
+ * The keep budget when `live` bytes are live.  Memory that was live in the
+ * last window or two is likely to be asked for again: up to the recent
+ * peak (at most 1/KEEP_REUSE_DIV of the live bytes more) stays committed,
+ * so a heap that swings below its peak and back makes no source call.  At
+ * the peak itself the budget is KEEP_BASE plus 1/KEEP_LIVE_DIV of the live
+ * bytes, so what is kept never raises the peak footprint by more; with
+ * nothing live it is KEEP_BASE, the retain budget of an emptied heap.
+ */
 static size_t keep_limit(const struct heap_pages *hp, size_t live)
 {
-    return hp->flags & HEAP_PAGES_KEEP ? KEEP_BASE + live / KEEP_LIVE_DIV : 0;
+    if (!(hp->flags & HEAP_PAGES_KEEP))
+        return 0;
+    size_t recent = hp->keep_win_peak > hp->keep_prev_peak ? hp->keep_win_peak : hp->keep_prev_peak;
+    size_t reuse = recent > live ? recent - live : 0;
+    size_t floor = live / KEEP_LIVE_DIV, cap = live / KEEP_REUSE_DIV;
+    size_t extra = reuse < cap ? reuse : cap;
+    return KEEP_BASE + (extra > floor ? extra : floor);
 }
 
 static void kept_unlink(struct heap_pages *hp, uint32_t i)
@@ -861,6 +898,23 @@ static bool kept_put(struct heap_pages *hp, uint32_t i)
     return true;
 }
 
+/*
+ * Count a call into the keep window; at its end the window before is
+ * forgotten, and kept memory the new budget no longer allows goes back:
+ * memory not needed at any time of the last window is returned at its
+ * end, even with no free to trigger it.  O(runs given back).
+ */
+static void keep_window_tick(struct heap_pages *hp)
+{
+    if (++hp->keep_win_calls < KEEP_WINDOW)
+        return;
+    hp->keep_win_calls = 0;
+    hp->keep_prev_peak = hp->keep_win_peak;
+    hp->keep_win_peak = hp->live_bytes;
+    while (hp->kept_count && hp->kept_bytes > keep_limit(hp, hp->live_bytes))
+        kept_evict_oldest(hp);
+}
+
 /* Does kept run r serve `pages` at `align` with at most 1/KEEP_WASTE_DIV to spare? */
 static bool kept_close_fit(const struct page_run *r, size_t pages)
 {
@@ -905,10 +959,8 @@ static uint32_t kept_take(struct heap_pages *hp, size_t pages, size_t align)
     struct page_run *r = &hp->runs[i];
     r->state = RUN_LIVE;
     run_seal(r);
-    hp->live_bytes += run_bytes(hp, r);
+    live_grew(hp, run_bytes(hp, r));
     hp->live_blocks++;
-    if (hp->live_bytes > hp->peak_bytes)
-        hp->peak_bytes = hp->live_bytes;
     return i;
 }
 
@@ -968,6 +1020,7 @@ static void *alloc_locked(struct heap_pages *hp, size_t size, size_t align)
     if (align < hp->page)
         align = hp->page; /* every block is page-aligned anyway */
     size_t pages = round_up(size, hp->page) >> hp->page_shift;
+    keep_window_tick(hp);
     /* records first, for a kept run cut in two as for any split: running
      * out of them halfway through one could not be undone */
     if (!table_reserve(hp))
@@ -1018,6 +1071,7 @@ static size_t free_locked(struct heap_pages *hp, void *ptr, bool report)
     }
     size_t bytes = run_bytes(hp, &hp->runs[i]);
     hp->count.free_calls++;
+    keep_window_tick(hp);
     if (kept_put(hp, i))
         return bytes;
     block_release(hp, i);
@@ -1057,9 +1111,7 @@ static void grow_into_kept(struct heap_pages *hp, uint32_t i, uint32_t next, siz
     if (hp->runs[next].pages > extra)
         kept_append(hp, run_split(hp, next, extra));
     run_absorb(hp, i, next);
-    hp->live_bytes += extra << hp->page_shift;
-    if (hp->live_bytes > hp->peak_bytes)
-        hp->peak_bytes = hp->live_bytes;
+    live_grew(hp, extra << hp->page_shift);
 }
 
 static int grow_in_place(struct heap_pages *hp, uint32_t i, size_t pages)
@@ -1086,9 +1138,7 @@ static int grow_in_place(struct heap_pages *hp, uint32_t i, size_t pages)
         return -1;
     }
     run_absorb(hp, i, next);
-    hp->live_bytes += extra << hp->page_shift;
-    if (hp->live_bytes > hp->peak_bytes)
-        hp->peak_bytes = hp->live_bytes;
+    live_grew(hp, extra << hp->page_shift);
     return 0;
 }
 

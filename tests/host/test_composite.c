@@ -18,6 +18,7 @@
 #include "mm/heap_general.h"
 #include "mm/heap_pages.h"
 #include "mm/heap_pages_internal.h"
+#include "mm/malloc.h"
 #include "mm/host/port_linux.h"
 #include "mm/host/source_linux.h"
 #include "mm/slab.h"
@@ -455,6 +456,95 @@ TEST(magazine_objects_through_the_composite)
     static unsigned char buf[4 << 20] __attribute__((aligned(4096)));
     struct source_static ss;
     magazine_through_composite(source_static_init(&ss, buf, sizeof buf, 0), 0);
+}
+
+static size_t source_calls_of(struct heap_source *src)
+{
+    struct source_linux_stats st;
+    source_linux_stats(src, &st);
+    return st.grow_calls + st.shrink_calls + st.map_calls + st.unmap_calls + st.activate_calls +
+           st.deactivate_calls;
+}
+
+/*
+ * Large blocks freed below the recent peak stay committed (the page heap's
+ * recent-peak budget) and are taken again without a source call; after
+ * everything is freed and a shrink the composite is back where it started.
+ */
+TEST(large_blocks_below_the_recent_peak_come_back_without_source_calls)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_STRICT);
+    struct heap *h = heap_composite_create(src);
+    struct source_linux_stats st0;
+    source_linux_stats(src, &st0);
+    char *b[24];
+    for (int i = 0; i < 24; i++) {
+        CHECK((b[i] = heap_alloc(h, 200 * KIB, 0)) != NULL);
+        memset(b[i], i, 200 * KIB);
+    }
+    for (int round = 0; round < 4; round++) { /* the working set swings by 1.6 MiB and back */
+        for (int i = 0; i < 8; i++)
+            heap_free(h, b[i]);
+        size_t calls = source_calls_of(src);
+        for (int i = 0; i < 8; i++) {
+            CHECK((b[i] = heap_alloc(h, 200 * KIB, 0)) != NULL);
+            memset(b[i], round, 200 * KIB); /* strict source: committed pages only */
+        }
+        CHECK_EQ(source_calls_of(src), calls);
+    }
+    CHECK_EQ(heap_check(h), 0);
+    for (int i = 0; i < 24; i++)
+        heap_free(h, b[i]);
+    heap_composite_shrink(h);
+    struct source_linux_stats st;
+    source_linux_stats(src, &st);
+    CHECK(st.committed + st.mapped <= st0.committed + st0.mapped + 128 * KIB);
+    heap_composite_destroy(h);
+    source_linux_destroy(src);
+}
+
+/*
+ * realloc of a large block grows it in place into the pages after it: same
+ * address, content kept, still owned by the page heap, the old neighbour's
+ * address now an interior pointer; when the pages after it are taken,
+ * heap_resize refuses and changes nothing, and realloc moves with the
+ * content.
+ */
+TEST(large_realloc_grows_in_place_and_a_refused_growth_changes_nothing)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_STRICT);
+    struct heap *h = heap_composite_create(src);
+    char *p = mm_malloc(h, 100 * KIB), *q = mm_malloc(h, 100 * KIB);
+    CHECK(p && q == p + 100 * KIB); /* carved one after the other */
+    for (size_t i = 0; i < 100 * KIB; i++)
+        p[i] = (char)(i * 7);
+    mm_free(h, q);
+    char *r = mm_realloc(h, p, 180 * KIB);
+    CHECK(r == p);
+    CHECK(heap_size(h, p) >= 180 * KIB);
+    CHECK_EQ(owner(h, p), LARGE);
+    for (size_t i = 0; i < 100 * KIB; i++)
+        CHECK_EQ(p[i], (char)(i * 7));
+    memset(p + 100 * KIB, 1, 80 * KIB);
+    CHECK_EQ(heap_size(h, q), 0); /* inside p now */
+    CHECK_EQ(heap_free_reports(h, q), 1);
+    /* the 5 pages of q that p did not take: page-aligned requests go to the page heap */
+    char *after = mm_memalign(h, 4096, 20 * KIB);
+    CHECK(after == p + heap_size(h, p));
+    size_t usable = heap_size(h, p);
+    CHECK_EQ(heap_resize(h, p, usable + 4096), -1);
+    CHECK_EQ(heap_size(h, p), usable);
+    CHECK_EQ(p[12345], (char)(12345 * 7));
+    CHECK_EQ(heap_check(h), 0);
+    char *moved = mm_realloc(h, p, usable + 4096);
+    CHECK(moved && moved != p);
+    CHECK_EQ(moved[12345], (char)(12345 * 7));
+    CHECK_EQ(heap_size(h, p), 0);
+    CHECK_EQ(heap_check(h), 0);
+    mm_free(h, moved);
+    mm_free(h, after);
+    heap_composite_destroy(h);
+    source_linux_destroy(src);
 }
 
 TEST(destroy)

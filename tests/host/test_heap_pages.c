@@ -584,6 +584,54 @@ TEST(kept_block_cut_many_times)
     source_linux_destroy(src);
 }
 
+/*
+ * The keep budget follows the recent peak: blocks freed below it stay
+ * committed (far beyond the fixed base) and come back without a source
+ * call; a heap that stays lower for two windows gives the surplus back;
+ * an emptied heap keeps at most the base, and trim returns to the start.
+ */
+TEST(kept_budget_follows_the_recent_peak)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP | SOURCE_LINUX_STRICT, 0);
+    struct heap *h =
+        heap_pages_create_with(src, &(struct heap_pages_config){.flags = HEAP_PAGES_KEEP}, NULL);
+    size_t start = source_committed(src);
+    char *b[32];
+    for (int i = 0; i < 32; i++) {
+        CHECK((b[i] = heap_alloc(h, 128 * KIB, 0)) != NULL);
+        memset(b[i], i, 128 * KIB);
+    }
+    for (int i = 0; i < 32; i += 2) /* 2 MiB freed, 2 MiB live: not adjacent, kept one by one */
+        heap_free(h, b[i]);
+    CHECK_EQ(heap_check(h), 0);
+    /* 1 MiB of it is kept (half the live bytes): the fixed budget alone would keep 576 KiB */
+    CHECK(source_committed(src) >= start + 2 * MIB + MIB);
+    size_t calls = source_calls(src);
+    for (int i = 0; i < 32; i += 4) {
+        CHECK((b[i] = heap_alloc(h, 128 * KIB, 0)) != NULL);
+        memset(b[i], 1, 128 * KIB); /* strict source: faults if not committed */
+    }
+    CHECK_EQ(source_calls(src), calls);
+    for (int i = 0; i < 32; i += 4)
+        heap_free(h, b[i]);
+    /* two windows of calls with the live bytes flat: the peak is forgotten, the surplus goes */
+    for (int n = 0; n < 1024; n++) {
+        void *q = heap_alloc(h, 4096, 0);
+        CHECK(q != NULL);
+        heap_free(h, q);
+    }
+    CHECK_EQ(heap_check(h), 0);
+    CHECK(source_committed(src) <= start + 2 * MIB + 512 * KIB + 64 * KIB + 4096);
+    for (int i = 1; i < 32; i += 2)
+        heap_free(h, b[i]);
+    CHECK(source_committed(src) <= start + 512 * KIB); /* emptied: the base budget at most */
+    heap_pages_trim(h);
+    CHECK_EQ(source_committed(src), start);
+    CHECK_EQ(heap_check(h), 0);
+    heap_pages_destroy(h);
+    source_linux_destroy(src);
+}
+
 /* A block grows in place into the kept block right after it: no source call, the rest stays kept.
  */
 TEST(resize_grows_into_a_kept_neighbour)
