@@ -390,6 +390,9 @@ run_preload_guard() {
     # Sampling: one in 3 allocations guarded, the family's checks still hold.
     preload_tap "preload_family with MM_GUARD=3" "$LOGS/preload-family-guard.log" \
         env MM_GUARD=3 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family"
+    # Every block guarded: misuse is still reported once, with its call sites on the lines after.
+    preload_tap "preload_family with MM_GUARD=all" "$LOGS/preload-family-guard-all.log" \
+        env MM_GUARD=all LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family"
     # The mode's banner only when asked: not once more in every child of a preloaded shell.
     local quiet loud
     quiet=$(MM_GUARD=3 LD_PRELOAD="$LIBMM_SO" sh -c '/bin/true; /bin/true' 2>&1 | grep -c 'guard mode:')
