@@ -945,8 +945,8 @@ static uint32_t kept_find(const struct heap_pages *hp, size_t pages, size_t alig
  * A kept run for `pages` pages at `align`, made live again, or NIL.  A
  * bigger grown one is cut: the block takes its front, the rest stays kept
  * (committed, newest), so kept memory serves smaller requests too without
- * a source call.  The split's record is one of the spares every call
- * keeps (RECORDS_PER_ALLOC).
+ * a source call.  The split's record is one of the spares alloc_locked
+ * makes sure of before (table_reserve).
  */
 static uint32_t kept_take(struct heap_pages *hp, size_t pages, size_t align)
 {
@@ -1021,14 +1021,15 @@ static void *alloc_locked(struct heap_pages *hp, size_t size, size_t align)
         align = hp->page; /* every block is page-aligned anyway */
     size_t pages = round_up(size, hp->page) >> hp->page_shift;
     keep_window_tick(hp);
+    /* records first, for a kept run cut in two as for any split: running
+     * out of them halfway through one could not be undone */
+    if (!table_reserve(hp))
+        return NULL;
     uint32_t i = kept_take(hp, pages, align);
     if (i != NIL) {
         hp->count.alloc_calls++;
         return (void *)hp->runs[i].start;
     }
-    /* records first: running out of them halfway through a split could not be undone */
-    if (!table_reserve(hp))
-        return NULL;
     i = block_new(hp, pages, align, RUN_LIVE, true);
     if (i == NIL)
         return NULL;

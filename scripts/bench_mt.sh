@@ -146,10 +146,21 @@ scaling() { # scaling FIELD(4 time | 8 cpu) ALLOC WORKLOAD: 2 x (1 thread) / (2 
         x=$(ratio "$(best 4 libmm "$w" 2)" "$(best 4 glibc "$w" 2)")
         echo "- $w, 2 threads, time <= glibc's (x glibc <= 1.00): $x -> $(verdict "$x" 1.0 '<=')"
     done
+    # The peers' own ratio next to libmm's: how far the target is from what allocators of this design reach.
+    peers() { # peers FIELD WORKLOAD THREADS: "jemalloc 1.27, mimalloc 1.66, ..." x glibc
+        local a out=
+        for a in "${ALLOCATORS[@]:2}"; do
+            out="$out${out:+, }$a $(ratio "$(best "$1" "$a" "$2" "$3")" "$(best "$1" glibc "$2" "$3")")"
+        done
+        echo "$out"
+    }
+    for w in xfree prodcons; do
+        echo "  ($w, 2 threads, the peers' time x glibc: $(peers 4 "$w" 2))"
+    done
     for w in "${WORKLOADS[@]}"; do
         for t in "${THREADS[@]}"; do
             x=$(ratio "$(best 6 libmm "$w" "$t")" "$(best 6 glibc "$w" "$t")")
-            echo "- $w, $t thread(s), peak RSS <= glibc's (x glibc <= 1.00): $x -> $(verdict "$x" 1.0 '<=')"
+            echo "- $w, $t thread(s), peak RSS <= glibc's (x glibc <= 1.00): $x -> $(verdict "$x" 1.0 '<=') (peers: $(peers 6 "$w" "$t"))"
         done
     done
 } | tee "$OUT/mt.md"

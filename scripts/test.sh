@@ -185,6 +185,7 @@ run_preload_programs() {
         env MM_OWNER_FENCE=1 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_threads"
     run_preload_signal
     run_preload_scatter
+    run_preload_generations
     n=$(grep -c '^exec-ok$' "$LOGS/preload_fork.log")
     preload_ok "preload_fork: every child exec'd" "$([ "$n" = 20 ] || echo "$n of 20 children printed exec-ok - see $LOGS/preload_fork.log")"
     # Linked with -lmm instead of preloaded: the same checks, resolution into libmm.so included.
@@ -226,6 +227,15 @@ run_preload_scatter() {
         "$([ "$STATS_B" -gt 0 ] && [ "$STATS_A" -ge $((16 * STATS_B)) ] || echo "see $LOGS/preload_scatter.log")"
 }
 
+# Generations of threads: the program's checks, and its heaps retired and
+# made again in few instances, with no trace left in the owner map (before
+# its pages were given back, 108 to 160 KiB of it stayed resident; 36 to 56 now).
+run_preload_generations() {
+    preload_stats_run preload_generations 'memory: \([0-9]*\) instances .* owner map \([0-9]*\) KiB'
+    preload_ok "preload_generations: $STATS_A instances, owner map $STATS_B KiB resident (want <= 16, <= 80)" \
+        "$([ "$STATS_A" -ge 2 ] && [ "$STATS_A" -le 16 ] && [ "$STATS_B" -le 80 ] || echo "see $LOGS/preload_generations.log")"
+}
+
 run_preload_badfree() {
     section "libmm.so: bad frees (MM_BAD_FREE=report|abort|silent)"
     local log=$LOGS/preload-badfree.log out err rc lines
@@ -246,13 +256,61 @@ run_preload_badfree() {
     done
 }
 
+# MM_STATS reaches its reader when the program closed stderr before exit:
+# through the copy of stderr taken at start, or into MM_STATS_FILE (%p: the
+# process id); a file that cannot be opened is said so, and the report goes
+# to stderr instead.  The program keeps 40 of its 100 blocks live.
+run_preload_stats_out() {
+    section "libmm.so: MM_STATS when stderr is closed, MM_STATS_FILE"
+    local log=$LOGS/preload-stats-out.log work out files why
+    work=$(mktemp -d)
+    out=$(MM_STATS=1 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family" closestderr 2>"$log")
+    why=
+    if [ "$out" != "closing stderr" ] || ! grep -q '^libmm: total .* live 4[0-9], ' "$log"; then
+        why="no 'libmm: total' line (with the 40 live blocks) after close(2) - see $log"
+    elif ! grep -Eq '^libmm: memory: [1-9][0-9]* instances .* [1-9][0-9]* KiB committed .*owner map [1-9]' "$log"; then
+        why="no 'libmm: memory' line (instances, committed, owner map) - see $log"
+    fi
+    preload_ok "MM_STATS=1, stderr closed by the program" "$why"
+    MM_STATS_FILE="$work/stats.%p" LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family" closestderr \
+        >/dev/null 2>"$log"
+    files=$(find "$work" -name 'stats.[0-9]*' | wc -l)
+    why=
+    if [ "$files" != 1 ] || ! grep -q '^libmm: total ' "$work"/stats.[0-9]*; then
+        why="want one file stats.PID with the total, found $files"
+    elif grep -q '^libmm:' "$log"; then
+        why="the report also went to stderr - see $log"
+    fi
+    preload_ok "MM_STATS_FILE=dir/stats.%p" "$why"
+    MM_STATS_FILE=/nonexistent/dir/stats LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family" \
+        closestderr >/dev/null 2>"$log"
+    why=
+    if ! grep -q 'MM_STATS_FILE=/nonexistent/dir/stats: cannot open' "$log" ||
+        ! grep -q '^libmm: total ' "$log"; then
+        why="want the open error and the report on stderr - see $log"
+    fi
+    preload_ok "MM_STATS_FILE that cannot be opened" "$why"
+    # A daemon closes every descriptor and opens a file that gets the
+    # number of libmm's copy of stderr: the report must not land in it.
+    MM_STATS=1 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family" reusefd "$work/data" 2>"$log"
+    why=
+    if [ "$(cat "$work/data" 2>/dev/null)" != data ]; then
+        why="the program's file holds more than its own line: $(head -c 200 "$work/data")"
+    fi
+    preload_ok "MM_STATS=1, the copy's number reused by the program" "$why"
+    rm -rf "$work"
+}
+
 run_preload_real_programs() {
     section "libmm.so under real programs: same results as on glibc"
     local py=/usr/bin/python3 work why
     work=$(mktemp -d)
     # Python with every object a malloc; MM_STATS proves libmm served them.
+    # Only python is preloaded (env sets it up past timeout): timeout's own
+    # report would be counted too, now that it arrives although timeout
+    # closes stderr at exit.
     PYTHONMALLOC=malloc timeout 300 $py tests/preload/alloc_heavy.py >"$work/py-glibc" 2>&1
-    PYTHONMALLOC=malloc MM_STATS=1 LD_PRELOAD="$LIBMM_SO" timeout 300 $py tests/preload/alloc_heavy.py \
+    timeout 300 env PYTHONMALLOC=malloc MM_STATS=1 LD_PRELOAD="$LIBMM_SO" $py tests/preload/alloc_heavy.py \
         >"$work/py-libmm" 2>"$LOGS/preload-python.log"
     local allocs
     allocs=$(awk '/^libmm: total/ {for (i = 1; i <= NF; i++) if ($i == "allocs") print $(i + 1)}' \
@@ -267,7 +325,7 @@ run_preload_real_programs() {
     # Python threads: objects made by producers and dropped by consumers.
     local log=$LOGS/preload-python-threads.log instances
     PYTHONMALLOC=malloc timeout 300 $py tests/preload/threads_heavy.py >"$work/pyt-glibc" 2>&1
-    PYTHONMALLOC=malloc MM_STATS=1 LD_PRELOAD="$LIBMM_SO" timeout 300 $py tests/preload/threads_heavy.py \
+    timeout 300 env PYTHONMALLOC=malloc MM_STATS=1 LD_PRELOAD="$LIBMM_SO" $py tests/preload/threads_heavy.py \
         >"$work/pyt-libmm" 2>"$log"
     allocs=$(awk '/^libmm: total/ {for (i = 1; i <= NF; i++) if ($i == "allocs") print $(i + 1)}' "$log" | tr -d ,)
     instances=$(grep -c '^libmm: thread' "$log")
@@ -332,6 +390,9 @@ run_preload_guard() {
     # Sampling: one in 3 allocations guarded, the family's checks still hold.
     preload_tap "preload_family with MM_GUARD=3" "$LOGS/preload-family-guard.log" \
         env MM_GUARD=3 LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family"
+    # Every block guarded: misuse is still reported once, with its call sites on the lines after.
+    preload_tap "preload_family with MM_GUARD=all" "$LOGS/preload-family-guard-all.log" \
+        env MM_GUARD=all LD_PRELOAD="$LIBMM_SO" "$PRELOAD_BIN/preload_family"
     # The mode's banner only when asked: not once more in every child of a preloaded shell.
     local quiet loud
     quiet=$(MM_GUARD=3 LD_PRELOAD="$LIBMM_SO" sh -c '/bin/true; /bin/true' 2>&1 | grep -c 'guard mode:')
@@ -1085,6 +1146,7 @@ want libmm && run_libmm_example
 want libmm && run_libmm_headers
 want preload && run_preload_programs
 want preload && run_preload_badfree
+want preload && run_preload_stats_out
 want preload && run_preload_real_programs
 want preload && run_preload_guard
 want hygiene && run_hermetic_check

@@ -555,6 +555,36 @@ TEST(kept_blocks_are_reused_and_stay_exact)
 }
 
 /*
+ * Many small blocks cut one after the other from one kept block, none
+ * freed: every cut takes a record for the piece that stays kept, so the
+ * record reserve must be topped up before a cut as before any other split
+ * (it was not: the spare list ran dry and the heap panicked).
+ */
+TEST(kept_block_cut_many_times)
+{
+    struct heap_source *src = linux_source(0, 0);
+    struct heap *h =
+        heap_pages_create_with(src, &(struct heap_pages_config){.flags = HEAP_PAGES_KEEP}, NULL);
+    char *big = heap_alloc(h, 400 * KIB, 0);
+    CHECK(big != NULL);
+    heap_free(h, big); /* kept: 100 pages */
+    char *piece[99];
+    for (int i = 0; i < 99; i++) {
+        piece[i] = heap_alloc(h, 4096, 0);
+        CHECK(piece[i] == big + (size_t)i * 4096);
+        piece[i][0] = (char)i;
+    }
+    CHECK_EQ(heap_check(h), 0);
+    for (int i = 0; i < 99; i++) {
+        CHECK(piece[i][0] == (char)i);
+        heap_free(h, piece[i]);
+    }
+    CHECK_EQ(heap_check(h), 0);
+    heap_pages_destroy(h);
+    source_linux_destroy(src);
+}
+
+/*
  * The keep budget follows the recent peak: blocks freed below it stay
  * committed (far beyond the fixed base) and come back without a source
  * call; a heap that stays lower for two windows gives the surplus back;

@@ -6,7 +6,10 @@
  * Run twice: the second round must leave libmm's live-block count exactly
  * where it found it (the first round warms up what threads cost libc).
  * Then one thread allocates and frees many small blocks and exits: its
- * heap, pooled, must not keep the memory in reserve.
+ * heap, pooled, must not keep the memory in reserve.  Last, 16 threads at
+ * once allocate and free blocks of every size and exit: their heaps, empty,
+ * must go back whole (metadata included), and the next threads, which
+ * make new heaps in the instances left, must work as before.
  */
 #include "preload_util.h"
 
@@ -20,6 +23,8 @@
 #define MANY_SMALL 100000
 /* Committed growth allowed for a pooled heap: the general heap keeps a little. */
 #define POOLED_KIB_MAX 64
+#define EXITING 16          /* threads at once whose empty heaps must go back */
+#define RETIRED_KIB_MAX 64  /* committed growth allowed after all of them (before: 118 KiB each) */
 
 struct queue {
     pthread_mutex_t lock;
@@ -123,6 +128,133 @@ static void *many_small(void *arg)
     return NULL;
 }
 
+/* Blocks of every size class and path (slab, general, page heap), stamped, checked, freed. */
+static void *every_size(void *arg)
+{
+    unsigned me = (unsigned)(uintptr_t)arg, bad = 0;
+    static const size_t sizes[] = {16, 100, 700, 2000, 9000, 60000, 200000};
+    unsigned char *p[7 * 20];
+    for (unsigned i = 0; i < 7 * 20; i++)
+        if ((p[i] = malloc(sizes[i % 7])) != NULL)
+            memset(p[i], (int)(me + i), sizes[i % 7]);
+    for (unsigned i = 0; i < 7 * 20; i++) {
+        bad += !p[i] || p[i][0] != (unsigned char)(me + i) ||
+               p[i][sizes[i % 7] - 1] != (unsigned char)(me + i);
+        free(p[i]);
+    }
+    __atomic_add_fetch(&bad_blocks, bad, __ATOMIC_RELAXED);
+    return NULL;
+}
+
+/* Blocks made by a thread that exits before they are freed (by main). */
+#define LEFT_BEHIND 2000
+static void *left_behind[LEFT_BEHIND];
+
+static void *leave_blocks(void *arg)
+{
+    (void)arg;
+    for (unsigned i = 0; i < LEFT_BEHIND; i++)
+        if ((left_behind[i] = malloc(100 + i % 300)) != NULL)
+            memset(left_behind[i], 3, 100 + i % 300);
+    return NULL;
+}
+
+/* EXITING threads of every_size at once, joined. */
+static void exiting_threads(void)
+{
+    pthread_t t[EXITING];
+    for (unsigned i = 0; i < EXITING; i++)
+        pthread_create(&t[i], NULL, every_size, (void *)(uintptr_t)i);
+    for (unsigned i = 0; i < EXITING; i++)
+        pthread_join(t[i], NULL);
+}
+
+/* The statistics now (all zero without libmm). */
+static struct heap_stats stats_now(libmm_stats_fn stats)
+{
+    struct heap_stats st = {0};
+    if (stats)
+        stats(&st, 0);
+    return st;
+}
+
+/* Run fn on a thread of its own and wait for it to exit. */
+static void run_thread(void *(*fn)(void *))
+{
+    pthread_t t;
+    pthread_create(&t, NULL, fn, NULL);
+    pthread_join(t, NULL);
+}
+
+/* Committed KiB in `now` beyond `then`. */
+static long committed_kib_since(const struct heap_stats *then, const struct heap_stats *now)
+{
+    return ((long)now->bytes_committed - (long)then->bytes_committed) / 1024;
+}
+
+/* A thread that allocated and freed a lot exits: its heap must keep no reserve. */
+static void check_pooled_heap(libmm_stats_fn stats, const struct heap_stats *before)
+{
+    char what[200];
+    run_thread(many_small);
+    struct heap_stats pooled = stats_now(stats);
+    long grew = committed_kib_since(before, &pooled);
+    snprintf(what, sizeof what,
+             "an exited thread's heap keeps no reserve: committed grew by %ld KiB after it "
+             "(want <= %d)",
+             grew, POOLED_KIB_MAX);
+    check(stats && grew <= POOLED_KIB_MAX, what);
+}
+
+/*
+ * EXITING threads exit with empty heaps: those go back whole; the threads
+ * after them make new heaps in the instances left, and the counters of the
+ * heaps retired stay counted.
+ */
+static void check_retired_heaps(libmm_stats_fn stats)
+{
+    char what[200];
+    struct heap_stats before = stats_now(stats);
+    exiting_threads();
+    struct heap_stats retired = stats_now(stats);
+    long grew = committed_kib_since(&before, &retired);
+    snprintf(what, sizeof what,
+             "%d exited threads' empty heaps went back whole: committed grew by %ld KiB "
+             "(want <= %d)",
+             EXITING, grew, RETIRED_KIB_MAX);
+    check(stats && grew <= RETIRED_KIB_MAX, what);
+    bad_blocks = 0;
+    exiting_threads();
+    exiting_threads();
+    check(bad_blocks == 0, "threads making new heaps in retired instances: every block intact");
+    struct heap_stats again = stats_now(stats);
+    snprintf(what, sizeof what,
+             "and their counters kept: %zu allocations counted after, %zu before (want more), "
+             "live blocks %zu == %zu",
+             again.alloc_calls, retired.alloc_calls, again.live_blocks, retired.live_blocks);
+    check(stats && again.alloc_calls >= retired.alloc_calls + 2 * EXITING * 7 * 20 &&
+              again.live_blocks == retired.live_blocks && again.reported_errors == 0,
+          what);
+}
+
+/* A heap whose thread exited while its blocks lived on goes back when main frees the last. */
+static void check_retired_later(libmm_stats_fn stats)
+{
+    char what[200];
+    struct heap_stats start = stats_now(stats);
+    run_thread(leave_blocks);
+    struct heap_stats held = stats_now(stats);
+    for (unsigned i = 0; i < LEFT_BEHIND; i++)
+        free(left_behind[i]);
+    struct heap_stats freed = stats_now(stats);
+    long kept = committed_kib_since(&start, &freed);
+    snprintf(what, sizeof what,
+             "an exited thread's heap emptied later by main goes back: %ld KiB committed "
+             "beyond the start (%ld KiB while its blocks lived; want <= %d)",
+             kept, committed_kib_since(&start, &held), RETIRED_KIB_MAX);
+    check(stats && kept <= RETIRED_KIB_MAX && freed.live_blocks == start.live_blocks, what);
+}
+
 static void round_of_threads(void)
 {
     pthread_t t[THREADS];
@@ -141,31 +273,11 @@ int main(void)
     libmm_stats_fn stats = libmm_stats_lookup();
     check(stats != NULL, "runs on libmm (libmm_stats found)");
     round_of_threads();
-    struct heap_stats before = {0}, after = {0};
-    if (stats)
-        stats(&before, 0);
-    round_of_threads();
-    if (stats)
-        stats(&after, 0);
+    struct heap_stats after = check_no_leak_across(stats, round_of_threads, "the second round");
     check(bad_blocks == 0, "every block arrived intact (4 threads x 2 rounds x 39997)");
-    char what[160];
-    snprintf(what, sizeof what, "no block leaked: live blocks %zu before the round, %zu after",
-             before.live_blocks, after.live_blocks);
-    check(stats && before.live_blocks == after.live_blocks, what);
     check(stats && after.reported_errors == 0, "no misuse reported by the heaps");
-    /* A thread that allocated and freed a lot exits: its heap goes to the
-     * pool and must give back its reserve (empty slabs, kept pages). */
-    struct heap_stats pooled = {0};
-    pthread_t t;
-    pthread_create(&t, NULL, many_small, NULL);
-    pthread_join(t, NULL);
-    if (stats)
-        stats(&pooled, 0);
-    long grew = ((long)pooled.bytes_committed - (long)after.bytes_committed) / 1024;
-    snprintf(what, sizeof what,
-             "an exited thread's heap keeps no reserve: committed grew by %ld KiB after it "
-             "(want <= %d)",
-             grew, POOLED_KIB_MAX);
-    check(stats && grew <= POOLED_KIB_MAX, what);
+    check_pooled_heap(stats, &after);
+    check_retired_heaps(stats);
+    check_retired_later(stats);
     return done("preload_threads");
 }

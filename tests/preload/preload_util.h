@@ -50,4 +50,25 @@ static inline libmm_stats_fn libmm_stats_lookup(void)
     return (libmm_stats_fn)(uintptr_t)dlsym(RTLD_DEFAULT, "libmm_stats");
 }
 
+/*
+ * Run fn between two readings of libmm's totals and check that the live
+ * blocks came back to where they were ("what: no block leaked ...").
+ * Returns the totals after (zero without libmm, where the check fails).
+ */
+static inline struct heap_stats check_no_leak_across(libmm_stats_fn stats, void (*fn)(void),
+                                                     const char *what)
+{
+    struct heap_stats before = {0}, after = {0};
+    if (stats)
+        stats(&before, 0);
+    fn();
+    if (stats)
+        stats(&after, 0);
+    char line[200];
+    snprintf(line, sizeof line, "%s: no block leaked (live blocks %zu before, %zu after)", what,
+             before.live_blocks, after.live_blocks);
+    check(stats && before.live_blocks == after.live_blocks, line);
+    return after;
+}
+
 #endif /* TESTS_PRELOAD_UTIL_H */

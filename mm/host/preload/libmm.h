@@ -13,6 +13,10 @@
  *                                    (report, the default), that line then
  *                                    abort(), or ignored without a word
  *   MM_STATS=1                       every instance's heap_stats on stderr at exit
+ *                                    (stderr as it was at start: the report still
+ *                                    comes when the program closed fd 2)
+ *   MM_STATS_FILE=path               the same report appended to path instead
+ *                                    (%p: the process id), MM_STATS implied
  *   MM_GUARD=all|N                   every allocation, or one in N per thread,
  *                                    on guard pages (docs/debugging.md)
  *   MM_GUARD_WINDOW=MiB              address space for guarded blocks (default 256)

@@ -24,10 +24,15 @@
  * whose thread is not running lets batches pile up: every PRELOAD_BACKLOG
  * of them, a pusher drains the stack itself if the owner is out.
  *
- * Instances nobody owns.  When a thread exits, its instance gives back its
- * reserve (the slab set's empty slabs, the page heap's kept blocks, the
- * source's kept regions) before it goes to the pool: a pooled instance
- * costs its live blocks and its metadata.  A batch for an instance whose thread has exited
+ * Instances nobody owns.  When a thread exits, its instance goes to the
+ * pool.  If its heap holds no block, the heap is destroyed (retired): its
+ * metadata, slabs, kept pages and reservation all go back to the kernel,
+ * and only the struct stays, for the next thread to make a new heap in.
+ * Otherwise it gives back its reserve (the slab set's empty slabs, the
+ * page heap's kept blocks, the source's kept regions), costing its live
+ * blocks and metadata, and is retired when the last of those blocks is
+ * freed into it (checked after each drain of a heap nobody owns, and at
+ * each thread exit).  A batch for an instance whose thread has exited
  * is pushed all the same, and then drained at once by the pusher, if the
  * instance is free to take (a try-lock: an owner never waits here); if
  * another thread holds it, that thread drains it when it lets go.  So no
@@ -82,13 +87,16 @@
  * later by the owner.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mm/heap.h"
@@ -99,6 +107,7 @@
 #include "mm/host/preload/preload_lock.h"
 #include "mm/host/source_linux.h"
 #include "mm/malloc.h"
+#include "mm/port.h"
 
 #define PRELOAD_EXPORT __attribute__((visibility("default")))
 #define PRELOAD_BATCH 64
@@ -134,7 +143,9 @@ struct cached_map {
 struct preload_inst {
     struct heap_source rec;    /* first: the recording source handed to the heap */
     struct heap_source *inner; /* the source_linux behind it */
-    struct heap *heap;
+    struct heap *heap;         /* NULL: retired (no heap until a thread adopts it) */
+    uintptr_t grown_lo, grown_hi; /* what the source grew, recorded as this instance's */
+    struct heap_stats past;       /* the counters of the heaps it retired */
     unsigned cached_n; /* unmapped regions kept for the next map (instance entered) */
     size_t cached_bytes;
     struct cached_map cached[PRELOAD_MAP_CACHE];
@@ -174,14 +185,31 @@ static __thread int tls_state __attribute__((tls_model("initial-exec")));
 /* libmm_stats is settling every count: batches are freed directly, never pushed */
 static __thread int tls_settling __attribute__((tls_model("initial-exec")));
 
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct preload_inst *registry; /* reg_lock */
-static struct preload_inst *pool;     /* reg_lock */
+/*
+ * The registry: written when a thread gets or gives back an instance, read
+ * by libmm_stats and fork.  On a cache line of its own, so that a thread
+ * starting or exiting does not take away from every other thread the line
+ * of what each of their calls reads (guard, fallback).
+ */
+static struct __attribute__((aligned(64))) {
+    pthread_mutex_t lock;
+    struct preload_inst *all;  /* every instance ever made, through ->next */
+    struct preload_inst *pool; /* instances nobody owns, through ->pooled */
+} reg = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static struct preload_inst *fallback; /* the first instance: for threads without one */
 static struct preload_inst *guard;    /* the guard-page heap, or NULL */
 static pthread_key_t exit_key;
 static int ready; /* 0 nothing, 1 fallback exists, 2 complete */
 static int print_stats;
+/*
+ * Where MM_STATS prints at exit: the file MM_STATS_FILE names (its %p the
+ * process id), else stderr as it was at start - a copy of fd 2 taken then,
+ * so a program that closes stderr before it exits still gets its report.
+ */
+#define STATS_PATH_MAX 512
+static char stats_path[STATS_PATH_MAX];
+static int stats_fd = -1; /* the copy of stderr; -1: none could be made */
+static struct stat stats_fd_was; /* what it was: the program may close it and reuse the number */
 /* Calls that re-entered libmm (signal handlers), for MM_STATS: served apart, or refused. */
 static unsigned long reentered_allocs, reentered_frees, reentered_refused;
 
@@ -206,6 +234,10 @@ static void *rec_grow(struct heap_source *src, size_t bytes)
             in->inner->shrink(in->inner, bytes);
         return NULL; /* without an owner entry the block could never be freed */
     }
+    if (p && !in->grown_lo)
+        in->grown_lo = (uintptr_t)p; /* the break only moves up from its first grow */
+    if (p && (uintptr_t)p + bytes > in->grown_hi)
+        in->grown_hi = (uintptr_t)p + bytes;
     return p;
 }
 
@@ -332,6 +364,18 @@ static struct heap *inst_make_heap(struct preload_inst *in, size_t guard_window)
     return heap_composite_create(&in->rec);
 }
 
+/* Give `in` a heap of its own (made or adopted with none): 0, or -1 with nothing kept. */
+static int inst_heap_new(struct preload_inst *in, size_t guard_window)
+{
+    in->heap = inst_make_heap(in, guard_window);
+    if (in->heap)
+        return 0;
+    if (in->inner)
+        source_linux_destroy(in->inner);
+    in->inner = NULL;
+    return -1;
+}
+
 /*
  * A new instance in the registry, owned by the calling thread for a thread
  * instance, by nobody for the guard heap; NULL when memory is out
@@ -345,30 +389,41 @@ static struct preload_inst *inst_create(enum inst_kind kind, size_t guard_window
         return NULL;
     in->kind = kind;
     preload_lock_init(&in->lock, kind == KIND_THREAD ? preload_lock_self() : NULL);
-    in->heap = inst_make_heap(in, guard_window);
-    if (!in->heap) {
-        if (in->inner)
-            source_linux_destroy(in->inner);
+    if (inst_heap_new(in, guard_window) < 0) {
         munmap(in, sizeof *in);
         return NULL;
     }
-    pthread_mutex_lock(&reg_lock);
-    in->next = registry;
-    registry = in;
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_lock(&reg.lock);
+    in->next = reg.all;
+    reg.all = in;
+    pthread_mutex_unlock(&reg.lock);
     return in;
+}
+
+/* Put `in`, nobody's now, in the pool for the next new thread. */
+static void inst_pool(struct preload_inst *in)
+{
+    preload_lock_set_owner(&in->lock, NULL);
+    pthread_mutex_lock(&reg.lock);
+    in->pooled = reg.pool;
+    reg.pool = in;
+    pthread_mutex_unlock(&reg.lock);
 }
 
 /* An instance for a new thread: an orphan to adopt, else a new one. */
 static struct preload_inst *inst_for_thread(void)
 {
-    pthread_mutex_lock(&reg_lock);
-    struct preload_inst *in = pool;
+    pthread_mutex_lock(&reg.lock);
+    struct preload_inst *in = reg.pool;
     if (in) {
-        pool = in->pooled;
+        reg.pool = in->pooled;
         preload_lock_set_owner(&in->lock, preload_lock_self());
     }
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg.lock);
+    if (in && !in->heap && inst_heap_new(in, 0) < 0) {
+        inst_pool(in); /* retired, and no memory for a new heap: leave it for later */
+        return NULL;
+    }
     return in ? in : inst_create(KIND_THREAD, 0);
 }
 
@@ -377,6 +432,7 @@ static struct preload_inst *inst_for_thread(void)
 static void drain_locked(struct preload_inst *in, struct remote_batch **spent);
 static void orphan_settle(struct preload_inst *in, struct remote_batch **spent);
 static void spent_release(struct remote_batch *list);
+static int inst_retire_locked(struct preload_inst *in);
 
 /*
  * Enter `in` for heap calls: as its owner when it is the caller's, else as
@@ -440,6 +496,21 @@ static void call_leave_into(struct call *t, struct call *c)
 
 /* ---------------------------------------------------------------- cross-thread frees */
 
+static void bad_pointer(const char *fn, const void *p);
+
+/*
+ * Free p into `in` (entered).  A retired instance owns no block: p was a
+ * stale pointer (freed twice, the second free racing the retirement), and
+ * is reported like any pointer libmm does not own.
+ */
+static void heap_free_into(struct preload_inst *in, void *p)
+{
+    if (in->heap)
+        heap_free(in->heap, p);
+    else
+        bad_pointer("free", p);
+}
+
 /* Free what other threads pushed to `in` (entered); the emptied batches go on *spent. */
 static void drain_locked(struct preload_inst *in, struct remote_batch **spent)
 {
@@ -448,7 +519,7 @@ static void drain_locked(struct preload_inst *in, struct remote_batch **spent)
     for (; rb; drained++) {
         struct remote_batch *next = rb->next;
         for (unsigned i = 0; i < rb->n; i++)
-            heap_free(in->heap, rb->ptr[i]);
+            heap_free_into(in, rb->ptr[i]);
         rb->next = *spent;
         *spent = rb;
         rb = next;
@@ -470,6 +541,7 @@ static void orphan_settle(struct preload_inst *in, struct remote_batch **spent)
         if (how == PRELOAD_NOT_TAKEN)
             return; /* its holder settles it */
         drain_locked(in, spent);
+        inst_retire_locked(in); /* those may have been its last blocks */
         preload_unlock_word(&in->lock, how);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
     }
@@ -535,7 +607,8 @@ static int batch_free_direct(struct call *c, struct preload_inst *to, void *cons
     if (!call_enter(&t, to))
         return 0;
     for (unsigned i = 0; i < n; i++)
-        heap_free(to->heap, ptr[i]);
+        heap_free_into(to, ptr[i]);
+    inst_retire_locked(to); /* nobody's, and those were its last blocks? */
     call_leave_into(&t, c);
     return 1;
 }
@@ -671,9 +744,86 @@ static void inst_trim(struct preload_inst *in)
     struct call c;
     if (in->kind != KIND_THREAD || !call_enter(&c, in))
         return;
-    heap_composite_shrink(in->heap);
+    if (in->heap)
+        heap_composite_shrink(in->heap);
     map_cache_flush(in);
     call_leave(&c);
+}
+
+/*
+ * Keep the counters of `in`'s heap, about to go (entered): what it did
+ * stays in MM_STATS and libmm_stats; what it holds does not.
+ */
+static void past_keep(struct preload_inst *in, const struct heap_stats *st)
+{
+    struct heap_stats done = *st;
+    done.bytes_in_use = done.bytes_held = done.bytes_committed = 0;
+    done.live_blocks = 0;
+    heap_stats_add(&in->past, &done);
+}
+
+/*
+ * An exited thread's heap that holds no live block is destroyed rather
+ * than pooled: its metadata, its slabs and whatever its retain budgets
+ * kept all go back to the kernel, and its reservation is unmapped, so a
+ * thread that has gone costs one page (the struct, kept for the next
+ * thread, which makes a new heap in it).  A heap still holding blocks
+ * (another thread's data, a batch some thread keeps as a spare) is pooled
+ * as it is, and retired when the last of them is freed into it.  The
+ * fallback instance never is: it serves threads that have no instance.
+ */
+
+/* 1 if `in` (entered, nobody's) may be retired: a thread heap with nothing in it or on its way. */
+static int inst_retirable(struct preload_inst *in, struct heap_stats *st)
+{
+    if (in->kind != KIND_THREAD || in == fallback || !in->heap || preload_lock_owned(&in->lock))
+        return 0;
+    heap_stats(in->heap, st);
+    return st->live_blocks == 0 && in->open_n == 0 && in->spare_n == 0 &&
+           !__atomic_load_n(&in->incoming, __ATOMIC_ACQUIRE);
+}
+
+/* Retire `in` (entered) if it may be: 1 if done. */
+static int inst_retire_locked(struct preload_inst *in)
+{
+    struct heap_stats st;
+    if (!inst_retirable(in, &st))
+        return 0;
+    past_keep(in, &st);
+    heap_composite_destroy(in->heap);
+    in->heap = NULL;
+    map_cache_flush(in);
+    /* Forget the grown range before the reservation goes: anyone may map it next. */
+    if (in->grown_hi > in->grown_lo)
+        preload_owner_set(in->grown_lo, in->grown_hi - in->grown_lo, NULL);
+    source_linux_destroy(in->inner);
+    in->inner = NULL;
+    in->grown_lo = in->grown_hi = 0;
+    return 1;
+}
+
+static int inst_retire(struct preload_inst *in)
+{
+    struct call c;
+    if (!in->heap || !call_enter(&c, in))
+        return 0;
+    int done = inst_retire_locked(in);
+    call_leave(&c);
+    return done;
+}
+
+/*
+ * Retire every pooled heap that has become empty since it was pooled: one
+ * whose blocks other threads still held when its thread exited (data
+ * handed over, batches they kept as spares) empties as they free them.
+ * Run at each thread exit; the registry lock before an instance's lock, as in fork.
+ */
+static void pool_retire_empty(void)
+{
+    pthread_mutex_lock(&reg.lock);
+    for (struct preload_inst *in = reg.pool; in; in = in->pooled)
+        inst_retire(in);
+    pthread_mutex_unlock(&reg.lock);
 }
 
 /* Thread exit (the key's destructor): the instance becomes nobody's, then pooled. */
@@ -703,37 +853,36 @@ static void thread_exit(void *arg)
         return;
     }
     inst_settle(in);
-    inst_trim(in);
-    pthread_mutex_lock(&reg_lock);
-    in->pooled = pool;
-    pool = in;
-    pthread_mutex_unlock(&reg_lock);
+    if (!inst_retire(in))
+        inst_trim(in);
+    inst_pool(in);
+    pool_retire_empty();
 }
 
 /* ---------------------------------------------------------------- fork */
 
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&reg_lock);
-    for (struct preload_inst *in = registry; in; in = in->next)
+    pthread_mutex_lock(&reg.lock);
+    for (struct preload_inst *in = reg.all; in; in = in->next)
         in->fork_held = preload_lock_other(&in->lock);
 }
 
 static void fork_parent(void)
 {
-    for (struct preload_inst *in = registry; in; in = in->next)
+    for (struct preload_inst *in = reg.all; in; in = in->next)
         if (in->fork_held != PRELOAD_NOT_TAKEN)
             preload_unlock_word(&in->lock, in->fork_held);
-    pthread_mutex_unlock(&reg_lock);
+    pthread_mutex_unlock(&reg.lock);
 }
 
 /* The child has one thread: every other thread's instance is an orphan now. */
 static void fork_child(void)
 {
-    pthread_mutex_init(&reg_lock, NULL);
+    pthread_mutex_init(&reg.lock, NULL);
     preload_lock_setup(); /* the registration for membarrier is the parent's */
     struct preload_inst *dead = NULL;
-    for (struct preload_inst *in = registry; in; in = in->next) {
+    for (struct preload_inst *in = reg.all; in; in = in->next) {
         if (preload_lock_abandoned(&in->lock)) {
             in->lock.word = NULL, in->lock.others = 0; /* stays abandoned */
             continue;
@@ -749,8 +898,8 @@ static void fork_child(void)
     while (dead) {
         struct preload_inst *next = dead->pooled;
         inst_settle(dead);
-        dead->pooled = pool;
-        pool = dead;
+        dead->pooled = reg.pool;
+        reg.pool = dead;
         dead = next;
     }
 }
@@ -772,6 +921,50 @@ static void seed_secret(void)
     heap_set_secret_seed((uintptr_t)(a ^ (b << 17 | b >> 47)));
 }
 
+/*
+ * MM_STATS_FILE (which also turns MM_STATS on), kept now: the program may
+ * change its environment before it exits.  With statistics on, stderr is
+ * copied (close-on-exec, above the descriptors programs count on) for the
+ * report at exit.
+ */
+static void stats_env(void)
+{
+    const char *f = getenv("MM_STATS_FILE");
+    if (f && *f) {
+        if (strlen(f) < sizeof stats_path) {
+            strcpy(stats_path, f);
+            print_stats = 1;
+        } else {
+            preload_print("libmm: MM_STATS_FILE is longer than %d bytes: ignored",
+                          STATS_PATH_MAX - 1);
+        }
+    }
+    if (!print_stats)
+        return;
+    stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
+    if (stats_fd < 0)
+        stats_fd = fcntl(2, F_DUPFD_CLOEXEC, 3); /* a low limit on descriptors */
+    if (stats_fd >= 0 && fstat(stats_fd, &stats_fd_was) != 0) {
+        close(stats_fd);
+        stats_fd = -1;
+    }
+}
+
+/*
+ * The copy of stderr, if it is still the file it was made for: a program
+ * that closes every descriptor (a daemon) may have given its number to a
+ * file of its own since, which the report must not be written into.
+ * Else fd 2 as it is now.
+ */
+static int stats_stderr(void)
+{
+    struct stat now;
+    if (stats_fd >= 0 && fstat(stats_fd, &now) == 0 && now.st_dev == stats_fd_was.st_dev &&
+        now.st_ino == stats_fd_was.st_ino)
+        return stats_fd;
+    return 2;
+}
+
 static void read_env(void)
 {
     const char *s = getenv("MM_BAD_FREE");
@@ -783,6 +976,7 @@ static void read_env(void)
         preload_print("libmm: MM_BAD_FREE=%s is not report, abort or silent: using report", s);
     s = getenv("MM_STATS");
     print_stats = s && *s && strcmp(s, "0") != 0;
+    stats_env();
 }
 
 /*
@@ -936,7 +1130,7 @@ static inline __attribute__((always_inline)) void free_owned(struct preload_inst
             free_deferred(owner, p);
             return;
         }
-        heap_free(owner->heap, p);
+        heap_free_into(owner, p);
     }
     call_leave(&c);
 }
@@ -978,7 +1172,37 @@ PRELOAD_EXPORT void *malloc(size_t n)
     return malloc_impl(n);
 }
 
-#define CALLOC_ON(h) mm_calloc(h, nmemb, size)
+/*
+ * calloc's zeroing.  A large block is mostly whole pages: writing zeros
+ * over them would make every page resident even when the program touches
+ * a few (a sparse table), where glibc's fresh mapping costs nothing until
+ * touched.  So the whole pages go back to the kernel instead
+ * (MADV_DONTNEED: the next touch of each brings a zeroed page, as a fresh
+ * mapping would) and only the partial pages at either end are written.
+ * The block is the caller's alone, so no other data is on those pages.
+ * Below PRELOAD_CALLOC_DROP a memset costs less than the system call and
+ * the faults after it.
+ */
+#define PRELOAD_CALLOC_DROP ((size_t)128 << 10)
+
+static void *calloc_zero(void *p, size_t n)
+{
+    if (!p || n < PRELOAD_CALLOC_DROP) {
+        if (p)
+            memset(p, 0, n);
+        return p;
+    }
+    uintptr_t start = (uintptr_t)p, end = start + n;
+    uintptr_t page = MM_PAGE_SIZE;
+    uintptr_t first = (start + page - 1) & ~(page - 1), last = end & ~(page - 1);
+    if (madvise((void *)first, last - first, MADV_DONTNEED) != 0)
+        first = last = end; /* refused: write every byte */
+    memset(p, 0, first - start);
+    memset((void *)last, 0, end - last);
+    return p;
+}
+
+#define CALLOC_ON(h) calloc_zero(mm_malloc(h, nmemb * size), nmemb * size)
 PRELOAD_EXPORT void *calloc(size_t nmemb, size_t size)
 {
     if (size != 0 && nmemb > SIZE_MAX / size)
@@ -998,7 +1222,7 @@ static int owned_size(struct preload_inst *owner, const void *p, size_t *n)
         reentered_count(&reentered_refused);
         return 0;
     }
-    *n = heap_size(owner->heap, p);
+    *n = owner->heap ? heap_size(owner->heap, p) : 0;
     call_leave(&c);
     return 1;
 }
@@ -1112,9 +1336,9 @@ static const char *kind_name(const struct preload_inst *in)
     return in->kind == KIND_GUARD ? "guard" : "thread";
 }
 
-static void stats_print_one(const char *what, const struct heap_stats *st)
+static void stats_print_one(int fd, const char *what, const struct heap_stats *st)
 {
-    preload_print("libmm: %-8s in use %zu B (peak %zu), held %zu B, committed %zu B, "
+    preload_print_fd(fd, "libmm: %-8s in use %zu B (peak %zu), held %zu B, committed %zu B, "
                   "live %zu, allocs %zu, frees %zu, failed %zu, reports %zu",
                   what, st->bytes_in_use, st->bytes_peak, st->bytes_held, st->bytes_committed,
                   st->live_blocks, st->alloc_calls, st->free_calls, st->failed_calls,
@@ -1133,55 +1357,147 @@ static void stats_settle(struct preload_inst *in)
     call_leave(&c);
 }
 
-static void stats_read(struct preload_inst *in, struct heap_stats *st)
+/* What the instances' sources hold, for the memory line of MM_STATS. */
+struct mem_tally {
+    int instances, retired;
+    size_t committed, mapped, cached;
+};
+
+/* `in`'s heap_stats into *st, its source's figures added to *mem; entered for the reading. */
+static void stats_read(struct preload_inst *in, struct heap_stats *st, struct mem_tally *mem)
 {
     struct call c;
     memset(st, 0, sizeof *st);
+    mem->instances++;
     if (!call_enter(&c, in))
         return;
-    heap_stats(in->heap, st);
+    if (in->heap)
+        heap_stats(in->heap, st);
+    heap_stats_add(st, &in->past);
+    mem->retired += in->kind == KIND_THREAD && !in->heap;
+    if (in->inner) { /* a retired instance has none: retired under its lock, so not now */
+        struct source_linux_stats src;
+        source_linux_stats(in->inner, &src);
+        mem->committed += src.committed;
+        mem->mapped += src.mapped;
+        mem->cached += in->cached_bytes;
+    }
     call_leave(&c);
 }
 
-PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
+/*
+ * Where the process's memory goes, beyond the heaps' own counts: what the
+ * sources have committed or mapped (the heaps' blocks, their metadata and
+ * what they keep), the part of it kept for the next maps, the owner map's
+ * resident pages and the instance structs.
+ */
+static void stats_print_memory(int fd, const struct mem_tally *m)
+{
+    preload_print_fd(fd,
+                     "libmm: memory: %d instances (%d retired), sources %zu KiB committed + %zu "
+                     "KiB mapped (%zu KiB of it kept for the next maps), owner map %zu KiB "
+                     "resident, instance structs %zu KiB",
+                     m->instances, m->retired, m->committed >> 10, m->mapped >> 10,
+                     m->cached >> 10, preload_owner_resident() >> 10,
+                     m->instances * sizeof(struct preload_inst) >> 10);
+}
+
+/* libmm_stats, printing to fd (-1: not at all). */
+static int stats_collect(struct heap_stats *sum, int fd)
 {
     memset(sum, 0, sizeof *sum);
     tls_settling = 1;
     if (tls_inst)
         stats_settle(tls_inst);
-    pthread_mutex_lock(&reg_lock);
-    for (struct preload_inst *in = registry; in; in = in->next)
+    pthread_mutex_lock(&reg.lock);
+    for (struct preload_inst *in = reg.all; in; in = in->next)
         stats_settle(in);
     tls_settling = 0;
     int n = 0;
     unsigned long remote = 0, batches = 0;
-    for (struct preload_inst *in = registry; in; in = in->next, n++) {
+    struct mem_tally mem = {0};
+    for (struct preload_inst *in = reg.all; in; in = in->next, n++) {
         struct heap_stats st;
-        stats_read(in, &st);
+        stats_read(in, &st, &mem);
         remote += in->remote_frees; /* read without the lock: for display */
         batches += in->batches_sent;
         heap_stats_add(sum, &st);
-        if (print)
-            stats_print_one(kind_name(in), &st);
+        if (fd >= 0)
+            stats_print_one(fd, kind_name(in), &st);
     }
-    pthread_mutex_unlock(&reg_lock);
-    if (print) {
-        stats_print_one("total", sum);
-        preload_print("libmm: cross-thread frees %lu in %lu batches", remote, batches);
-        preload_print("libmm: re-entered (signal handlers): %lu blocks mapped apart, %lu frees "
-                      "deferred, %lu reallocs/sizes refused",
-                      __atomic_load_n(&reentered_allocs, __ATOMIC_RELAXED),
-                      __atomic_load_n(&reentered_frees, __ATOMIC_RELAXED),
-                      __atomic_load_n(&reentered_refused, __ATOMIC_RELAXED));
+    pthread_mutex_unlock(&reg.lock);
+    if (fd >= 0) {
+        stats_print_one(fd, "total", sum);
+        preload_print_fd(fd, "libmm: cross-thread frees %lu in %lu batches", remote, batches);
+        preload_print_fd(fd,
+                         "libmm: re-entered (signal handlers): %lu blocks mapped apart, %lu frees "
+                         "deferred, %lu reallocs/sizes refused",
+                         __atomic_load_n(&reentered_allocs, __ATOMIC_RELAXED),
+                         __atomic_load_n(&reentered_frees, __ATOMIC_RELAXED),
+                         __atomic_load_n(&reentered_refused, __ATOMIC_RELAXED));
+        stats_print_memory(fd, &mem);
     }
     return n;
+}
+
+PRELOAD_EXPORT int libmm_stats(struct heap_stats *sum, int print)
+{
+    return stats_collect(sum, print ? 2 : -1);
+}
+
+/* stats_path with each %p replaced by the process id ("%%": one '%'); 0, or -1 if too long. */
+static int stats_path_expand(char *out, size_t n)
+{
+    size_t o = 0;
+    for (const char *p = stats_path; *p; p++) {
+        char piece[24] = {*p, 0};
+        if (p[0] == '%' && (p[1] == 'p' || p[1] == '%')) {
+            if (*++p == 'p')
+                snprintf(piece, sizeof piece, "%ld", (long)getpid());
+        }
+        size_t len = strlen(piece);
+        if (o + len >= n)
+            return -1;
+        memcpy(out + o, piece, len);
+        o += len;
+    }
+    out[o] = 0;
+    return 0;
+}
+
+/*
+ * The descriptor for the report at exit: MM_STATS_FILE opened for
+ * appending (*opened = 1: close it after), else the copy of stderr, else
+ * fd 2 as it is now.  A file that cannot be opened is said so on stderr,
+ * where the report then goes.
+ */
+static int stats_out(int *opened)
+{
+    int err = stats_stderr();
+    *opened = 0;
+    if (!stats_path[0])
+        return err;
+    char path[STATS_PATH_MAX + 64];
+    int fd = -1;
+    if (stats_path_expand(path, sizeof path) == 0)
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        preload_print_fd(err, "libmm: MM_STATS_FILE=%s: cannot open it (%s); the report follows here",
+                         stats_path, strerror(errno));
+        return err;
+    }
+    *opened = 1;
+    return fd;
 }
 
 __attribute__((destructor)) static void stats_at_exit(void)
 {
     if (print_stats && fallback) {
         struct heap_stats sum;
-        libmm_stats(&sum, 1);
+        int opened, fd = stats_out(&opened);
+        stats_collect(&sum, fd);
+        if (opened)
+            close(fd);
     }
 }
 

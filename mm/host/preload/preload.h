@@ -28,6 +28,9 @@
  */
 int preload_owner_set(uintptr_t start, size_t bytes, void *owner);
 
+/* Bytes of the map's own memory that are resident (mincore): for MM_STATS. */
+size_t preload_owner_resident(void);
+
 /* The map's shape: 4 KiB pages, leaves of 2^18 pages, 47-bit user addresses. */
 #define PRELOAD_OWNER_PAGE_SHIFT 12
 #define PRELOAD_OWNER_LEAF_BITS 18
@@ -105,6 +108,9 @@ __attribute__((format(printf, 1, 2))) void preload_report(const char *fmt, ...);
 
 /* Write a formatted line to stderr with no allocation (snprintf into a stack buffer). */
 __attribute__((format(printf, 1, 2))) void preload_print(const char *fmt, ...);
+
+/* The same to file descriptor fd (the MM_STATS output). */
+__attribute__((format(printf, 2, 3))) void preload_print_fd(int fd, const char *fmt, ...);
 
 /* Name code address pc as "function+0xoff (module+0xoff)" into buf. */
 void preload_name_pc(uintptr_t pc, char *buf, size_t n);

@@ -15,7 +15,9 @@
  *
  * Invariants: an entry is the instance whose source produced the page, as
  * long as the page is grown or mapped; a leaf, once installed, is never
- * removed.  Costs: lookup three dependent loads, inlined (preload.h);
+ * removed, but the pages of it that a clear covers whole are given back
+ * to the kernel (they read as NULL again), so the heaps of threads that
+ * came and went leave no resident trace.  Costs: lookup three dependent loads, inlined (preload.h);
  * recording one store per page.
  * Locking: none.  Entries are atomics (a reader on another thread sees an
  * entry or NULL, never half of one); a live block's entry was written
@@ -82,6 +84,34 @@ static void **owner_leaf_of(uintptr_t page, int create)
     return fresh;
 }
 
+/* Entries of the map that fill one page of a leaf. */
+#define OWNER_ENTRIES_PER_PAGE (((size_t)1 << OWNER_PAGE_SHIFT) / sizeof(void *))
+
+/*
+ * Clear the entries for pages [p, end) of one leaf: whole pages of the
+ * leaf go back to the kernel (they read as NULL from then on, and cost no
+ * memory: a heap that is destroyed leaves no resident trace here), the
+ * rest are stored NULL; only pages of [p, end) in this leaf.  Returns the
+ * page number after the last one cleared.
+ */
+static uintptr_t owner_clear(void **leaf, uintptr_t p, uintptr_t end)
+{
+    uintptr_t leaf_end = (p | (OWNER_LEAF_ENTRIES - 1)) + 1;
+    if (end > leaf_end)
+        end = leaf_end;
+    while (p < end) {
+        size_t i = p & (OWNER_LEAF_ENTRIES - 1);
+        if (i % OWNER_ENTRIES_PER_PAGE == 0 && end - p >= OWNER_ENTRIES_PER_PAGE) {
+            madvise(&leaf[i], OWNER_ENTRIES_PER_PAGE * sizeof *leaf, MADV_DONTNEED);
+            p += OWNER_ENTRIES_PER_PAGE;
+        } else {
+            __atomic_store_n(&leaf[i], NULL, __ATOMIC_RELEASE);
+            p++;
+        }
+    }
+    return p;
+}
+
 int preload_owner_set(uintptr_t start, size_t bytes, void *owner)
 {
     uintptr_t first = start >> OWNER_PAGE_SHIFT;
@@ -90,10 +120,43 @@ int preload_owner_set(uintptr_t start, size_t bytes, void *owner)
     for (uintptr_t p = first; p < end; p = (p | (OWNER_LEAF_ENTRIES - 1)) + 1)
         if (!owner_leaf_of(p, owner != NULL) && owner)
             return -1;
-    for (uintptr_t p = first; p < end; p++) {
+    for (uintptr_t p = first; p < end;) {
         void **leaf = owner_leaf_of(p, 0);
-        if (leaf)
-            __atomic_store_n(&leaf[p & (OWNER_LEAF_ENTRIES - 1)], owner, __ATOMIC_RELEASE);
+        if (!leaf)
+            p = (p | (OWNER_LEAF_ENTRIES - 1)) + 1;
+        else if (!owner)
+            p = owner_clear(leaf, p, end);
+        else
+            __atomic_store_n(&leaf[p++ & (OWNER_LEAF_ENTRIES - 1)], owner, __ATOMIC_RELEASE);
     }
     return 0;
+}
+
+/* Resident pages of [p, p+bytes) (page aligned, mapped), counted with mincore in steps. */
+static size_t resident_bytes(const void *p, size_t bytes)
+{
+    unsigned char vec[512];
+    size_t page = (size_t)1 << OWNER_PAGE_SHIFT, n = 0;
+    for (size_t off = 0; off < bytes; off += sizeof vec * page) {
+        size_t len = bytes - off < sizeof vec * page ? bytes - off : sizeof vec * page;
+        if (mincore((char *)p + off, len, vec) != 0)
+            continue;
+        for (size_t i = 0; i < len / page; i++)
+            n += vec[i] & 1;
+    }
+    return n * page;
+}
+
+size_t preload_owner_resident(void)
+{
+    void ***top = __atomic_load_n(&preload_owner_top, __ATOMIC_ACQUIRE);
+    if (!top)
+        return 0;
+    size_t n = resident_bytes(top, OWNER_TOP_ENTRIES * sizeof *top);
+    for (size_t i = 0; i < OWNER_TOP_ENTRIES; i++) {
+        void **leaf = __atomic_load_n(&top[i], __ATOMIC_ACQUIRE);
+        if (leaf)
+            n += resident_bytes(leaf, OWNER_LEAF_ENTRIES * sizeof *leaf);
+    }
+    return n;
 }

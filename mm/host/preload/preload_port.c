@@ -21,7 +21,7 @@ void preload_set_policy(enum preload_policy p)
     policy = p;
 }
 
-static void print_v(const char *prefix, const char *fmt, va_list ap)
+static void print_v(int fd, const char *prefix, const char *fmt, va_list ap)
 {
     char line[512];
     int n = snprintf(line, sizeof line, "%s", prefix);
@@ -32,7 +32,7 @@ static void print_v(const char *prefix, const char *fmt, va_list ap)
     if (len > sizeof line - 2)
         len = sizeof line - 2;
     line[len++] = '\n';
-    ssize_t w = write(2, line, len);
+    ssize_t w = write(fd, line, len);
     (void)w; /* nowhere left to complain to */
 }
 
@@ -40,7 +40,15 @@ void preload_print(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    print_v("", fmt, ap);
+    print_v(2, "", fmt, ap);
+    va_end(ap);
+}
+
+void preload_print_fd(int fd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    print_v(fd, "", fmt, ap);
     va_end(ap);
 }
 
@@ -48,7 +56,7 @@ static void report_v(const char *fmt, va_list ap)
 {
     if (policy == PRELOAD_SILENT)
         return;
-    print_v("libmm: ", fmt, ap);
+    print_v(2, "libmm: ", fmt, ap);
     preload_guard_after_report();
     if (policy == PRELOAD_ABORT)
         abort();
@@ -74,7 +82,7 @@ void mm_panic(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    print_v("libmm panic: ", fmt, ap);
+    print_v(2, "libmm panic: ", fmt, ap);
     va_end(ap);
     abort();
 }
@@ -83,6 +91,6 @@ void mm_log(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    print_v("libmm: ", fmt, ap);
+    print_v(2, "libmm: ", fmt, ap);
     va_end(ap);
 }
