@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/bench_heap.sh [BENCH_HEAP_BINARY] - the allocator benchmark (issue 5).
+# scripts/bench_heap.sh [BENCH_HEAP_BINARY] - the allocator benchmark.
 #
 # Runs every (workload x allocator) pair of tests/bench/bench_heap.c as a
 # process of its own, BENCH_REPEAT times (default 3, the repetitions
@@ -28,7 +28,7 @@ OUT=${BENCH_OUT:-build/bench}
 REPEAT=${BENCH_REPEAT:-3}
 mkdir -p "$OUT"
 
-# Columns of every table, in order.  Issue 7 (hardening cost): a hardened
+# Columns of every table, in order.  The cost of hardening: a hardened
 # variant of ours goes here under the name bench_heap.c's allocator table
 # gives it (e.g. general-hardened), and becomes one more column everywhere.
 OURS=(general slab composite)

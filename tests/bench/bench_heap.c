@@ -356,7 +356,7 @@ struct allocator {
 };
 
 /*
- * Every allocator the driver knows.  Issue 7 (cost of hardening): a
+ * Every allocator the driver knows.  The cost of hardening: a
  * hardened variant of ours is one more line here - its own name and a
  * create function that turns header canaries / free-list mangling on - and
  * one more name in ALLOCATORS in scripts/bench_heap.sh; the tables and plots
