@@ -181,6 +181,14 @@ struct heap_source {
      * metadata for the memory it can actually get.
      */
     size_t grow_limit;
+    /*
+     * optional: nonzero when every byte grow returns reads as zero (fresh
+     * pages, or pages whose frames shrink or deactivate let go), also after
+     * an activate.  An instance may then leave its zero metadata unwritten,
+     * so that the pages it does not use yet stay untouched (uncommitted on a
+     * demand-paged system).  0 = unknown: the instance zeroes what it needs.
+     */
+    int zeroed;
 };
 
 /*

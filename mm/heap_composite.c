@@ -232,6 +232,7 @@ static void sub_brk_init(struct sub_brk *b, struct heap_source *src)
     v->unlock = src->unlock ? view_unlock : NULL;
     v->page_size = src->page_size;
     v->grow_limit = src->grow_limit;
+    v->zeroed = src->zeroed; /* a chunk's pages start deactivated: activate gives zeros */
 }
 
 enum { PART_SMALL, PART_MEDIUM, PART_LARGE, PARTS };

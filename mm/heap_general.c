@@ -164,8 +164,6 @@ struct general_heap {
     size_t page;
     unsigned long fl_bitmap;      /* bit fl: some list heads[fl][*] is non-empty */
     uint32_t sl_bitmap[FL_COUNT]; /* bit sl: heads[fl][sl] is non-empty */
-    struct block *heads[FL_COUNT][SL_COUNT];
-    struct segment segs[MAX_SEGMENTS]; /* sorted by lo, disjoint */
     size_t nsegs;
     struct arena *newest; /* the arena that may extend and shrink */
     size_t grown;         /* bytes obtained by grow, still held */
@@ -175,6 +173,13 @@ struct general_heap {
     size_t in_use, peak, live;
     struct heap_counters count;
     size_t ops; /* MM_DEBUG: operation counter */
+    /*
+     * The big arrays last: on a source whose grown memory is zero the
+     * create writes none of them, so the pages they span stay untouched
+     * until a list or a segment is used (7 KiB of heads, most never).
+     */
+    struct segment segs[MAX_SEGMENTS]; /* sorted by lo, disjoint */
+    struct block *heads[FL_COUNT][SL_COUNT];
 };
 
 /* A page-aligned address range; empty when lo >= hi. */
@@ -913,7 +918,8 @@ static struct block *arena_init(struct general_heap *h, uintptr_t base, size_t b
     uintptr_t end = base + bytes;
     if (first + MIN_BLOCK + WORD > end || seg_insert(h, (struct segment){base, end, a, 0, 0}) != 0)
         return NULL;
-    memset(bits, 0, words * WORD);
+    if (!h->src->zeroed) /* else grow's memory is zero: the bitmap's pages stay untouched */
+        memset(bits, 0, words * WORD);
     *a = (struct arena){
         .magic = ARENA_MAGIC ^ (uintptr_t)a,
         .older = h->newest,
@@ -1561,7 +1567,8 @@ struct heap *heap_general_create_with(struct heap_source *src,
     heap_source_lock(src);
     struct general_heap *h = first_grow(src, prefix, &bytes, &cap);
     if (h) {
-        memset(h, 0, sizeof *h);
+        if (!src->zeroed)
+            memset(h, 0, sizeof *h);
         h->heap.ops = &general_ops;
         h->magic = HEAP_MAGIC ^ (uintptr_t)h;
         h->link_key = heap_instance_secret(h);

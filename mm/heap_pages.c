@@ -1371,7 +1371,8 @@ static struct heap_pages *instance_init(struct heap_source *src, unsigned flags,
         round_up(sizeof(struct heap_pages), INSTANCE_ALIGN) + round_up(extra, INSTANCE_ALIGN);
     size_t cap = (bytes - head) / (sizeof(struct page_run) + sizeof(uint32_t));
     struct heap_pages *hp = mem;
-    memset(hp, 0, head);
+    /* grow's memory is zero on some sources: then the extra is not written, its pages untouched */
+    memset(hp, 0, src->zeroed ? sizeof *hp : head);
     hp->heap.ops = &pages_ops;
     hp->magic = PAGES_MAGIC;
     hp->flags = flags;

@@ -298,7 +298,6 @@ static size_t run_find(const struct slab_span *sp, size_t n)
 
 void span_pool_init(struct span_pool *p, struct heap *pages, struct heap_source *src, size_t page)
 {
-    memset(p, 0, sizeof *p);
     p->pages = pages;
     p->src = src;
     p->enabled = page == MM_PAGE_SIZE;

@@ -100,7 +100,11 @@ static inline struct slab *span_slab_at(const struct span_pool *p, uintptr_t add
     return span ? span->page_slab[(addr & (SPAN_BYTES - 1)) >> MM_PAGE_SHIFT] : NULL;
 }
 
-/* An empty pool over the set's page heap `pages` and its source. */
+/*
+ * An empty pool over the set's page heap `pages` and its source, in zeroed
+ * memory (the set's: its page heap hands it over zeroed).  The map's root
+ * is not written here, so its pages stay untouched until spans are made.
+ */
 void span_pool_init(struct span_pool *p, struct heap *pages, struct heap_source *src, size_t page);
 
 /*

@@ -256,6 +256,8 @@ static void source_linux_wire(struct source_linux *s)
     s->src.page_size = s->page;
     s->src.ctx = s;
     s->src.grow_limit = s->capacity;
+    /* grow gives fresh anonymous pages; shrink and deactivate drop frames (MADV_DONTNEED) */
+    s->src.zeroed = 1;
 }
 
 struct heap_source *source_linux_create(const struct source_linux_config *cfg)

@@ -27,7 +27,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #define KIB ((size_t)1024)
 
@@ -558,6 +560,101 @@ TEST(destroy)
     CHECK_EQ(st.mapped, 0);
     CHECK_EQ(st.committed, 0); /* every frame back, the general heap's break included */
     source_linux_destroy(src);
+}
+
+/* ------------------------------------------------------------ metadata on zeroed memory */
+
+/* Resident pages of [lo, hi) (page-rounded), by mincore(2). */
+static size_t resident_pages(uintptr_t lo, uintptr_t hi)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    lo &= ~(uintptr_t)(page - 1);
+    hi = (hi + page - 1) & ~(uintptr_t)(page - 1);
+    size_t n = (hi - lo) / page, count = 0;
+    unsigned char *vec = malloc(n);
+    if (!vec || mincore((void *)lo, hi - lo, vec) != 0) {
+        free(vec);
+        return SIZE_MAX;
+    }
+    for (size_t i = 0; i < n; i++)
+        count += vec[i] & 1;
+    free(vec);
+    return count;
+}
+
+/* Pages touched by creating a composite on source_linux and one malloc-sized request of each kind.
+ */
+static void pages_touched_by_create(int zeroed, size_t *touched, size_t *mag_pages)
+{
+    struct heap_source *src = linux_source(0);
+    src->zeroed = zeroed; /* 0: as a source that cannot promise zeros */
+    struct heap *h = heap_composite_create(src);
+    CHECK(h != NULL);
+    void *a = heap_alloc(h, 16, 0), *b = heap_alloc(h, 5000, 0);
+    CHECK(a && b);
+    /* the magazine pool: from the first class's entries to past the last's (nothing freed yet) */
+    struct heap *small = heap_composite_part(h, SMALL);
+    uint32_t n;
+    uintptr_t pool_lo = (uintptr_t)slab_debug_magazine(small, 16, &n);
+    uintptr_t pool_hi = (uintptr_t)(slab_debug_magazine(small, 2048, &n) + 8);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t inner_lo = (pool_lo + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t inner_hi = pool_hi & ~(uintptr_t)(page - 1);
+    *mag_pages = inner_hi > inner_lo ? resident_pages(inner_lo, inner_hi) : 0;
+    /* the first grow holds every part's metadata: the page heaps, the set, the general heap */
+    uintptr_t base = (uintptr_t)heap_composite_part(h, LARGE);
+    *touched = resident_pages(base, base + 256 * KIB);
+    CHECK_EQ(heap_check(h), 0);
+    heap_free(h, a);
+    heap_free(h, b);
+    heap_composite_destroy(h);
+    source_linux_destroy(src);
+}
+
+/*
+ * On a source whose grown memory is zero, creating a heap writes only the
+ * metadata that is not zero: the slab set's magazine pool, the span map's
+ * root, the general heap's list heads and first bitmap stay untouched until
+ * used.  On a source that cannot promise zeros everything is zeroed.
+ */
+TEST(metadata_on_zeroed_memory_stays_untouched_until_used)
+{
+    size_t zeroed = SIZE_MAX, written = SIZE_MAX, mag_zeroed = SIZE_MAX, mag_written = 0;
+    pages_touched_by_create(1, &zeroed, &mag_zeroed);
+    pages_touched_by_create(0, &written, &mag_written);
+    printf("# pages touched by create + 2 allocations: %zu on a zeroed source, %zu zeroing; "
+           "magazine pool pages %zu / %zu\n",
+           zeroed, written, mag_zeroed, mag_written);
+    CHECK(zeroed != SIZE_MAX && written != SIZE_MAX);
+    CHECK_EQ(mag_zeroed, 0);
+    CHECK(mag_written > 0);
+    CHECK(zeroed + 3 <= written);
+}
+
+/* The same heap over memory full of junk (a source that promises nothing) works as on zeros. */
+TEST(metadata_on_junk_memory_is_zeroed)
+{
+    static _Alignas(4096) unsigned char buf[4 << 20];
+    memset(buf, 0xa5, sizeof buf);
+    struct source_static ss;
+    struct heap_source *src = source_static_init(&ss, buf, sizeof buf, 0);
+    CHECK_EQ(src->zeroed, 0);
+    struct heap *h = heap_composite_create(src);
+    CHECK(h != NULL);
+    void *p[64];
+    for (int i = 0; i < 64; i++) {
+        p[i] = heap_alloc(h, (size_t)(i % 3 == 2 ? 3000 + i : 8 + 24 * i), 0);
+        CHECK(p[i] != NULL);
+    }
+    CHECK_EQ(heap_check(h), 0);
+    for (int i = 0; i < 64; i += 2)
+        heap_free(h, p[i]);
+    CHECK_EQ(heap_check(h), 0);
+    for (int i = 1; i < 64; i += 2)
+        heap_free(h, p[i]);
+    struct heap_stats st = heap_stats_of(h);
+    CHECK_EQ(st.live_blocks, 0);
+    CHECK_EQ(heap_check(h), 0);
 }
 
 /* ------------------------------------------------------------ numbers (informational) */

@@ -340,6 +340,7 @@ static void rec_init(struct preload_inst *in)
         .deactivate = s->deactivate ? rec_deactivate : NULL,
         .page_size = s->page_size,
         .grow_limit = s->grow_limit,
+        .zeroed = s->zeroed,
     };
 }
 
