@@ -251,10 +251,12 @@ $(BUILD)/host/preload/%: tests/preload/%.cc
 # only the objects it uses.
 FUZZCC := clang
 FUZZ_BASE := -std=c11 -D_GNU_SOURCE -g -O1 $(WARN) -I. -Itests/host \
-             -fno-sanitize-recover=all
+             -fno-sanitize-recover=all -MMD -MP
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(BUILD)/host/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_LIB := $(BUILD)/host/libmm-fuzz.a
-$(BUILD)/host/fz/%.o: %.c
+# The Makefile is a prerequisite too: objects made before their dependency
+# files existed (or with other flags) are made again when it changes.
+$(BUILD)/host/fz/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"
 	$(Q)$(FUZZCC) $(FUZZ_BASE) -fsanitize=fuzzer-no-link,address,undefined -c $< -o $@
