@@ -168,7 +168,9 @@ void heap_set_secret_seed(uintptr_t seed)
     secret_seed = seed;
 }
 
-/* A multiply-xorshift mix of seed and address: every bit of both reaches every bit of the result.
+/*
+ * A multiply-xorshift mix of seed and address: every bit of both reaches
+ * every bit of the result.
  */
 uintptr_t heap_instance_secret(const void *instance)
 {

@@ -401,8 +401,10 @@ static inline size_t release_once(struct heap_composite *c, void *ptr)
     return n ? n : release_past_set(c, ptr);
 }
 
-/* Every free the slab set does not take (its heap_slab_free_or fallback): the other parts, else a
- * report. */
+/*
+ * Every free the slab set does not take (its heap_slab_free_or fallback):
+ * the other parts, else a report.
+ */
 __attribute__((noinline)) static void composite_free_rest(void *arg, void *ptr)
 {
     struct heap_composite *c = arg;

@@ -1459,17 +1459,20 @@ __attribute__((noinline)) static void *set_alloc_slow(struct slab_set *set, size
  * The hot path, a leaf: without a lock and for a default alignment, the
  * class by one table load and the newest magazine entry, handed out once
  * its bit is seen free.  No counter moves (struct slab_cache.held); all
- * else tail-calls set_alloc_slow, which saves the registers it needs.
+ * else tail-calls the slow path, which saves the registers it needs.
  */
+static inline void *set_pop_hot(struct slab_set *set, size_t size, size_t align)
+{
+    if (size - 1 < HEAP_SLAB_MAX && align <= HEAP_DEFAULT_ALIGN && set->lockless)
+        return mag_pop_sound(set_class_at(set, size));
+    return NULL;
+}
+
 void *heap_slab_alloc(struct heap *h, size_t size, size_t align)
 {
     struct slab_set *set = to_set(h);
-    if (size - 1 < HEAP_SLAB_MAX && align <= HEAP_DEFAULT_ALIGN && set->lockless) {
-        void *p = mag_pop_sound(set_class_at(set, size));
-        if (p)
-            return p;
-    }
-    return set_alloc_slow(set, size, align);
+    void *p = set_pop_hot(set, size, align);
+    return p ? p : set_alloc_slow(set, size, align);
 }
 
 /* heap_slab_alloc_or's every request but a magazine hit: the set's slow path, else rest. */
@@ -1488,12 +1491,8 @@ void *heap_slab_alloc_or(struct heap *h, size_t size, size_t align, heap_slab_al
                          void *arg)
 {
     struct slab_set *set = to_set(h);
-    if (size - 1 < HEAP_SLAB_MAX && align <= HEAP_DEFAULT_ALIGN && set->lockless) {
-        void *p = mag_pop_sound(set_class_at(set, size));
-        if (p)
-            return p;
-    }
-    return set_alloc_slow_or(set, size, align, rest, arg);
+    void *p = set_pop_hot(set, size, align);
+    return p ? p : set_alloc_slow_or(set, size, align, rest, arg);
 }
 
 static size_t set_size(struct heap *h, const void *ptr)
@@ -1578,22 +1577,12 @@ size_t heap_slab_release(struct heap *h, void *ptr)
     return set_release_fast(set, ptr); /* nothing to take: no call, nothing reloaded */
 }
 
-/*
- * The spans agree with the slabs (the pages they give out are exactly the
- * span slabs' pages), and the page heap holds exactly the spans, the loose
- * slabs and the nodes of both maps.
- */
 /* heap_slab_free_or's every free but a magazine push with room: the set's slow path, else rest. */
 __attribute__((noinline)) static void set_free_slow_or(struct slab_set *set, void *ptr,
                                                        heap_slab_free_rest rest, void *arg)
 {
     const char *why;
-    size_t n;
-    if (!set->lockless) {
-        n = set_release_locking(set, ptr);
-    } else {
-        n = set_release_locked(set, ptr, &why);
-    }
+    size_t n = set->lockless ? set_release_locked(set, ptr, &why) : set_release_locking(set, ptr);
     if (!n)
         rest(arg, ptr);
 }
@@ -1606,6 +1595,11 @@ void heap_slab_free_or(struct heap *h, void *ptr, heap_slab_free_rest rest, void
     set_free_slow_or(set, ptr, rest, arg);
 }
 
+/*
+ * The spans agree with the slabs (the pages they give out are exactly the
+ * span slabs' pages), and the page heap holds exactly the spans, the loose
+ * slabs and the nodes of both maps.
+ */
 static int set_check_spans(struct slab_set *set, const struct check_tally *t)
 {
     size_t span_pages = 0, runs = 0;
