@@ -368,7 +368,7 @@ static void *composite_alloc(struct heap *h, size_t size, size_t align)
      * on whatever it does not serve.
      */
     if (c->small_set)
-        return heap_slab_alloc_or(c->small_set, size, align, composite_alloc_rest, c);
+        return heap_slab_alloc_or(c->small_set, size, align);
     return composite_alloc_routed(c, size, align);
 }
 
@@ -421,7 +421,7 @@ static void composite_free(struct heap *h, void *ptr)
      * own struct under create_from included: never the set's).
      */
     if (c->small_set) {
-        heap_slab_free_or(c->small_set, ptr, composite_free_rest, c);
+        heap_slab_free_or(c->small_set, ptr);
         return;
     }
     composite_free_rest(c, ptr);
@@ -522,7 +522,10 @@ static void composite_init(struct heap_composite *c, struct heap *small, struct 
             c->probe[c->nprobe++] = p;
     }
     route_init(c);
-    c->small_set = heap_is_slab(small) && c->probe[0] == small && c->route[ROUTE_SMALL][0] == small
+    /* a set another composite already calls this way is asked as a plain heap */
+    c->small_set = heap_is_slab(small) && c->probe[0] == small &&
+                           c->route[ROUTE_SMALL][0] == small &&
+                           heap_slab_set_rest(small, composite_alloc_rest, composite_free_rest, c) == 0
                        ? small
                        : NULL;
 }
@@ -584,6 +587,8 @@ void heap_composite_destroy(struct heap *h)
     struct heap_composite *c = to_composite(h);
     if (!c->owns_parts) {
         struct heap *medium = c->part[PART_MEDIUM];
+        if (c->small_set) /* the caller's set: free for another owner */
+            heap_slab_set_rest(c->small_set, NULL, NULL, NULL);
         c->magic = 0;
         heap_free(medium, c);
         return;

@@ -149,6 +149,20 @@
  */
 #define INDEX_SHIFT 40u
 #define INDEX_LIMIT ((size_t)1 << 20)
+/*
+ * With a 64 x 64 -> 128-bit multiply (x86-64: one instruction) the index
+ * and the "is it an object start" test come from one product instead:
+ * with M = floor((2^64 - 1) / stride) + 1, the high half of M * offset is
+ * offset / stride and the low half is below M exactly when stride divides
+ * offset, for every offset below 2^32 (Lemire, Kaser and Kurz, "Faster
+ * remainder by direct computation", 2019).  Larger offsets give a quotient
+ * of at least 2^32 / stride - 1, more than a slab's objects.
+ */
+#if defined(__SIZEOF_INT128__)
+#define INDEX_BY_PRODUCT 1
+#else
+#define INDEX_BY_PRODUCT 0
+#endif
 
 /* Which list a slab is on (struct slab.list). */
 enum { ON_PARTIAL, ON_FULL, ON_EMPTY, ON_NONE, ON_BROKEN };
@@ -165,7 +179,7 @@ struct slab_cache {
     const char *name;
     size_t size;         /* usable size of an object */
     size_t stride;       /* distance between objects */
-    uint64_t stride_inv; /* ceil(2^INDEX_SHIFT / stride): object index by a multiply */
+    uint64_t stride_inv; /* ceil(2^INDEX_SHIFT / stride), or with INDEX_BY_PRODUCT the M above */
     size_t align;        /* alignment every object has */
     size_t link_off;     /* offset of the free-list link inside a free object */
     size_t area_off;     /* offset of object 0 from the slab start */
@@ -209,7 +223,17 @@ struct slab_set {
     struct span_pool spans; /* where the slabs are cut from, and the map finding them */
     struct addr_map map;    /* page -> header, for the loose slabs (no span could be had) */
     size_t loose_slabs;     /* slabs outside spans: each a run of the page heap */
-    bool lockless;          /* the source has no lock: the hot paths need none (one load) */
+    bool lockless;          /* the source has no lock: the hot paths need none */
+    /*
+     * The alloc hot path serves size - 1 < hot_limit: HEAP_SLAB_MAX when
+     * the source has no lock, 0 when it has one (one compare tests both);
+     * the free hot path likewise finds nothing in a locked set's spans
+     * (span_pool_hot).
+     */
+    size_t hot_limit;
+    heap_slab_alloc_rest alloc_rest; /* the owner's fallbacks (heap_slab_set_rest) */
+    heap_slab_free_rest free_rest;
+    void *rest_arg;
     uint32_t mag_entries;   /* magazine entries of all classes: they follow the struct */
     struct heap_counters
         count; /* only failed_calls and reported_errors: the caches count the rest */
@@ -432,9 +456,13 @@ static struct layout layout_choose(size_t stride, size_t align, size_t page, boo
 /*
  * ceil(2^INDEX_SHIFT / d) for d < INDEX_LIMIT, by shift-and-subtract: once
  * per cache, and without a 64-bit divide (which i686 would take from libgcc).
+ * With INDEX_BY_PRODUCT, floor((2^64 - 1) / d) + 1 (a 64-bit divide).
  */
 static uint64_t index_reciprocal(size_t d)
 {
+#if INDEX_BY_PRODUCT
+    return UINT64_MAX / d + 1;
+#else
     uint64_t q = 0, rem = 0;
     for (int bit = INDEX_SHIFT; bit >= 0; bit--) {
         rem = rem << 1 | (bit == INDEX_SHIFT);
@@ -444,6 +472,7 @@ static uint64_t index_reciprocal(size_t d)
         }
     }
     return q + (rem != 0);
+#endif
 }
 
 /*
@@ -835,25 +864,30 @@ static void *mag_pop_past_damage(struct slab_cache *c)
 }
 
 /*
- * The object freed last into c's magazine, now live; NULL when the
- * magazine is empty or its top entry is damaged (a leaf: nothing called).
+ * The object freed last into c's magazine, now live; NULL, nothing
+ * changed, when the magazine is empty or its top entry is damaged (a
+ * leaf: nothing called but under MM_DEBUG).
  */
-static inline void *mag_pop_sound(struct slab_cache *c)
+static inline void *mag_pop_hot(struct slab_cache *c)
 {
     uint32_t n = c->mag_count;
     if (n == 0)
         return NULL;
-    struct slab_mag_entry e = c->mag[n - 1];
-    if (!mag_entry_sound(c, e))
+    const struct slab_mag_entry *e = &c->mag[--n];
+    c->mag_count = n;
+    struct slab *s = e->slab;
+    uint32_t i = e->index;
+    if (i >= c->objects || !bit_free(s, i)) {
+        c->mag_count++; /* left for the slow path to drop and report */
         return NULL;
-    c->mag_count = n - 1;
-    return mag_hand_out(c, e.slab, e.index);
+    }
+    return mag_hand_out(c, s, i);
 }
 
 /* The object freed last into c's magazine, now live, or NULL when the magazine is empty. */
 static inline void *mag_pop(struct slab_cache *c)
 {
-    void *p = mag_pop_sound(c);
+    void *p = mag_pop_hot(c);
     return p || !c->mag_count ? p : mag_pop_past_damage(c);
 }
 
@@ -883,21 +917,25 @@ static struct slab *slab_lookup(struct slab_cache *c, const void *ptr)
 }
 
 /*
- * Index of the live object starting at ptr in s, or SLAB_END with *why set:
- * ptr must be an object start inside the slab, and the object must be live.
- */
-/*
  * Index of the object starting at ptr in s, free or live, or SLAB_END.  An
  * offset below the objects wraps to a huge one and is refused with those
- * beyond the slab; the index is a multiply, checked by multiplying back.
+ * beyond the slab.  The index is a multiply; whether ptr is an object start
+ * is told by the same product's low half (INDEX_BY_PRODUCT), else by
+ * multiplying back.
  */
 static inline uint32_t object_start(const struct slab_cache *c, const struct slab *s,
                                     const void *ptr)
 {
     size_t off = (size_t)((const unsigned char *)ptr - s->objects);
+#if INDEX_BY_PRODUCT
+    unsigned __int128 m = (unsigned __int128)c->stride_inv * off;
+    uint64_t i = (uint64_t)(m >> 64);
+    bool start = (uint64_t)m < c->stride_inv && i < c->objects;
+#else
     uint32_t i = (uint32_t)(((uint64_t)off * c->stride_inv) >> INDEX_SHIFT);
     bool start = off < c->slab_bytes && (size_t)i * c->stride == off && i < c->objects;
-    return start ? i : SLAB_END;
+#endif
+    return start ? (uint32_t)i : SLAB_END;
 }
 
 /* Index of the live object starting at ptr in s, or SLAB_END (the hot path's test). */
@@ -1456,43 +1494,48 @@ __attribute__((noinline)) static void *set_alloc_slow(struct slab_set *set, size
 }
 
 /*
- * The hot path, a leaf: without a lock and for a default alignment, the
- * class by one table load and the newest magazine entry, handed out once
- * its bit is seen free.  No counter moves (struct slab_cache.held); all
- * else tail-calls the slow path, which saves the registers it needs.
+ * The hot path's test: the class whose magazine's newest entry a request
+ * takes, or NULL.  Without a lock and for a default alignment, the class
+ * by one table load, and an entry whose bit is seen free.  hot_limit is 0
+ * for a set whose source has a lock: one compare tests the size and the
+ * lock.  With mag_take_top, a leaf: no counter moves (struct
+ * slab_cache.held); all else tail-calls the slow path, which saves the
+ * registers it needs.
  */
-static inline void *set_pop_hot(struct slab_set *set, size_t size, size_t align)
+static inline bool set_hot(const struct slab_set *set, size_t size, size_t align)
 {
-    if (size - 1 < HEAP_SLAB_MAX && align <= HEAP_DEFAULT_ALIGN && set->lockless)
-        return mag_pop_sound(set_class_at(set, size));
-    return NULL;
+    return size - 1 < set->hot_limit && align <= HEAP_DEFAULT_ALIGN;
 }
 
 void *heap_slab_alloc(struct heap *h, size_t size, size_t align)
 {
     struct slab_set *set = to_set(h);
-    void *p = set_pop_hot(set, size, align);
-    return p ? p : set_alloc_slow(set, size, align);
+    if (!set_hot(set, size, align))
+        return set_alloc_slow(set, size, align);
+    void *p = mag_pop_hot(set_class_at(set, size));
+    /* heap_alloc's alignment is at least the default: here it is the default */
+    return p ? p : set_alloc_slow(set, size, HEAP_DEFAULT_ALIGN);
 }
 
-/* heap_slab_alloc_or's every request but a magazine hit: the set's slow path, else rest. */
+/* heap_slab_alloc_or's every request but a magazine hit: the set's slow path, else the owner's. */
 __attribute__((noinline)) static void *set_alloc_slow_or(struct slab_set *set, size_t size,
-                                                         size_t align, heap_slab_alloc_rest rest,
-                                                         void *arg)
+                                                         size_t align)
 {
-    if (set_class(set, size, align) < 0)
-        return rest(arg, size, align); /* not a request for the set: no failure of its own */
+    if (set_class(set, size, align) < 0) /* not a request for the set: no failure of its own */
+        return set->alloc_rest(set->rest_arg, size, align);
     void *p = set_alloc_slow(set, size, align);
-    return p ? p : rest(arg, size, align);
+    return p ? p : set->alloc_rest(set->rest_arg, size, align);
 }
 
-/* heap_slab_alloc's hot path, with a fallback for the slow path to pass on to. */
-void *heap_slab_alloc_or(struct heap *h, size_t size, size_t align, heap_slab_alloc_rest rest,
-                         void *arg)
+/* heap_slab_alloc's hot path; the slow path passes on to the owner's fallback. */
+void *heap_slab_alloc_or(struct heap *h, size_t size, size_t align)
 {
     struct slab_set *set = to_set(h);
-    void *p = set_pop_hot(set, size, align);
-    return p ? p : set_alloc_slow_or(set, size, align, rest, arg);
+    if (!set_hot(set, size, align))
+        return set_alloc_slow_or(set, size, align);
+    void *p = mag_pop_hot(set_class_at(set, size));
+    /* heap_alloc's alignment is at least the default: here it is the default */
+    return p ? p : set_alloc_slow_or(set, size, HEAP_DEFAULT_ALIGN);
 }
 
 static size_t set_size(struct heap *h, const void *ptr)
@@ -1520,35 +1563,49 @@ static size_t set_release_locked(struct slab_set *set, void *ptr, const char **w
     return s->cache->size;
 }
 
+/* Report a free the set refuses (what heap_free on the set itself, or a free without an owner, gets). */
+static void set_report(struct slab_set *set, void *ptr, const char *why)
+{
+    set->count.reported_errors++;
+    mm_report("slab: free(%p): %s", ptr, why);
+}
+
 static void set_free(struct heap *h, void *ptr)
 {
     struct slab_set *set = to_set(h);
     const char *why;
     src_lock(set->src);
-    if (!set_release_locked(set, ptr, &why)) {
-        set->count.reported_errors++;
-        mm_report("slab: free(%p): %s", ptr, why);
-    }
+    if (!set_release_locked(set, ptr, &why))
+        set_report(set, ptr, why);
     src_unlock(set->src);
 }
 
 /*
- * The hot path (lock held, or none needed): a live object of the set goes
- * onto its class's magazine with one span-map lookup, its index by a
- * multiply, its bit set - nothing else; its usable size.  A full magazine,
- * and anything that is not a live object: 0, nothing done.
+ * The push both hot paths share (lock held, or none needed): the object at
+ * ptr, in slab s that the span map gave for it, goes onto its class's
+ * magazine when it is a live object start and the magazine has room - its
+ * index by a multiply, its bit set, nothing else.  False, nothing done,
+ * otherwise.  The header's magic is not read: the map names only the set's
+ * own slabs (heap_check and the slow path read it); its cache pointer is
+ * followed only once set_owns has vouched for it.
  */
+static inline bool slab_push_live(struct slab_set *set, struct slab *s, void *ptr)
+{
+    struct slab_cache *c = s->cache;
+    if (!set_owns(set, c) || c->mag_count >= c->mag_cap)
+        return false;
+    uint32_t i = live_index(c, s, ptr);
+    if (i == SLAB_END)
+        return false;
+    mag_store(c, s, i);
+    return true;
+}
+
+/* slab_push_live after a full lookup (magic included): its usable size, or 0. */
 static inline size_t set_push_live(struct slab_set *set, void *ptr)
 {
     struct slab *s = set_lookup(set, ptr);
-    if (!s)
-        return 0;
-    struct slab_cache *c = s->cache; /* one of the set's classes: set_lookup checked */
-    uint32_t i = c->mag_count < c->mag_cap ? live_index(c, s, ptr) : SLAB_END;
-    if (i == SLAB_END)
-        return 0;
-    mag_store(c, s, i);
-    return c->size;
+    return s && slab_push_live(set, s, ptr) ? s->cache->size : 0;
 }
 
 /* set_push_live, else set_release_locked (a flush, or the answer 0 for what is not ours). */
@@ -1577,22 +1634,67 @@ size_t heap_slab_release(struct heap *h, void *ptr)
     return set_release_fast(set, ptr); /* nothing to take: no call, nothing reloaded */
 }
 
-/* heap_slab_free_or's every free but a magazine push with room: the set's slow path, else rest. */
-__attribute__((noinline)) static void set_free_slow_or(struct slab_set *set, void *ptr,
-                                                       heap_slab_free_rest rest, void *arg)
+/*
+ * heap_slab_free_or's every free but a hot push: the set's slow path (a
+ * lock, a full magazine, a span whose map leaf the hot path does not hold -
+ * then it is cached for the next free), else the owner's fallback.
+ */
+__attribute__((noinline)) static void set_free_slow_or(struct slab_set *set, void *ptr)
 {
+    if (!set->lockless) {
+        if (!set_release_locking(set, ptr))
+            set->free_rest(set->rest_arg, ptr);
+        return;
+    }
     const char *why;
-    size_t n = set->lockless ? set_release_locked(set, ptr, &why) : set_release_locking(set, ptr);
-    if (!n)
-        rest(arg, ptr);
+    if (!set_release_locked(set, ptr, &why)) {
+        set->free_rest(set->rest_arg, ptr);
+        return;
+    }
+    span_hot_fill(&set->spans, (uintptr_t)ptr);
 }
 
-void heap_slab_free_or(struct heap *h, void *ptr, heap_slab_free_rest rest, void *arg)
+/*
+ * The hot path, a leaf: the slab from the span map's cached leaf, then the
+ * push; everything else tail-calls the slow path.
+ */
+void heap_slab_free_or(struct heap *h, void *ptr)
 {
     struct slab_set *set = to_set(h);
-    if (set->lockless && set_push_live(set, ptr))
+    struct slab *s = span_slab_at_hot(&set->spans, (uintptr_t)ptr);
+    if (s && slab_push_live(set, s, ptr))
         return;
-    set_free_slow_or(set, ptr, rest, arg);
+    set_free_slow_or(set, ptr);
+}
+
+/* Without an owner's fallback: nothing more to allocate from, and a free the set refuses is reported. */
+static void *set_alloc_rest_none(void *arg, size_t size, size_t align)
+{
+    (void)arg, (void)size, (void)align;
+    return NULL;
+}
+
+static void set_free_rest_none(void *arg, void *ptr)
+{
+    set_report(arg, ptr, "not a live object of this heap (foreign, interior or freed)");
+}
+
+int heap_slab_set_rest(struct heap *h, heap_slab_alloc_rest alloc_rest,
+                       heap_slab_free_rest free_rest, void *arg)
+{
+    struct slab_set *set = to_set(h);
+    if (!alloc_rest || !free_rest) { /* given back: the set's own again */
+        set->alloc_rest = set_alloc_rest_none;
+        set->free_rest = set_free_rest_none;
+        set->rest_arg = set;
+        return 0;
+    }
+    if (set->free_rest != set_free_rest_none && set->rest_arg != arg)
+        return -1; /* another owner's */
+    set->alloc_rest = alloc_rest;
+    set->free_rest = free_rest;
+    set->rest_arg = arg;
+    return 0;
 }
 
 /*
@@ -1692,8 +1794,11 @@ static void set_init(struct slab_set *set, struct heap_source *src, struct heap 
     set->magic = SET_MAGIC;
     set->src = src;
     set->lockless = !src->lock;
+    set->hot_limit = set->lockless ? HEAP_SLAB_MAX : 0;
     set->pages = pages;
     span_pool_init(&set->spans, pages, src, src_page(src));
+    span_pool_hot(&set->spans, set->lockless);
+    heap_slab_set_rest(&set->heap, NULL, NULL, NULL);
     addr_map_init(&set->map, pages, src_page(src));
     cache_init(&set->hdr, "slab-headers", src, pages, NULL, set);
     set->hdr.internal = true;

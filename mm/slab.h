@@ -111,17 +111,24 @@ size_t heap_slab_release(struct heap *h, void *ptr);
 /*
  * The same with a fallback, for an owner that passes on what the set does
  * not take (the composite), so that the set's hot path is the last call
- * and the owner keeps no frame of its own around it.  heap_slab_alloc_or:
- * a request no class serves (too big, aligned beyond every class that
- * fits: then the set counts no failure) or that finds memory out returns
- * rest(arg, size, align).  heap_slab_free_or: a pointer that is not a live
- * object of h goes to rest(arg, ptr), nothing changed or reported here.
+ * and the owner keeps no frame of its own around it.  The owner registers
+ * its fallbacks once with heap_slab_set_rest (0; -1 when the set already
+ * has another owner's, then nothing changes: use the set as a plain
+ * heap); NULL fallbacks give them back.  heap_slab_alloc_or: a request no
+ * class serves (too big, aligned beyond every class that fits: then the
+ * set counts no failure) or that finds memory out returns
+ * alloc_rest(arg, size, align).  heap_slab_free_or: a pointer that is not
+ * a live object of h goes to free_rest(arg, ptr), nothing changed or
+ * reported here.  Without an owner alloc_rest returns NULL and free_rest
+ * reports, as heap_free on the set does.  Registering is not locked: do it
+ * before the set is shared.
  */
 typedef void *(*heap_slab_alloc_rest)(void *arg, size_t size, size_t align);
 typedef void (*heap_slab_free_rest)(void *arg, void *ptr);
-void *heap_slab_alloc_or(struct heap *h, size_t size, size_t align, heap_slab_alloc_rest rest,
-                         void *arg);
-void heap_slab_free_or(struct heap *h, void *ptr, heap_slab_free_rest rest, void *arg);
+int heap_slab_set_rest(struct heap *h, heap_slab_alloc_rest alloc_rest,
+                       heap_slab_free_rest free_rest, void *arg);
+void *heap_slab_alloc_or(struct heap *h, size_t size, size_t align);
+void heap_slab_free_or(struct heap *h, void *ptr);
 
 /*
  * Return every empty slab of every class, reserves included, after giving

@@ -121,6 +121,15 @@ static bool node_empty(void *const *node)
 }
 #endif
 
+/* The hot path's leaf is gone (its node freed) or off: every span_slab_at_hot misses. */
+static void hot_forget(struct span_pool *p)
+{
+#if SPAN_LEVELS
+    p->hot_key = SPAN_HOT_NONE;
+#endif
+    p->hot_leaf = NULL;
+}
+
 /* Forget addr's span; nodes left empty are freed, innermost first. */
 static void map_clear(struct span_pool *p, uintptr_t addr)
 {
@@ -139,11 +148,40 @@ static void map_clear(struct span_pool *p, uintptr_t addr)
             return;
         *path[l - 1] = NULL;
         p->node_count--;
+        if (node == p->hot_leaf)
+            hot_forget(p);
         heap_free(p->pages, node);
     }
 #else
     *path[0] = NULL;
 #endif
+}
+
+void span_hot_fill(struct span_pool *p, uintptr_t addr)
+{
+    if (!p->hot)
+        return;
+#if SPAN_LEVELS
+    uintptr_t key = span_key(addr);
+    void **mid = p->root[key >> (SPAN_LEVELS * SPAN_NODE_BITS)];
+    void **leaf = mid ? mid[(key >> SPAN_NODE_BITS) & (((uintptr_t)1 << SPAN_NODE_BITS) - 1)] : NULL;
+    _Static_assert(SPAN_LEVELS == 2, "the hot leaf is the second level below the root");
+    if (!leaf)
+        return;
+    p->hot_key = addr >> SPAN_LEAF_SHIFT;
+    p->hot_leaf = leaf;
+#else
+    (void)addr;
+    p->hot_leaf = p->root;
+#endif
+}
+
+void span_pool_hot(struct span_pool *p, bool on)
+{
+    p->hot = on;
+    hot_forget(p);
+    if (on && p->spans)
+        span_hot_fill(p, (uintptr_t)p->spans);
 }
 
 static struct slab_span *span_of(const struct span_pool *p, const void *addr)
@@ -264,6 +302,7 @@ static struct slab_span *span_new(struct span_pool *p)
         pages_decommit(p, sp, sp->hdr_pages, SPAN_PAGES - sp->hdr_pages);
     span_link(p, sp);
     p->empty++;
+    span_hot_fill(p, (uintptr_t)sp); /* the newest span's leaf: where the next frees go */
     return sp;
 }
 
@@ -301,6 +340,7 @@ void span_pool_init(struct span_pool *p, struct heap *pages, struct heap_source 
     p->pages = pages;
     p->src = src;
     p->enabled = page == MM_PAGE_SIZE;
+    hot_forget(p);
 }
 
 void *span_carve(struct span_pool *p, size_t bytes)

@@ -75,7 +75,45 @@ struct span_pool {
     struct heap *pages;    /* where spans and map nodes come from */
     struct heap_source *src;
     bool enabled; /* the source's page is MM_PAGE_SIZE: spans can be cut in pages */
+    bool hot;     /* the owner's hot path may use hot_leaf (span_pool_hot) */
+    /*
+     * The hot path's cache of one leaf of the map: the node holding the
+     * entries of every address whose addr >> SPAN_LEAF_SHIFT is hot_key (on
+     * i686 the root, which is the whole map).  Exact: a hit reads the same
+     * entry the walk would.  Filled only while `hot` (span_hot_fill), never
+     * matching otherwise (hot_key SPAN_HOT_NONE, hot_leaf NULL), and
+     * emptied when its node is freed.
+     */
+    uintptr_t hot_key;
+    void *const *hot_leaf;
 };
+
+#if SPAN_LEVELS
+#define SPAN_LEAF_SHIFT (SPAN_SHIFT + SPAN_NODE_BITS) /* a leaf: 512 spans, 512 MiB */
+#define SPAN_HOT_NONE UINTPTR_MAX                     /* above every addr >> SPAN_LEAF_SHIFT */
+#endif
+
+/*
+ * The slab covering addr when the hot path's leaf holds its entry, else
+ * NULL (then span_slab_at answers): on x86-64 one compare replaces the
+ * two upper levels of the walk.  A leaf covers 512 MiB of address space,
+ * so the spans of a set normally share one.
+ */
+static inline struct slab *span_slab_at_hot(const struct span_pool *p, uintptr_t addr)
+{
+#if SPAN_LEVELS
+    if (addr >> SPAN_LEAF_SHIFT != p->hot_key)
+        return NULL;
+    void *const *leaf = p->hot_leaf;
+    const struct slab_span *span = leaf[(addr >> SPAN_SHIFT) & ((1u << SPAN_NODE_BITS) - 1)];
+#else
+    void *const *leaf = p->hot_leaf;
+    if (!leaf)
+        return NULL;
+    const struct slab_span *span = leaf[addr >> SPAN_SHIFT];
+#endif
+    return span ? span->page_slab[(addr & (SPAN_BYTES - 1)) >> MM_PAGE_SHIFT] : NULL;
+}
 
 /*
  * The slab covering addr, or NULL when addr is in no span of the pool, in
@@ -125,6 +163,15 @@ void span_slab_name(struct span_pool *p, void *base, size_t bytes, struct slab *
  * empty goes back to the page heap beyond SPAN_SPARE empty spans.
  */
 void span_uncarve(struct span_pool *p, void *base, size_t bytes);
+
+/*
+ * Let the owner's hot path use span_slab_at_hot (on: the owner takes no
+ * lock there), or stop it (off: every span_slab_at_hot misses).
+ */
+void span_pool_hot(struct span_pool *p, bool on);
+
+/* Cache the leaf holding addr's entry for span_slab_at_hot, when the pool is hot and it exists. */
+void span_hot_fill(struct span_pool *p, uintptr_t addr);
 
 /* Is base inside one of the pool's spans? */
 bool span_holds(const struct span_pool *p, const void *base);

@@ -975,21 +975,22 @@ TEST(set_passes_on_what_it_does_not_serve)
     struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
     struct heap *h = heap_slab_create(src);
     size_t reports = mm_host_report_count();
-    char *p = heap_slab_alloc_or(h, 100, HEAP_DEFAULT_ALIGN, alloc_rest, rest_block);
+    CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, rest_block), 0);
+    char *p = heap_slab_alloc_or(h, 100, HEAP_DEFAULT_ALIGN);
     CHECK(p != NULL && p != rest_block && rest_allocs == 0 && heap_size(h, p) == 112);
-    CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN, alloc_rest, rest_block) ==
+    CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN) ==
           rest_block);
-    CHECK(heap_slab_alloc_or(h, 64, 4096, alloc_rest, rest_block) == rest_block);
+    CHECK(heap_slab_alloc_or(h, 64, 4096) == rest_block);
     CHECK_EQ(rest_allocs, 2);
     CHECK_EQ(heap_stats_of(h).failed_calls, 0);
-    heap_slab_free_or(h, rest_block, free_rest, NULL);
+    heap_slab_free_or(h, rest_block);
     CHECK(rest_frees == 1 && rest_last == rest_block);
-    heap_slab_free_or(h, p + 16, free_rest, NULL);
+    heap_slab_free_or(h, p + 16);
     CHECK(rest_frees == 2 && rest_last == p + 16);
     CHECK_EQ(heap_size(h, p), 112);
-    heap_slab_free_or(h, p, free_rest, NULL);
+    heap_slab_free_or(h, p);
     CHECK(rest_frees == 2 && heap_size(h, p) == 0);
-    heap_slab_free_or(h, p, free_rest, NULL); /* a second free: the owner's to report */
+    heap_slab_free_or(h, p); /* a second free: the owner's to report */
     CHECK(rest_frees == 3 && rest_last == p);
     CHECK_EQ(mm_host_report_count(), reports);
     CHECK_EQ(heap_stats_of(h).reported_errors, 0);
