@@ -149,20 +149,6 @@
  */
 #define INDEX_SHIFT 40u
 #define INDEX_LIMIT ((size_t)1 << 20)
-/*
- * With a 64 x 64 -> 128-bit multiply (x86-64: one instruction) the index
- * and the "is it an object start" test come from one product instead:
- * with M = floor((2^64 - 1) / stride) + 1, the high half of M * offset is
- * offset / stride and the low half is below M exactly when stride divides
- * offset, for every offset below 2^32 (Lemire, Kaser and Kurz, "Faster
- * remainder by direct computation", 2019).  Larger offsets give a quotient
- * of at least 2^32 / stride - 1, more than a slab's objects.
- */
-#if defined(__SIZEOF_INT128__)
-#define INDEX_BY_PRODUCT 1
-#else
-#define INDEX_BY_PRODUCT 0
-#endif
 
 /* Which list a slab is on (struct slab.list). */
 enum { ON_PARTIAL, ON_FULL, ON_EMPTY, ON_NONE, ON_BROKEN };
@@ -179,7 +165,7 @@ struct slab_cache {
     const char *name;
     size_t size;         /* usable size of an object */
     size_t stride;       /* distance between objects */
-    uint64_t stride_inv; /* ceil(2^INDEX_SHIFT / stride), or with INDEX_BY_PRODUCT the M above */
+    uint64_t stride_inv; /* ceil(2^INDEX_SHIFT / stride): object index by a multiply */
     size_t align;        /* alignment every object has */
     size_t link_off;     /* offset of the free-list link inside a free object */
     size_t area_off;     /* offset of object 0 from the slab start */
@@ -456,13 +442,9 @@ static struct layout layout_choose(size_t stride, size_t align, size_t page, boo
 /*
  * ceil(2^INDEX_SHIFT / d) for d < INDEX_LIMIT, by shift-and-subtract: once
  * per cache, and without a 64-bit divide (which i686 would take from libgcc).
- * With INDEX_BY_PRODUCT, floor((2^64 - 1) / d) + 1 (a 64-bit divide).
  */
 static uint64_t index_reciprocal(size_t d)
 {
-#if INDEX_BY_PRODUCT
-    return UINT64_MAX / d + 1;
-#else
     uint64_t q = 0, rem = 0;
     for (int bit = INDEX_SHIFT; bit >= 0; bit--) {
         rem = rem << 1 | (bit == INDEX_SHIFT);
@@ -472,7 +454,6 @@ static uint64_t index_reciprocal(size_t d)
         }
     }
     return q + (rem != 0);
-#endif
 }
 
 /*
@@ -576,6 +557,17 @@ static unsigned char *slab_pages_get(struct slab_cache *c)
     return base ? base : heap_alloc(c->pages, c->slab_bytes, c->slab_bytes);
 }
 
+/*
+ * The tag a set's slab gets in its span: its class's offset in the set
+ * (as class_at holds it), which the hot free reads instead of the slab
+ * header's cache pointer.  The header cache is tagged too: it has no
+ * magazine, so the hot free never pushes into it.
+ */
+static uint16_t set_class_tag(const struct slab_cache *c)
+{
+    return (uint16_t)((const char *)c - (const char *)c->set);
+}
+
 /* Is the slab at base cut from a span? */
 static bool slab_in_span(const struct slab_cache *c, const unsigned char *base)
 {
@@ -586,7 +578,7 @@ static bool slab_in_span(const struct slab_cache *c, const unsigned char *base)
 static int slab_pages_name(struct slab_cache *c, unsigned char *base, struct slab *s)
 {
     if (slab_in_span(c, base)) {
-        span_slab_name(&c->set->spans, base, c->slab_bytes, s);
+        span_slab_name(&c->set->spans, base, c->slab_bytes, s, set_class_tag(c));
         return 0;
     }
     if (c->set) {
@@ -917,25 +909,20 @@ static struct slab *slab_lookup(struct slab_cache *c, const void *ptr)
 }
 
 /*
- * Index of the object starting at ptr in s, free or live, or SLAB_END.  An
- * offset below the objects wraps to a huge one and is refused with those
- * beyond the slab.  The index is a multiply; whether ptr is an object start
- * is told by the same product's low half (INDEX_BY_PRODUCT), else by
- * multiplying back.
+ * Index of the object starting at ptr in s, free or live, or SLAB_END.  The
+ * index is a multiply, exact for every offset inside the slab, checked by
+ * multiplying back: i below the object count and i * stride == off is
+ * exactly "off is an object start" (i * stride is then below the slab size,
+ * so it cannot wrap; an offset below the objects wraps to a huge one, one
+ * beyond them gives i >= objects: both refused without comparing off with
+ * the slab size).
  */
 static inline uint32_t object_start(const struct slab_cache *c, const struct slab *s,
                                     const void *ptr)
 {
     size_t off = (size_t)((const unsigned char *)ptr - s->objects);
-#if INDEX_BY_PRODUCT
-    unsigned __int128 m = (unsigned __int128)c->stride_inv * off;
-    uint64_t i = (uint64_t)(m >> 64);
-    bool start = (uint64_t)m < c->stride_inv && i < c->objects;
-#else
     uint32_t i = (uint32_t)(((uint64_t)off * c->stride_inv) >> INDEX_SHIFT);
-    bool start = off < c->slab_bytes && (size_t)i * c->stride == off && i < c->objects;
-#endif
-    return start ? (uint32_t)i : SLAB_END;
+    return i < c->objects && (size_t)i * c->stride == off ? i : SLAB_END;
 }
 
 /* Index of the live object starting at ptr in s, or SLAB_END (the hot path's test). */
@@ -1085,8 +1072,8 @@ static int check_slab_in_span(const struct slab_cache *c, const struct slab *s, 
 {
     const struct span_pool *sp = &c->set->spans;
     for (size_t off = 0; off < c->slab_bytes; off += MM_PAGE_SIZE)
-        if (span_slab_at(sp, base + off) != s)
-            return violation(c, s, "the span's page table does not lead to this slab");
+        if (span_slab_at(sp, base + off) != s || span_tag_at(sp, base + off) != set_class_tag(c))
+            return violation(c, s, "the span's page table does not lead to this slab and class");
     if (span_slab_at(sp, base - 1) == s || span_slab_at(sp, base + c->slab_bytes) == s)
         return violation(c, s, "the span's page table gives this slab a page beyond it");
     t->span_slabs++;
@@ -1582,17 +1569,14 @@ static void set_free(struct heap *h, void *ptr)
 
 /*
  * The push both hot paths share (lock held, or none needed): the object at
- * ptr, in slab s that the span map gave for it, goes onto its class's
+ * ptr, in slab s of class c (as the span map gave them), goes onto c's
  * magazine when it is a live object start and the magazine has room - its
  * index by a multiply, its bit set, nothing else.  False, nothing done,
- * otherwise.  The header's magic is not read: the map names only the set's
- * own slabs (heap_check and the slow path read it); its cache pointer is
- * followed only once set_owns has vouched for it.
+ * otherwise.
  */
-static inline bool slab_push_live(struct slab_set *set, struct slab *s, void *ptr)
+static inline bool class_push_live(struct slab_cache *c, struct slab *s, void *ptr)
 {
-    struct slab_cache *c = s->cache;
-    if (!set_owns(set, c) || c->mag_count >= c->mag_cap)
+    if (c->mag_count >= c->mag_cap)
         return false;
     uint32_t i = live_index(c, s, ptr);
     if (i == SLAB_END)
@@ -1601,11 +1585,11 @@ static inline bool slab_push_live(struct slab_set *set, struct slab *s, void *pt
     return true;
 }
 
-/* slab_push_live after a full lookup (magic included): its usable size, or 0. */
+/* class_push_live after a full lookup (the header's magic and cache checked): the size, or 0. */
 static inline size_t set_push_live(struct slab_set *set, void *ptr)
 {
     struct slab *s = set_lookup(set, ptr);
-    return s && slab_push_live(set, s, ptr) ? s->cache->size : 0;
+    return s && class_push_live(s->cache, s, ptr) ? s->cache->size : 0;
 }
 
 /* set_push_live, else set_release_locked (a flush, or the answer 0 for what is not ours). */
@@ -1655,14 +1639,18 @@ __attribute__((noinline)) static void set_free_slow_or(struct slab_set *set, voi
 }
 
 /*
- * The hot path, a leaf: the slab from the span map's cached leaf, then the
- * push; everything else tail-calls the slow path.
+ * The hot path, a leaf: the slab and its class from the span map's cached
+ * leaf and the span's page table, then the push; everything else
+ * tail-calls the slow path.  The slab header's magic and cache pointer are
+ * not read: the map and the spans are the set's own, written only by it
+ * (heap_check compares them with the headers; the slow path reads both).
  */
 void heap_slab_free_or(struct heap *h, void *ptr)
 {
     struct slab_set *set = to_set(h);
-    struct slab *s = span_slab_at_hot(&set->spans, (uintptr_t)ptr);
-    if (s && slab_push_live(set, s, ptr))
+    uint16_t tag;
+    struct slab *s = span_slab_at_hot(&set->spans, (uintptr_t)ptr, &tag);
+    if (s && class_push_live((struct slab_cache *)((char *)set + tag), s, ptr))
         return;
     set_free_slow_or(set, ptr);
 }

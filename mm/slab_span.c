@@ -54,6 +54,7 @@
 #define SPAN_HDR_PAGES ((sizeof(struct slab_span) + MM_PAGE_SIZE - 1) / MM_PAGE_SIZE)
 
 _Static_assert(SPAN_HDR_PAGES < SPAN_PAGES, "a span has room for slabs");
+_Static_assert(sizeof(struct slab_span) <= MM_PAGE_SIZE, "a span's header takes one page");
 _Static_assert(SPAN_ROOT_BITS <= 12, "the root stays small enough to sit inside the set");
 
 /* ------------------------------------------------------------ bits */
@@ -370,20 +371,30 @@ void *span_carve(struct span_pool *p, size_t bytes)
     return page_addr(sp, first);
 }
 
-void span_slab_name(struct span_pool *p, void *base, size_t bytes, struct slab *s)
+void span_slab_name(struct span_pool *p, void *base, size_t bytes, struct slab *s, uint16_t tag)
 {
     struct slab_span *sp = span_of(p, base);
     size_t first = page_of(sp, base);
-    for (size_t i = first; i < first + (bytes >> MM_PAGE_SHIFT); i++)
+    for (size_t i = first; i < first + (bytes >> MM_PAGE_SHIFT); i++) {
         sp->page_slab[i] = s;
+        sp->page_tag[i] = tag;
+    }
+}
+
+uint16_t span_tag_at(const struct span_pool *p, uintptr_t addr)
+{
+    const struct slab_span *sp = span_of(p, (const void *)addr);
+    return sp->page_tag[page_of(sp, (const void *)addr)];
 }
 
 void span_uncarve(struct span_pool *p, void *base, size_t bytes)
 {
     struct slab_span *sp = span_of(p, base);
     size_t first = page_of(sp, base), n = bytes >> MM_PAGE_SHIFT;
-    for (size_t i = first; i < first + n; i++)
+    for (size_t i = first; i < first + n; i++) {
         sp->page_slab[i] = NULL;
+        sp->page_tag[i] = 0;
+    }
     page_bits_set(sp->used_map, first, n, false);
     sp->used -= (uint32_t)n;
     if (can_decommit(p)) {
@@ -437,7 +448,7 @@ static int span_check(const struct span_pool *p, const struct slab_span *sp, siz
     for (size_t i = 0; i < SPAN_PAGES; i++) {
         bool used = page_bit(sp->used_map, i), active = page_bit(sp->active_map, i);
         if (used != (i < sp->hdr_pages || sp->page_slab[i] != NULL) ||
-            (i < sp->hdr_pages && sp->page_slab[i]))
+            (i < sp->hdr_pages && sp->page_slab[i]) || (!sp->page_slab[i] && sp->page_tag[i]))
             return span_violation(page_addr(sp, i), "page table and page use disagree");
         if (used && !active)
             return span_violation(page_addr(sp, i), "a page in use is not committed");

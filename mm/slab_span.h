@@ -5,7 +5,10 @@
  * A SPAN is SPAN_BYTES of address space aligned to SPAN_BYTES, taken from
  * the set's private page heap.  Its first page holds its header: a bitmap
  * of the pages in use, a bitmap of the pages committed, and a per-page
- * table naming the slab that covers each page (NULL: free, or the header).
+ * table naming the slab that covers each page (NULL: free, or the header)
+ * and a 16-bit tag the set gives it (the offset of the slab's class in the
+ * set, so that the hot path reads the class from the span, not from the
+ * slab's header).
  * Slabs are runs of whole pages cut from spans (first fit).
  *
  * The set finds the span of any address through a SPAN MAP keyed by
@@ -62,6 +65,7 @@ struct slab_span {
     uint32_t used_map[SPAN_WORDS];      /* bit p: page p belongs to the header or a slab */
     uint32_t active_map[SPAN_WORDS];    /* bit p: page p is committed */
     struct slab *page_slab[SPAN_PAGES]; /* the slab covering page p, or NULL */
+    uint16_t page_tag[SPAN_PAGES];      /* the owner's word about that slab (the set: its class) */
 };
 
 /* The set's spans and their map. */
@@ -94,12 +98,13 @@ struct span_pool {
 #endif
 
 /*
- * The slab covering addr when the hot path's leaf holds its entry, else
- * NULL (then span_slab_at answers): on x86-64 one compare replaces the
- * two upper levels of the walk.  A leaf covers 512 MiB of address space,
- * so the spans of a set normally share one.
+ * The slab covering addr, and in *tag its pages' tag, when the hot path's
+ * leaf holds its entry, else NULL (then span_slab_at answers): on x86-64
+ * one compare replaces the two upper levels of the walk.  A leaf covers
+ * 512 MiB of address space, so the spans of a set normally share one.
  */
-static inline struct slab *span_slab_at_hot(const struct span_pool *p, uintptr_t addr)
+static inline struct slab *span_slab_at_hot(const struct span_pool *p, uintptr_t addr,
+                                            uint16_t *tag)
 {
 #if SPAN_LEVELS
     if (addr >> SPAN_LEAF_SHIFT != p->hot_key)
@@ -112,7 +117,11 @@ static inline struct slab *span_slab_at_hot(const struct span_pool *p, uintptr_t
         return NULL;
     const struct slab_span *span = leaf[addr >> SPAN_SHIFT];
 #endif
-    return span ? span->page_slab[(addr & (SPAN_BYTES - 1)) >> MM_PAGE_SHIFT] : NULL;
+    if (!span)
+        return NULL;
+    size_t page = (addr & (SPAN_BYTES - 1)) >> MM_PAGE_SHIFT;
+    *tag = span->page_tag[page];
+    return span->page_slab[page];
 }
 
 /*
@@ -154,8 +163,14 @@ void span_pool_init(struct span_pool *p, struct heap *pages, struct heap_source 
  */
 void *span_carve(struct span_pool *p, size_t bytes);
 
-/* Name `s` as the slab of every page of [base, base + bytes), carved by span_carve. */
-void span_slab_name(struct span_pool *p, void *base, size_t bytes, struct slab *s);
+/*
+ * Name `s` as the slab of every page of [base, base + bytes), carved by
+ * span_carve, with the tag span_slab_at_hot gives.
+ */
+void span_slab_name(struct span_pool *p, void *base, size_t bytes, struct slab *s, uint16_t tag);
+
+/* The tag span_slab_name gave addr's page; addr must be in a page of a slab. */
+uint16_t span_tag_at(const struct span_pool *p, uintptr_t addr);
 
 /*
  * Give back [base, base + bytes) carved by span_carve: its pages are
