@@ -257,7 +257,7 @@ struct heap_composite {
 _Static_assert(offsetof(struct heap_composite, heap) == 0, "a struct heap * must point at it");
 _Static_assert(offsetof(struct sub_brk, view) == 0, "the view is the sub_brk");
 
-static const struct heap_ops composite_ops;
+static const struct heap_ops composite_ops, composite_set_ops;
 
 static struct heap_composite *to_composite(struct heap *h)
 {
@@ -361,15 +361,18 @@ static void *composite_alloc_rest(void *arg, size_t size, size_t align)
 
 static void *composite_alloc(struct heap *h, size_t size, size_t align)
 {
-    struct heap_composite *c = to_composite(h);
-    /*
-     * Every request goes to the slab set first, a tail call: a small object
-     * from a magazine returns from there, nothing kept here; the set hands
-     * on whatever it does not serve.
-     */
-    if (c->small_set)
-        return heap_slab_alloc_or(c->small_set, size, align);
-    return composite_alloc_routed(c, size, align);
+    return composite_alloc_routed(to_composite(h), size, align);
+}
+
+/*
+ * With a slab set called directly (small_set, composite_set_ops) every
+ * request goes to the set first, a tail call with nothing tested here: a
+ * small object from a magazine returns from there, nothing kept here; the
+ * set hands on whatever it does not serve (composite_alloc_rest).
+ */
+static void *composite_alloc_via_set(struct heap *h, size_t size, size_t align)
+{
+    return heap_slab_alloc_or(to_composite(h)->small_set, size, align);
 }
 
 static size_t composite_size(struct heap *h, const void *ptr)
@@ -414,17 +417,18 @@ __attribute__((noinline)) static void composite_free_rest(void *arg, void *ptr)
 
 static void composite_free(struct heap *h, void *ptr)
 {
-    struct heap_composite *c = to_composite(h);
-    /*
-     * The set is asked first, a tail call: it frees a small object of its
-     * own and returns from there, and hands on every other pointer (our
-     * own struct under create_from included: never the set's).
-     */
-    if (c->small_set) {
-        heap_slab_free_or(c->small_set, ptr);
-        return;
-    }
-    composite_free_rest(c, ptr);
+    composite_free_rest(h, ptr);
+}
+
+/*
+ * With a slab set called directly, it is asked first, a tail call: it frees
+ * a small object of its own and returns from there, and hands on every
+ * other pointer (composite_free_rest; our own struct under create_from
+ * included: never the set's).
+ */
+static void composite_free_via_set(struct heap *h, void *ptr)
+{
+    heap_slab_free_or(to_composite(h)->small_set, ptr);
 }
 
 static size_t composite_release(struct heap *h, void *ptr)
@@ -481,16 +485,23 @@ static void composite_stats(struct heap *h, struct heap_stats *st)
     st->reported_errors += __atomic_load_n(&c->count.reported_errors, __ATOMIC_RELAXED);
 }
 
+/* What both tables share: they differ only in how alloc and free reach the slab set. */
+#define COMPOSITE_OPS_SHARED                                                                      \
+    .name = "composite", .size = composite_size, .check = composite_check,                       \
+    .stats = composite_stats, .resize = composite_resize, .release = composite_release,          \
+    .realloc_headroom = COMPOSITE_REALLOC_HEADROOM
+
 static const struct heap_ops composite_ops = {
-    .name = "composite",
+    COMPOSITE_OPS_SHARED,
     .alloc = composite_alloc,
-    .size = composite_size,
     .free = composite_free,
-    .check = composite_check,
-    .stats = composite_stats,
-    .resize = composite_resize,
-    .release = composite_release,
-    .realloc_headroom = COMPOSITE_REALLOC_HEADROOM,
+};
+
+/* A composite whose slab set is called directly (small_set): nothing to test on the way there. */
+static const struct heap_ops composite_set_ops = {
+    COMPOSITE_OPS_SHARED,
+    .alloc = composite_alloc_via_set,
+    .free = composite_free_via_set,
 };
 
 /* ------------------------------------------------------------ create / destroy */
@@ -528,6 +539,7 @@ static void composite_init(struct heap_composite *c, struct heap *small, struct 
                            heap_slab_set_rest(small, composite_alloc_rest, composite_free_rest, c) == 0
                        ? small
                        : NULL;
+    c->heap.ops = c->small_set ? &composite_set_ops : &composite_ops;
 }
 
 struct heap *heap_composite_create(struct heap_source *src)
@@ -607,5 +619,5 @@ struct heap *heap_composite_part(struct heap *h, int kind)
 
 int heap_is_composite(const struct heap *h)
 {
-    return h && h->ops == &composite_ops;
+    return h && (h->ops == &composite_ops || h->ops == &composite_set_ops);
 }
