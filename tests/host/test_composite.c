@@ -357,6 +357,27 @@ TEST(create_from_parts)
     heap_free(h, p);
     heap_free(h, q);
     heap_free(h, r);
+    /*
+     * A second composite over the same set: the first calls the set with
+     * its fallbacks, so this one asks it as a plain heap - both exact.
+     * Once the first is gone, a third takes the set's fallbacks over.
+     */
+    struct heap *second = heap_composite_create_from(small, medium, NULL);
+    CHECK(second != NULL);
+    p = heap_alloc(second, 10, 0);
+    q = heap_alloc(h, 10, 0);
+    CHECK(heap_size(small, p) == 16 && heap_size(small, q) == 16);
+    CHECK_EQ(heap_free_reports(second, (char *)p + 1), 1);
+    CHECK_EQ(heap_free_reports(h, (char *)q + 1), 1);
+    heap_free(second, q);
+    heap_free(h, p);
+    CHECK(heap_size(small, p) == 0 && heap_size(small, q) == 0);
+    CHECK_EQ(heap_free_reports(second, p), 1);
+    CHECK_EQ(heap_free_reports(h, q), 1);
+    heap_composite_destroy(h);
+    heap_composite_destroy(second);
+    h = heap_composite_create_from(small, medium, large);
+    CHECK_EQ(stress(h, 4 * KIB, 5000), 0);
     heap_composite_destroy(h);
     CHECK_EQ(heap_stats_of(medium).live_blocks, 0);
     /* only a medium heap: everything goes there */

@@ -879,6 +879,8 @@ TEST(set_check_detects_span_corruption)
     CHECK(DETECTED(h, sp->used, 1));
     CHECK(DETECTED(h, sp->active, 2));
     CHECK(DETECTED(h, sp->magic, 0x100));
+    CHECK(DETECTED(h, sp->page_tag[pa], 8));        /* a slab page tagged with another class */
+    CHECK(DETECTED(h, sp->page_tag[free_page], 8)); /* a free page tagged */
     CHECK(DETECTED(h, pool->nspans, 1));
     CHECK(DETECTED(h, pool->empty, 1));
     CHECK(DETECTED(h, pool->idle_active, 1));
@@ -994,6 +996,170 @@ TEST(set_passes_on_what_it_does_not_serve)
     CHECK(rest_frees == 3 && rest_last == p);
     CHECK_EQ(mm_host_report_count(), reports);
     CHECK_EQ(heap_stats_of(h).reported_errors, 0);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+/* A set with counting fallbacks, for the hot free (heap_slab_free_or). */
+static struct heap *set_with_rests(struct heap_source *src)
+{
+    struct heap *h = heap_slab_create(src);
+    if (!h || heap_slab_set_rest(h, alloc_rest, free_rest, rest_block) != 0)
+        abort();
+    return h;
+}
+
+/* heap_slab_free_or(p) goes to the fallback, once, and changes nothing in the set. */
+static int passed_on(struct heap *h, void *p)
+{
+    size_t frees = rest_frees, live = heap_stats_of(h).live_blocks;
+    heap_slab_free_or(h, p);
+    return rest_frees == frees + 1 && rest_last == p && heap_stats_of(h).live_blocks == live;
+}
+
+/*
+ * The hot free's object-start test over whole slabs of every class: the
+ * start of each live object is freed once, every other byte of the slab
+ * (its header, the inside of objects, the tail past the last one) and the
+ * second free of each start are passed on with nothing changed.
+ */
+TEST(set_hot_free_takes_object_starts_and_nothing_else)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = set_with_rests(src);
+    static const size_t sizes[] = {16,  32,  48,  64,  80,  96,   112,  128,
+                                   192, 256, 384, 512, 768, 1024, 1536, 2048};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        enum { N = 64 };
+        unsigned char *obj[N];
+        for (int i = 0; i < N; i++)
+            CHECK((obj[i] = heap_slab_alloc_or(h, sizes[k], HEAP_DEFAULT_ALIGN)) != NULL);
+        struct slab *s = slab_debug_slab_of(h, obj[0]);
+        uintptr_t first = (uintptr_t)obj[0] & ~(uintptr_t)(MM_PAGE_SIZE - 1);
+        size_t bad = 0, starts = 0;
+        for (uintptr_t a = first; slab_debug_slab_of(h, (void *)a) == s; a++) {
+            bool live = false;
+            for (int i = 0; i < N && !live; i++)
+                live = (uintptr_t)obj[i] == a;
+            if (!live)
+                bad += !passed_on(h, (void *)a);
+            starts += live;
+        }
+        CHECK_EQ(bad, 0);
+        CHECK(starts > 0);
+        for (int i = 0; i < N; i++) {
+            size_t frees = rest_frees;
+            heap_slab_free_or(h, obj[i]);
+            CHECK(rest_frees == frees && heap_size(h, obj[i]) == 0);
+            CHECK(passed_on(h, obj[i])); /* a double free */
+        }
+        CHECK_EQ(heap_check(h), 0);
+    }
+    CHECK_EQ(heap_stats_of(h).reported_errors, 0);
+    source_linux_destroy(src);
+}
+
+/*
+ * The hot free reads the class from the span, not from the slab header: a
+ * header whose magic or cache pointer was written over still sees interior
+ * and double frees passed on and live objects freed exactly; heap_check
+ * reports the damage, and the slow paths (heap_size) refuse the slab.
+ */
+TEST(set_hot_free_stays_exact_over_a_damaged_header)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = set_with_rests(src);
+    unsigned char *a = heap_slab_alloc_or(h, 64, HEAP_DEFAULT_ALIGN);
+    unsigned char *b = heap_slab_alloc_or(h, 64, HEAP_DEFAULT_ALIGN);
+    struct slab *s = slab_debug_slab_of(h, a);
+    CHECK(s != NULL && s == slab_debug_slab_of(h, b));
+    struct slab saved = *s;
+    s->magic ^= 0x100;
+    s->cache = (struct slab_cache *)(uintptr_t)0x1000; /* followed, it would fault */
+    CHECK(heap_check_quietly(h) > 0);
+    CHECK_EQ(heap_size(h, a), 0);
+    CHECK(passed_on(h, a + 1));
+    CHECK(passed_on(h, a + 32));
+    size_t frees = rest_frees;
+    heap_slab_free_or(h, a);
+    CHECK_EQ(rest_frees, frees);
+    CHECK(passed_on(h, a));
+    s->magic = saved.magic;
+    s->cache = saved.cache;
+    CHECK_EQ(heap_size(h, a), 0);
+    CHECK_EQ(heap_size(h, b), 64);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+/*
+ * The hot free's cached leaf of the span map: filled while the set runs
+ * without a lock, forgotten when its node is freed (a shrink gives every
+ * span back), never used for a set whose source has a lock; a stale
+ * pointer after the shrink is passed on without reading the freed node.
+ */
+TEST(set_hot_leaf_follows_the_map)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = set_with_rests(src);
+    struct span_pool *pool = slab_debug_spans(h);
+    CHECK(pool->hot && pool->hot_leaf == NULL);
+    void *p = heap_slab_alloc_or(h, 64, HEAP_DEFAULT_ALIGN);
+    uint16_t tag;
+    CHECK(pool->hot_leaf != NULL && span_slab_at_hot(pool, (uintptr_t)p, &tag) != NULL);
+    CHECK(span_slab_at_hot(pool, (uintptr_t)p, &tag) == span_slab_at(pool, (uintptr_t)p));
+    heap_slab_free_or(h, p);
+    heap_slab_shrink(h);
+    CHECK_EQ(pool->nspans, 0);
+#if SPAN_LEVELS
+    CHECK(pool->hot_leaf == NULL && pool->node_count == 0);
+#endif
+    CHECK(span_slab_at_hot(pool, (uintptr_t)p, &tag) == NULL);
+    CHECK(passed_on(h, p));
+    void *q = heap_slab_alloc_or(h, 64, HEAP_DEFAULT_ALIGN);
+    CHECK(q != NULL && span_slab_at_hot(pool, (uintptr_t)q, &tag) != NULL);
+    heap_slab_free_or(h, q);
+    CHECK_EQ(heap_size(h, q), 0);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+
+    struct heap_source *inner = linux_source(SOURCE_LINUX_NO_MAP);
+    struct lock_check lc;
+    h = set_with_rests(lock_check_wrap(&lc, inner));
+    pool = slab_debug_spans(h);
+    p = heap_slab_alloc_or(h, 64, HEAP_DEFAULT_ALIGN);
+    CHECK(p != NULL && !pool->hot && pool->hot_leaf == NULL);
+    CHECK(span_slab_at_hot(pool, (uintptr_t)p, &tag) == NULL);
+    heap_slab_free_or(h, p); /* the slow path, under the lock */
+    CHECK_EQ(heap_size(h, p), 0);
+    CHECK(passed_on(h, p));
+    CHECK(lc.unlocked_calls == 0 && lc.max_depth == 1 && lc.depth == 0);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(inner);
+}
+
+/* One owner's fallbacks at a time; given back, the set takes another's. */
+TEST(set_rest_has_one_owner)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_slab_create(src);
+    static char other;
+    CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, rest_block), 0);
+    CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, rest_block), 0); /* the same owner */
+    CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, &other), -1);
+    CHECK(heap_slab_alloc_or(h, 4096, HEAP_DEFAULT_ALIGN) == rest_block); /* still the first's */
+    CHECK_EQ(heap_slab_set_rest(h, NULL, NULL, NULL), 0);
+    /* without an owner: nothing beyond the set, and a refused free is reported once */
+    CHECK(heap_slab_alloc_or(h, 4096, HEAP_DEFAULT_ALIGN) == NULL);
+    int on_stack;
+    size_t reports = mm_host_report_count();
+    mm_host_print_reports(0);
+    heap_slab_free_or(h, &on_stack);
+    mm_host_print_reports(1);
+    CHECK_EQ(mm_host_report_count(), reports + 1);
+    CHECK_EQ(heap_stats_of(h).reported_errors, 1);
+    CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, &other), 0);
+    CHECK(heap_slab_alloc_or(h, 4096, HEAP_DEFAULT_ALIGN) == &other);
     CHECK_EQ(heap_check(h), 0);
     source_linux_destroy(src);
 }
