@@ -142,6 +142,17 @@
 #define SLAB_MAG_MIN 8u
 #define SLAB_MAG_MAX 64u
 /*
+ * Hardening: the hot pop checks that the magazine entry it hands out still
+ * names a free object (a damaged entry or bitmap would otherwise hand out
+ * a live object twice).  In a sound heap the check always passes - the bit
+ * is set by the push and cleared only by the pop - so MM_HARDEN=0 (only
+ * for `make bench`'s unhardened column) leaves it out; the slow paths and
+ * heap_check check everything either way.
+ */
+#ifndef MM_HARDEN
+#define MM_HARDEN 1
+#endif
+/*
  * Object index = (offset * stride_inv) >> INDEX_SHIFT.  With stride_inv
  * rounded up, the result is exact whenever offset * stride < 2^INDEX_SHIFT;
  * both are below the slab size, so slabs of at most 1 MiB (pages up to
@@ -869,7 +880,7 @@ static inline void *mag_pop_hot(struct slab_cache *c)
     c->mag_count = n;
     struct slab *s = e->slab;
     uint32_t i = e->index;
-    if (i >= c->objects || !bit_free(s, i)) {
+    if (MM_HARDEN && (i >= c->objects || !bit_free(s, i))) {
         c->mag_count++; /* left for the slow path to drop and report */
         return NULL;
     }

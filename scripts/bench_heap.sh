@@ -32,10 +32,11 @@ mkdir -p "$OUT"
 # variant of ours goes here under the name bench_heap.c's allocator table
 # gives it (e.g. general-hardened), and becomes one more column everywhere.
 OURS=(general slab composite)
-# The general heap built without its hardening (MM_HARDEN=0), when make bench
-# built it: the column next to `general` is the cost of the hardening.
+# The general heap and the composite built without their hardening
+# (MM_HARDEN=0), when make bench built them: the columns next to `general`
+# and `composite` are the cost of the hardening.
 NOHARD_BIN=${BENCH_NOHARD_BIN:-build/host/bench/bench_heap_nohard}
-[ -x "$NOHARD_BIN" ] && OURS=(general general-unhardened slab composite)
+[ -x "$NOHARD_BIN" ] && OURS=(general general-unhardened slab composite composite-unhardened)
 PEERS=(glibc jemalloc mimalloc tcmalloc)
 ALLOCATORS=("${OURS[@]}" "${PEERS[@]}")
 
@@ -56,10 +57,12 @@ peer_library() {
 # One run of one pair: its result line on stdout.
 run_pair() {
     local workload=$1 alloc=$2 lib
-    if [ "$alloc" = general-unhardened ]; then
-        "$NOHARD_BIN" "$workload" general general-unhardened
+    case $alloc in
+    *-unhardened)
+        "$NOHARD_BIN" "$workload" "${alloc%-unhardened}" "$alloc"
         return
-    fi
+        ;;
+    esac
     case " ${OURS[*]} " in
     *" $alloc "*)
         "$BIN" "$workload" "$alloc"
