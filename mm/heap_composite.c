@@ -486,9 +486,9 @@ static void composite_stats(struct heap *h, struct heap_stats *st)
 }
 
 /* What both tables share: they differ only in how alloc and free reach the slab set. */
-#define COMPOSITE_OPS_SHARED                                                                      \
-    .name = "composite", .size = composite_size, .check = composite_check,                       \
-    .stats = composite_stats, .resize = composite_resize, .release = composite_release,          \
+#define COMPOSITE_OPS_SHARED                                                                       \
+    .name = "composite", .size = composite_size, .check = composite_check,                         \
+    .stats = composite_stats, .resize = composite_resize, .release = composite_release,            \
     .realloc_headroom = COMPOSITE_REALLOC_HEADROOM
 
 static const struct heap_ops composite_ops = {
@@ -505,6 +505,20 @@ static const struct heap_ops composite_set_ops = {
 };
 
 /* ------------------------------------------------------------ create / destroy */
+
+/*
+ * The slab set to call directly with our fallbacks (small_set), or NULL:
+ * small must be a set, asked first for ownership and for small requests,
+ * and not already called this way by another composite (then it is asked
+ * as a plain heap).
+ */
+static struct heap *direct_set(struct heap_composite *c, struct heap *small)
+{
+    if (!heap_is_slab(small) || c->probe[0] != small || c->route[ROUTE_SMALL][0] != small)
+        return NULL;
+    return heap_slab_set_rest(small, composite_alloc_rest, composite_free_rest, c) == 0 ? small
+                                                                                        : NULL;
+}
 
 /*
  * Fill in c.  The probe order is small, large, medium, each heap once: the
@@ -533,12 +547,7 @@ static void composite_init(struct heap_composite *c, struct heap *small, struct 
             c->probe[c->nprobe++] = p;
     }
     route_init(c);
-    /* a set another composite already calls this way is asked as a plain heap */
-    c->small_set = heap_is_slab(small) && c->probe[0] == small &&
-                           c->route[ROUTE_SMALL][0] == small &&
-                           heap_slab_set_rest(small, composite_alloc_rest, composite_free_rest, c) == 0
-                       ? small
-                       : NULL;
+    c->small_set = direct_set(c, small);
     c->heap.ops = c->small_set ? &composite_set_ops : &composite_ops;
 }
 

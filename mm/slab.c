@@ -40,15 +40,20 @@
  *
  *   Magazines (the size-class set's hot path).  Each class keeps a stack of
  *   the objects freed last, up to SLAB_MAG_BYTES of them (8..64 entries,
- *   each a slab and an index).  free finds the slab with one map lookup,
- *   checks the pointer is a live object start, SETS ITS FREE BIT and pushes
- *   it - no free list, no slab list, no move; alloc picks the class from a
- *   table, pops the newest entry, checks its bit still says free and clears
- *   it (a leaf function; no counter moves on a pop, only free_calls on a
- *   push: live, peak and alloc_calls follow from each cache's held count,
- *   see struct slab_cache).  So ownership stays exact (heap_size is 0 for a cached object, a
- *   second free is refused and reported) while the common case touches the
- *   class, one header word and the map.  A cached object stays counted in
+ *   each a slab and an index).  free finds the slab and its class with one
+ *   map lookup (the hot path: the map leaf it caches, the span's page table
+ *   and its class tag), checks the pointer is a live object start, SETS ITS
+ *   FREE BIT and pushes it - no free list, no slab list, no move; alloc
+ *   picks the class from a table, pops the newest entry, checks its bit
+ *   still says free (hardening, MM_HARDEN) and clears it (both leaf
+ *   functions, their slow paths reached by tail calls; the owner's
+ *   fallbacks are kept in the set, heap_slab_set_rest, so that the hot
+ *   paths need the argument registers only; no counter moves on a pop,
+ *   only free_calls on a push: live, peak and alloc_calls follow from each
+ *   cache's held count, see struct slab_cache).  So ownership stays exact
+ *   (heap_size is 0 for a cached object, a second free is refused and
+ *   reported) while the common case touches the class, one bitmap word and
+ *   the map.  A cached object stays counted in
  *   its slab's inuse ("held": live or cached), which is why the slab lists
  *   need no update; a full magazine gives its oldest eighth back to the slabs
  *   (the slow path's work, once per batch), an empty one sends alloc to the
@@ -89,7 +94,8 @@
  * Complexity: alloc O(1) (a new slab is O(1) as well; with a constructor it
  * is O(n) once per slab), free O(1) (a magazine flush is O(entries), once
  * per eighth of a magazine of frees), size O(1) (a cache: one page-heap probe;
- * the set: one span-map lookup of 2 loads on i686, 4 on x86-64), check
+ * the set: one span-map lookup of 2 loads on i686, 4 on x86-64; the hot
+ * free 2 and a compare with its cached leaf), check
  * O(objects + slabs x magazine entries + spans x pages of a span).
  *
  * Locking: every entry point holds src->lock; the private page heap is
@@ -231,7 +237,7 @@ struct slab_set {
     heap_slab_alloc_rest alloc_rest; /* the owner's fallbacks (heap_slab_set_rest) */
     heap_slab_free_rest free_rest;
     void *rest_arg;
-    uint32_t mag_entries;   /* magazine entries of all classes: they follow the struct */
+    uint32_t mag_entries; /* magazine entries of all classes: they follow the struct */
     struct heap_counters
         count; /* only failed_calls and reported_errors: the caches count the rest */
 };
@@ -1561,7 +1567,7 @@ static size_t set_release_locked(struct slab_set *set, void *ptr, const char **w
     return s->cache->size;
 }
 
-/* Report a free the set refuses (what heap_free on the set itself, or a free without an owner, gets). */
+/* Report a free the set refuses (heap_free on the set, or a free_or without an owner). */
 static void set_report(struct slab_set *set, void *ptr, const char *why)
 {
     set->count.reported_errors++;
@@ -1666,7 +1672,7 @@ void heap_slab_free_or(struct heap *h, void *ptr)
     set_free_slow_or(set, ptr);
 }
 
-/* Without an owner's fallback: nothing more to allocate from, and a free the set refuses is reported. */
+/* Without an owner's fallbacks: nothing to allocate from, and a refused free is reported. */
 static void *set_alloc_rest_none(void *arg, size_t size, size_t align)
 {
     (void)arg, (void)size, (void)align;

@@ -6,12 +6,17 @@
  *   Core.  A span is a run of SPAN_BYTES aligned to SPAN_BYTES from the
  *   set's private page heap; its header (page 0) keeps a bitmap of the pages
  *   in use, a bitmap of the pages committed and the page table (page ->
- *   slab).  span_carve cuts a run of whole pages, first fit, from the
- *   oldest span that has room (so the newest spans are the ones that empty
- *   and go back), commits the pages of it that are not, and makes a new
- *   span when none has room.  The map (addr >> SPAN_SHIFT -> span) is a
- *   flat array on i686 and a root plus two levels of one-page nodes on
- *   x86-64; nodes are made when a span needs them and freed when empty.
+ *   slab, and the set's 16-bit tag for it: the slab's class).  span_carve
+ *   cuts a run of whole pages, first fit, from the oldest span that has
+ *   room (so the newest spans are the ones that empty and go back), commits
+ *   the pages of it that are not, and makes a new span when none has room.
+ *   The map (addr >> SPAN_SHIFT -> span) is a flat array on i686 and a root
+ *   plus two levels of one-page nodes on x86-64; nodes are made when a span
+ *   needs them and freed when empty.  For the set's hot free the pool
+ *   caches one leaf of the map (hot_key, hot_leaf: x86-64's second node
+ *   level, 512 MiB of address space; the flat map on i686), filled when a
+ *   span is made and by span_hot_fill, forgotten when its node is freed,
+ *   and only while the set runs without a lock (span_pool_hot).
  *
  *   Policy (when memory goes back).  A carved run given back keeps its
  *   pages committed while the set holds at most SPAN_KEEP_PAGES such idle
@@ -26,7 +31,8 @@
  *   - each span's map entry leads to it, its magic is SPAN_MAGIC, the list
  *     and the counts (spans, empty spans) agree;
  *   - a page is in use iff it is a header page or its page table entry
- *     names a slab; used and active are the popcounts of their bitmaps;
+ *     names a slab, and a page naming no slab has tag 0; used and active
+ *     are the popcounts of their bitmaps;
  *     every page in use is committed;
  *   - idle_active is the number of committed pages not in use, and
  *     inactive_bytes the bytes of pages not committed, over all spans.
@@ -165,7 +171,8 @@ void span_hot_fill(struct span_pool *p, uintptr_t addr)
 #if SPAN_LEVELS
     uintptr_t key = span_key(addr);
     void **mid = p->root[key >> (SPAN_LEVELS * SPAN_NODE_BITS)];
-    void **leaf = mid ? mid[(key >> SPAN_NODE_BITS) & (((uintptr_t)1 << SPAN_NODE_BITS) - 1)] : NULL;
+    void **leaf =
+        mid ? mid[(key >> SPAN_NODE_BITS) & (((uintptr_t)1 << SPAN_NODE_BITS) - 1)] : NULL;
     _Static_assert(SPAN_LEVELS == 2, "the hot leaf is the second level below the root");
     if (!leaf)
         return;

@@ -980,8 +980,7 @@ TEST(set_passes_on_what_it_does_not_serve)
     CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, rest_block), 0);
     char *p = heap_slab_alloc_or(h, 100, HEAP_DEFAULT_ALIGN);
     CHECK(p != NULL && p != rest_block && rest_allocs == 0 && heap_size(h, p) == 112);
-    CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN) ==
-          rest_block);
+    CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN) == rest_block);
     CHECK(heap_slab_alloc_or(h, 64, 4096) == rest_block);
     CHECK_EQ(rest_allocs, 2);
     CHECK_EQ(heap_stats_of(h).failed_calls, 0);
