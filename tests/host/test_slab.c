@@ -1046,6 +1046,8 @@ TEST(set_hot_free_takes_object_starts_and_nothing_else)
         }
         CHECK_EQ(bad, 0);
         CHECK(starts > 0);
+        /* an off-slab header is an object of the set's internal header cache: not a block */
+        CHECK(passed_on(h, s));
         for (int i = 0; i < N; i++) {
             size_t frees = rest_frees;
             heap_slab_free_or(h, obj[i]);
