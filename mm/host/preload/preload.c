@@ -1157,8 +1157,44 @@ static void free_block(void *p)
     free_impl(p);
 }
 
+/*
+ * The owner's own call, when nothing else needs doing: no batch waiting
+ * to be drained, no other thread wanting in.  Returns 1 with the instance
+ * entered (leave with self_leave_fast), else 0 with nothing entered: the
+ * general path (call_enter) then does whatever there is to do.  A batch
+ * pushed between the check and the entry is drained at the next call,
+ * as it would be had it been pushed a moment later.
+ */
+static inline int self_enter_fast(struct preload_inst *in)
+{
+    if (__atomic_load_n(&in->incoming, __ATOMIC_RELAXED))
+        return 0;
+    enum preload_held how = preload_lock_owner(&in->lock);
+    if (__builtin_expect(how == PRELOAD_OWNER_FAST, 1))
+        return 1;
+    if (how != PRELOAD_NOT_TAKEN)
+        preload_unlock(&in->lock, how); /* another thread waits: the general path queues */
+    return 0;
+}
+
+static inline void self_leave_fast(struct preload_inst *in)
+{
+    preload_unlock(&in->lock, PRELOAD_OWNER_FAST);
+}
+
+/*
+ * free: a block of the caller's own heap, with nothing else to do, is
+ * freed straight into it (no struct call, no batch check, no spent list:
+ * a third of free's instructions); everything else takes free_impl.
+ */
 PRELOAD_EXPORT void free(void *p)
 {
+    struct preload_inst *self = tls_inst;
+    if (__builtin_expect(p && self && preload_owner_get(p) == self, 1) && self_enter_fast(self)) {
+        heap_free(self->heap, p);
+        self_leave_fast(self);
+        return;
+    }
     free_impl(p);
 }
 
@@ -1168,8 +1204,15 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n)
     ALLOC_WITH(MALLOC_ON, preload_direct_alloc(n, 0));
 }
 
+/* malloc: the caller's own heap entered the short way when it can (self_enter_fast). */
 PRELOAD_EXPORT void *malloc(size_t n)
 {
+    struct preload_inst *in = tls_inst;
+    if (__builtin_expect(in && !guard, 1) && self_enter_fast(in)) {
+        void *p = mm_malloc(in->heap, n);
+        self_leave_fast(in);
+        return p ? p : check_result(NULL);
+    }
     return malloc_impl(n);
 }
 
