@@ -362,7 +362,8 @@ static struct heap *inst_make_heap(struct preload_inst *in, size_t guard_window)
     if (in->kind == KIND_GUARD)
         return heap_debug_create_with(&in->rec,
                                       &(struct heap_debug_config){.window_bytes = guard_window});
-    return heap_composite_create(&in->rec);
+    /* the general heap made at the first request for it: most threads' blocks are all small */
+    return heap_composite_create_with(&in->rec, HEAP_COMPOSITE_LAZY_MEDIUM);
 }
 
 /* Give `in` a heap of its own (made or adopted with none): 0, or -1 with nothing kept. */
