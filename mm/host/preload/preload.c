@@ -110,6 +110,14 @@
 #include "mm/port.h"
 
 #define PRELOAD_EXPORT __attribute__((visibility("default")))
+/*
+ * libmm.so is built with -fno-optimize-sibling-calls (every frame stays for
+ * the guard heap's call-site traces); malloc and free are not: their
+ * general paths are reached by a jump that replaces their frame, which the
+ * traces then see instead, so the short paths need not save the registers
+ * the general ones use.
+ */
+#define PRELOAD_JUMPS __attribute__((optimize("optimize-sibling-calls")))
 #define PRELOAD_BATCH 64
 #define PRELOAD_OPEN 8     /* owners a thread fills batches for at once */
 #define PRELOAD_SPARES 8   /* emptied batches an instance keeps for its next ones */
@@ -1183,12 +1191,20 @@ static inline void self_leave_fast(struct preload_inst *in)
     preload_unlock(&in->lock, PRELOAD_OWNER_FAST);
 }
 
+/* Every free but free's short path: kept out of free, so that path saves no registers for it. */
+__attribute__((noinline)) static void free_general(void *p)
+{
+    free_impl(p);
+}
+
 /*
  * free: a block of the caller's own heap, with nothing else to do, is
- * freed straight into it (no struct call, no batch check, no spent list:
- * a third of free's instructions); everything else takes free_impl.
+ * freed straight into it (no struct call, no batch check, no spent list);
+ * everything else is free_general's, reached by a jump, not a call
+ * (PRELOAD_JUMPS), so the guard heap's call-site trace sees the same
+ * frames as if it were inlined here.
  */
-PRELOAD_EXPORT void free(void *p)
+PRELOAD_EXPORT PRELOAD_JUMPS void free(void *p)
 {
     struct preload_inst *self = tls_inst;
     if (__builtin_expect(p && self && preload_owner_get(p) == self, 1) && self_enter_fast(self)) {
@@ -1196,7 +1212,7 @@ PRELOAD_EXPORT void free(void *p)
         self_leave_fast(self);
         return;
     }
-    free_impl(p);
+    free_general(p);
 }
 
 #define MALLOC_ON(h) mm_malloc(h, n)
@@ -1205,8 +1221,14 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n)
     ALLOC_WITH(MALLOC_ON, preload_direct_alloc(n, 0));
 }
 
+/* Every malloc but malloc's short path (see free_general). */
+__attribute__((noinline)) static void *malloc_general(size_t n)
+{
+    return malloc_impl(n);
+}
+
 /* malloc: the caller's own heap entered the short way when it can (self_enter_fast). */
-PRELOAD_EXPORT void *malloc(size_t n)
+PRELOAD_EXPORT PRELOAD_JUMPS void *malloc(size_t n)
 {
     struct preload_inst *in = tls_inst;
     if (__builtin_expect(in && !guard, 1) && self_enter_fast(in)) {
@@ -1214,7 +1236,7 @@ PRELOAD_EXPORT void *malloc(size_t n)
         self_leave_fast(in);
         return p ? p : check_result(NULL);
     }
-    return malloc_impl(n);
+    return malloc_general(n);
 }
 
 /*
