@@ -37,7 +37,10 @@
  *
  *   The general heap runs on a private break carved out of the shared
  *   source (struct sub_brk below), because it gives memory back by
- *   shrinking its break and the shared break's top is not its own.
+ *   shrinking its break and the shared break's top is not its own.  With
+ *   HEAP_COMPOSITE_LAZY_MEDIUM it is made by the first request routed to
+ *   it (composite_route); until then the routes and the probe order simply
+ *   leave it out, as for a composite without a medium part.
  *
  * Invariants: parts are distinct instances (a heap given twice is asked
  * once); a live block has exactly one owner; the composite itself holds no
