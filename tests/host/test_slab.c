@@ -980,7 +980,19 @@ TEST(set_passes_on_what_it_does_not_serve)
     CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN, alloc_rest, rest_block) ==
           rest_block);
     CHECK(heap_slab_alloc_or(h, 64, 4096, alloc_rest, rest_block) == rest_block);
-    CHECK_EQ(rest_allocs, 2);
+    /* aligned requests a class would serve with much waste are passed on ... */
+    CHECK(heap_slab_alloc_or(h, 10, 2048, alloc_rest, rest_block) == rest_block);
+    CHECK(heap_slab_alloc_or(h, 600, 1024, alloc_rest, rest_block) == rest_block);
+    CHECK_EQ(rest_allocs, 4);
+    /* ... a little waste is not (40 B aligned to 64 takes the 64-byte class) ... */
+    void *q = heap_slab_alloc_or(h, 40, 64, alloc_rest, rest_block);
+    CHECK(q != rest_block && heap_size(h, q) == 64 && (uintptr_t)q % 64 == 0);
+    heap_slab_free_or(h, q, free_rest, NULL);
+    CHECK_EQ(rest_frees, 0);
+    /* ... and the set alone, with nobody to pass to, serves them all */
+    q = heap_alloc(h, 10, 2048);
+    CHECK(q && heap_size(h, q) == 2048 && (uintptr_t)q % 2048 == 0);
+    heap_free(h, q);
     CHECK_EQ(heap_stats_of(h).failed_calls, 0);
     heap_slab_free_or(h, rest_block, free_rest, NULL);
     CHECK(rest_frees == 1 && rest_last == rest_block);
@@ -993,6 +1005,45 @@ TEST(set_passes_on_what_it_does_not_serve)
     CHECK(rest_frees == 3 && rest_last == p);
     CHECK_EQ(mm_host_report_count(), reports);
     CHECK_EQ(heap_stats_of(h).reported_errors, 0);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+/*
+ * The set's slabs waste at most 1/64 (header, tail): for each class, fill
+ * its first slab and measure what its objects leave of the slab (a page
+ * multiple of a power of two, aligned to its size, holding them all).
+ */
+TEST(set_class_slabs_waste_at_most_a_64th)
+{
+    struct heap_source *src = linux_source(0);
+    struct heap *h = heap_slab_create(src);
+    for (size_t size = 16; size <= 256; size += 16) {
+        void *first = heap_alloc(h, size, 0), *p;
+        struct slab *s = slab_debug_slab_of(h, first);
+        size_t usable = heap_size(h, first), n = 1;
+        uintptr_t lo = (uintptr_t)first, hi = lo + usable;
+        void **kept = malloc(8192 * sizeof *kept);
+        kept[0] = first;
+        while ((p = heap_alloc(h, size, 0)) && slab_debug_slab_of(h, p) == s) {
+            kept[n++] = p;
+            lo = (uintptr_t)p < lo ? (uintptr_t)p : lo;
+            hi = (uintptr_t)p + usable > hi ? (uintptr_t)p + usable : hi;
+        }
+        size_t slab_bytes = 4096;
+        uintptr_t base = lo & ~(uintptr_t)4095;
+        while (base + slab_bytes < hi)
+            slab_bytes *= 2;
+        size_t waste = slab_bytes - n * usable;
+        if (waste * 64 > slab_bytes)
+            printf("#   class %zu: %zu objects in %zu bytes, %zu wasted\n", usable, n, slab_bytes,
+                   waste);
+        CHECK(waste * 64 <= slab_bytes);
+        heap_free(h, p);
+        for (size_t i = 0; i < n; i++)
+            heap_free(h, kept[i]);
+        free(kept);
+    }
     CHECK_EQ(heap_check(h), 0);
     source_linux_destroy(src);
 }
