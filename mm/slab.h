@@ -113,8 +113,10 @@ size_t heap_slab_release(struct heap *h, void *ptr);
  * not take (the composite), so that the set's hot path is the last call
  * and the owner keeps no frame of its own around it.  heap_slab_alloc_or:
  * a request no class serves (too big, aligned beyond every class that
- * fits: then the set counts no failure) or that finds memory out returns
- * rest(arg, size, align).  heap_slab_free_or: a pointer that is not a live
+ * fits: then the set counts no failure), an aligned one its class would
+ * serve with more than a quarter of its size and 256 bytes wasted (also no
+ * failure: the owner places it better), or one that finds memory out
+ * returns rest(arg, size, align).  heap_slab_free_or: a pointer that is not a live
  * object of h goes to rest(arg, ptr), nothing changed or reported here.
  */
 typedef void *(*heap_slab_alloc_rest)(void *arg, size_t size, size_t align);
