@@ -39,7 +39,7 @@
 struct slab_cache;
 
 /* Largest request the size-class set serves. */
-#define HEAP_SLAB_MAX 2048u
+#define HEAP_SLAB_MAX 4096u
 
 /* Empty slabs a cache keeps instead of returning them (slab_cache_shrink drops them too). */
 #define SLAB_EMPTY_RESERVE 1u
@@ -86,7 +86,8 @@ size_t slab_cache_object_align(const struct slab_cache *c);
 
 /*
  * The size-class set: classes from HEAP_DEFAULT_ALIGN to HEAP_SLAB_MAX
- * bytes (8 16 24 32 48 64 80 96 112 128 192 256 384 512 768 1024 1536 2048, less
+ * bytes (8 16 24 32 48 64 80 96 112 128 192 256 384 512 768 1024 1536 2048 2560
+ * 3072 4096, less
  * those that cannot be aligned to HEAP_DEFAULT_ALIGN), each object aligned
  * to the largest power of two dividing its class size.  Returns NULL when
  * src has no memory for the instance.  Whether src has a lock is read

@@ -165,6 +165,7 @@ TEST(routing)
     } cases[] = {
         {1, 0, SMALL},         {100, 0, SMALL},        {HEAP_SLAB_MAX, 0, SMALL},
         {10, 64, SMALL},       {40, 256, SMALL},       {1900, 2048, SMALL},
+        {3000, 0, SMALL},      {4096, 4096, SMALL}, /* classes up to a page */
         {HEAP_SLAB_MAX + 1, 0, MEDIUM},                {5000, 0, MEDIUM},
         {60 * KIB, 32, MEDIUM},                        {COMPOSITE_LARGE_MIN, 0, LARGE},
         {300 * KIB, 0, LARGE}, {2000, 64 * KIB, LARGE}, {100, 8192, LARGE},

@@ -226,8 +226,8 @@ TEST(impossible_requests)
     CHECK(heap_alloc(h, SIZE_MAX, 0) == NULL);
     CHECK(heap_alloc(h, HEAP_MAX_REQUEST, 0) == NULL);
     CHECK(heap_alloc(h, 10, 3) == NULL);
-    CHECK(heap_alloc(h, 10, 4096) == NULL);
-    CHECK(h->ops->alloc(h, 10, 4096) == NULL);
+    CHECK(heap_alloc(h, 10, 2 * HEAP_SLAB_MAX) == NULL); /* aligned beyond every class */
+    CHECK(h->ops->alloc(h, 10, 2 * HEAP_SLAB_MAX) == NULL);
     CHECK_EQ(heap_stats_of(h).live_blocks, 0);
     CHECK(heap_stats_of(h).failed_calls >= 3); /* those that reached the set */
     CHECK_EQ(heap_check(h), 0);
