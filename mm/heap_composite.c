@@ -15,7 +15,7 @@
  *   so a request one sub-heap refuses (an alignment beyond a slab class, a
  *   size the slab set does not serve, a source that will not grow for it)
  *   is served by the next.  Why these limits: slab classes waste at most
- *   1/8 and need no header, but stop at 2 KiB; below 64 KiB the general heap
+ *   1/8 and need no header, but stop at a page; below 64 KiB the general heap
  *   keeps waste to a header word; from 64 KiB on, whole pages waste at most
  *   1/16 and are given back to the source the moment they are freed
  *   (unmapped or deactivated), without fragmenting the general heap.

@@ -3,7 +3,7 @@
  * to the sub-heap that serves its size best.  In the kernel it serves
  * kmalloc.
  *
- *   size <= HEAP_SLAB_MAX (2048), align < page   small: slab size classes (mm/slab.h)
+ *   size <= HEAP_SLAB_MAX (4096)                 small: slab size classes (mm/slab.h)
  *   smaller than COMPOSITE_LARGE_MIN (64 KiB)    medium: the general heap (mm/heap_general.h)
  *   COMPOSITE_LARGE_MIN and up, or align > page  large: the page heap (mm/heap_pages.h)
  *

@@ -1365,7 +1365,7 @@ size_t slab_cache_object_align(const struct slab_cache *c)
  * 16, enough for HEAP_DEFAULT_ALIGN on both machines.  Classes up to a page
  * (2560, 3072, 4096): requests of 2-4 KiB were the general heap's most
  * frequent ones on make bench's mixed (8 % of its calls against 4.5 % for
- * 4-64 KiB); from magazines it ran 1.3-1.5x faster, with a footprint no
+ * 4-64 KiB); from magazines it ran 1.2-1.6x faster, with a footprint no
  * bigger (peak 18.69 -> 18.64 MB).
  */
 static const uint16_t class_sizes[] = {8,   16,  24,   32,   48,   64,   80,   96,   112,  128, 192,
