@@ -41,7 +41,7 @@
  *
  *   Magazines (the size-class set's hot path).  Each class keeps a stack of
  *   the objects freed last, up to SLAB_MAG_BYTES of them (8..64 entries,
- *   each a slab and an index).  free finds the slab with one map lookup,
+ *   each a slab and an index; the 8 of a class above 2 KiB hold more).  free finds the slab with one map lookup,
  *   checks the pointer is a live object start, SETS ITS FREE BIT and pushes
  *   it - no free list, no slab list, no move; alloc picks the class from a
  *   table, pops the newest entry, checks its bit still says free and clears
