@@ -46,7 +46,10 @@
  *
  *   The general heap runs on a private break carved out of the shared
  *   source (struct sub_brk below), because it gives memory back by
- *   shrinking its break and the shared break's top is not its own.
+ *   shrinking its break and the shared break's top is not its own.  With
+ *   HEAP_COMPOSITE_LAZY_MEDIUM it is made by the first request routed to
+ *   it (composite_route); until then the routes and the probe order simply
+ *   leave it out, as for a composite without a medium part.
  *
  * Invariants: parts are distinct instances (a heap given twice is asked
  * once); a live block has exactly one owner; the composite itself holds no
@@ -261,6 +264,7 @@ struct heap_composite {
     struct heap *small_set; /* part[PART_SMALL] when it is a slab set: called directly */
     struct heap_counters
         count; /* failed_calls and reported_errors, atomic: the sub-heaps count the rest */
+    bool medium_later; /* HEAP_COMPOSITE_LAZY_MEDIUM: the medium heap is not made yet */
     struct sub_brk medium_src; /* the medium heap's private break (create only) */
 };
 _Static_assert(offsetof(struct heap_composite, heap) == 0, "a struct heap * must point at it");
@@ -332,12 +336,11 @@ static void composite_report(struct heap_composite *c, const char *op, const voi
 
 /* ------------------------------------------------------------ operations */
 
-/*
- * Ask the parts of route kind k, from the first-th on, until one serves.
- * Kept out of line so that the hot path below saves no registers for it.
- */
-__attribute__((noinline)) static void *composite_route(struct heap_composite *c, unsigned k,
-                                                       unsigned first, size_t size, size_t align)
+static int composite_make_medium(struct heap_composite *c);
+
+/* Ask the parts of route kind k, from the first-th on, until one serves; NULL if none does. */
+static void *route_try(struct heap_composite *c, unsigned k, unsigned first, size_t size,
+                       size_t align)
 {
     /* heap_alloc already checked and normalised the request: the parts get it as it is */
     for (unsigned i = first; i < c->nroute[k]; i++) {
@@ -345,8 +348,28 @@ __attribute__((noinline)) static void *composite_route(struct heap_composite *c,
         if (p)
             return p;
     }
-    count(&c->count.failed_calls);
     return NULL;
+}
+
+/*
+ * Ask the parts of route kind k, from the first-th on, until one serves.
+ * A medium heap not made yet (HEAP_COMPOSITE_LAZY_MEDIUM) is made first
+ * for the kinds it comes before the page heap in (small requests the set
+ * passed on, medium ones), and for the others only once the page heap has
+ * refused.  Kept out of line so that the hot path below saves no
+ * registers for it.
+ */
+__attribute__((noinline)) static void *composite_route(struct heap_composite *c, unsigned k,
+                                                       unsigned first, size_t size, size_t align)
+{
+    if (c->medium_later && (k == ROUTE_SMALL || k == ROUTE_MEDIUM))
+        composite_make_medium(c);
+    void *p = route_try(c, k, first, size, align);
+    if (!p && c->medium_later && composite_make_medium(c) == 0)
+        p = route_try(c, k, first, size, align);
+    if (!p)
+        count(&c->count.failed_calls);
+    return p;
 }
 
 /* Every request that is not for the slab set: its route, from the first part. */
@@ -536,7 +559,29 @@ static void composite_init(struct heap_composite *c, struct heap *small, struct 
                        : NULL;
 }
 
+/*
+ * Make the medium heap of a composite created with
+ * HEAP_COMPOSITE_LAZY_MEDIUM, on its private break, and route to it from
+ * now on.  0, or -1 (no memory: still not made, asked again next time).
+ * Callers are serialised (the flag is only taken on a source without a
+ * lock), so nobody routes while the tables change.
+ */
+static int composite_make_medium(struct heap_composite *c)
+{
+    struct heap *medium = heap_general_create(&c->medium_src.view);
+    if (!medium)
+        return -1;
+    c->medium_later = false;
+    composite_init(c, c->part[PART_SMALL], medium, c->part[PART_LARGE], c->page, true);
+    return 0;
+}
+
 struct heap *heap_composite_create(struct heap_source *src)
+{
+    return heap_composite_create_with(src, 0);
+}
+
+struct heap *heap_composite_create_with(struct heap_source *src, unsigned flags)
 {
     void *mem;
     if (!src || !src->grow)
@@ -551,10 +596,13 @@ struct heap *heap_composite_create(struct heap_source *src)
     struct heap_composite *c = mem;
     sub_brk_init(&c->medium_src, src);
     struct heap *small = heap_slab_create(src);
-    struct heap *medium = small ? heap_general_create(&c->medium_src.view) : NULL;
-    if (!medium)
+    /* later only where every call is serialised by the caller: no lock hook to race under */
+    bool later = (flags & HEAP_COMPOSITE_LAZY_MEDIUM) && !src->lock;
+    struct heap *medium = small && !later ? heap_general_create(&c->medium_src.view) : NULL;
+    if (!small || (!medium && !later))
         goto fail;
     composite_init(c, small, medium, large, src->page_size ? src->page_size : MM_PAGE_SIZE, true);
+    c->medium_later = later;
     return &c->heap;
 fail:
     if (small)
@@ -600,7 +648,8 @@ void heap_composite_destroy(struct heap *h)
     struct heap *large = c->part[PART_LARGE];
     c->magic = 0;
     heap_slab_destroy(c->part[PART_SMALL]);
-    heap_general_destroy(c->part[PART_MEDIUM]);
+    if (c->part[PART_MEDIUM]) /* not made yet (HEAP_COMPOSITE_LAZY_MEDIUM): nothing to destroy */
+        heap_general_destroy(c->part[PART_MEDIUM]);
     heap_pages_destroy(large); /* c lives in large's pages: last */
 }
 

@@ -49,6 +49,23 @@
 struct heap *heap_composite_create(struct heap_source *src);
 
 /*
+ * Flags of heap_composite_create_with.  HEAP_COMPOSITE_LAZY_MEDIUM: make
+ * the general heap only when the first request is routed to it (a small
+ * one the slab set passes on, one above HEAP_SLAB_MAX and below
+ * COMPOSITE_LARGE_MIN, or one the page heap refused), so that a heap that
+ * never serves such a request - a thread of a program whose blocks are
+ * all small - never touches the pages of its control block (about 20 KiB
+ * on x86-64).  Honoured only on a source without a lock hook, whose
+ * callers serialise every call (the first routed request makes it and
+ * rewrites the routing tables); with a lock the general heap is made at
+ * once.  Until it is made, heap_composite_part(h, 1) is NULL.
+ */
+#define HEAP_COMPOSITE_LAZY_MEDIUM 0x1u
+
+/* heap_composite_create with HEAP_COMPOSITE_* flags (0: the same). */
+struct heap *heap_composite_create_with(struct heap_source *src, unsigned flags);
+
+/*
  * A composite over instances the caller made (any of them may be a heap of
  * any kind; small and large may be NULL, medium may not).  Sizes are routed
  * as above; a sub-heap returning NULL passes the request on.  The

@@ -234,6 +234,11 @@ run_preload_generations() {
     preload_stats_run preload_generations 'memory: \([0-9]*\) instances .* owner map \([0-9]*\) KiB'
     preload_ok "preload_generations: $STATS_A instances, owner map $STATS_B KiB resident (want <= 16, <= 80)" \
         "$([ "$STATS_A" -ge 2 ] && [ "$STATS_A" -le 16 ] && [ "$STATS_B" -le 80 ] || echo "see $LOGS/preload_generations.log")"
+    # Instance structs share pages (a page each before: 4 KiB per instance).
+    local structs
+    structs=$(sed -n 's/^libmm: memory: .*instance structs \([0-9]*\) KiB resident.*/\1/p' "$LOGS/preload_generations.log" | tail -1)
+    preload_ok "preload_generations: instance structs ${structs:-?} KiB resident for $STATS_A instances (want <= 2 each + 4)" \
+        "$([ -n "$structs" ] && [ "$structs" -le $((2 * STATS_A + 4)) ] || echo "see $LOGS/preload_generations.log")"
 }
 
 run_preload_badfree() {

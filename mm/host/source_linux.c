@@ -7,8 +7,11 @@
  * the untouched part above.  A bitmap with one bit per page of the range
  * says which pages are committed, so the committed counter is exact even
  * when a caller deactivates a range twice.  Separate mappings are recorded
- * in a table (grown with mremap) so that unmap can refuse what it never
- * mapped and destroy can release what is left.
+ * in a table so that unmap can refuse what it never mapped and destroy can
+ * release what is left: the first MAP_TABLE_FIRST records sit in the
+ * struct itself (a heap that maps a few regions - libmm.so's threads, for
+ * the slab set's span-map nodes - costs no page for them), more move to a
+ * mapping of their own, grown with mremap.
  *
  * Invariants: brk is page aligned and <= capacity; a page at or above brk
  * is never committed; committed == page_size * (bits set).
@@ -21,6 +24,7 @@
 #include "mm/host/source_linux.h"
 
 #include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -33,6 +37,9 @@ struct mapping {
     size_t bytes;
 };
 
+#define MAP_TABLE_FIRST 16  /* mapping records inside the struct */
+#define MAP_TABLE_START 256 /* records in the first table mapped apart */
+
 struct source_linux {
     struct heap_source src; /* first: the struct heap_source * is this struct */
     unsigned char *base;
@@ -41,14 +48,14 @@ struct source_linux {
     unsigned flags;
     unsigned char *page_bits; /* one bit per page of the range: committed */
     size_t page_bits_bytes;
-    struct mapping *maps; /* open mappings (unordered) */
+    struct mapping *maps; /* open mappings (unordered): first_maps, or a mapping of its own */
     size_t map_count, map_slots;
     struct source_linux_stats st;
     int lock_word;
+    struct mapping first_maps[MAP_TABLE_FIRST];
 };
 
 #define DEFAULT_CAPACITY (sizeof(void *) == 8 ? ((size_t)1 << 30) : ((size_t)256 << 20))
-#define MAP_TABLE_START 256 /* mapping records in the first table */
 
 /* The struct heap_source is the first member, so the cast is the container. */
 static struct source_linux *to_linux(struct heap_source *src)
@@ -133,20 +140,34 @@ static int linux_shrink(struct heap_source *src, size_t bytes)
     return 0;
 }
 
-/* Remember a mapping; the table doubles (mremap) when full.  -1 if it cannot. */
+/*
+ * A table for twice the records (at least MAP_TABLE_START), mapped apart:
+ * the records in the struct are copied out once, a mapped table grows with
+ * mremap.  0, or -1 with the table as it was.
+ */
+static int map_table_grow(struct source_linux *s)
+{
+    bool inside = s->maps == s->first_maps;
+    size_t slots = inside ? MAP_TABLE_START : 2 * s->map_slots;
+    void *t = inside ? mmap(NULL, slots * sizeof *s->maps, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                     : mremap(s->maps, s->map_slots * sizeof *s->maps, slots * sizeof *s->maps,
+                              MREMAP_MAYMOVE);
+    if (t == MAP_FAILED)
+        return -1;
+    if (inside)
+        memcpy(t, s->first_maps, sizeof s->first_maps);
+    s->maps = t;
+    s->map_slots = slots;
+    s->st.table_bytes = slots * sizeof *s->maps;
+    return 0;
+}
+
+/* Remember a mapping; the table grows when full.  -1 if it cannot. */
 static int map_table_add(struct source_linux *s, void *p, size_t bytes)
 {
-    if (s->map_count == s->map_slots) {
-        size_t slots = s->map_slots ? 2 * s->map_slots : MAP_TABLE_START;
-        void *t = s->maps ? mremap(s->maps, s->map_slots * sizeof *s->maps, slots * sizeof *s->maps,
-                                   MREMAP_MAYMOVE)
-                          : mmap(NULL, slots * sizeof *s->maps, PROT_READ | PROT_WRITE,
-                                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (t == MAP_FAILED)
-            return -1;
-        s->maps = t;
-        s->map_slots = slots;
-    }
+    if (s->map_count == s->map_slots && map_table_grow(s) != 0)
+        return -1;
     s->maps[s->map_count++] = (struct mapping){p, bytes};
     return 0;
 }
@@ -286,6 +307,8 @@ struct heap_source *source_linux_create(const struct source_linux_config *cfg)
     s->flags = c.flags;
     s->page_bits = (unsigned char *)(s + 1);
     s->page_bits_bytes = bits_bytes;
+    s->maps = s->first_maps;
+    s->map_slots = MAP_TABLE_FIRST;
     source_linux_wire(s);
     return &s->src;
 }
@@ -296,7 +319,7 @@ void source_linux_destroy(struct heap_source *src)
     struct source_linux *s = to_linux(src);
     for (size_t i = 0; i < s->map_count; i++)
         munmap(s->maps[i].ptr, s->maps[i].bytes);
-    if (s->maps)
+    if (s->maps != s->first_maps)
         munmap(s->maps, s->map_slots * sizeof *s->maps);
     munmap(s->base, s->capacity);
     size_t self_bytes =

@@ -56,6 +56,7 @@ struct source_linux_stats {
     size_t grow_calls, shrink_calls, map_calls, unmap_calls;
     size_t activate_calls, deactivate_calls;
     size_t failed_calls; /* grow/map/activate that returned failure */
+    size_t table_bytes;  /* the mapping records' own mapping (0 while they fit in the struct) */
 };
 
 /*

@@ -637,6 +637,97 @@ TEST(metadata_on_zeroed_memory_stays_untouched_until_used)
     CHECK(zeroed + 3 <= written);
 }
 
+/* Pages of the first 256 KiB of h's metadata resident after a create and one small request. */
+static void pages_touched_small(unsigned create_flags, struct heap **out, struct heap_source **src,
+                                size_t *pages)
+{
+    *pages = SIZE_MAX;
+    *src = linux_source(0);
+    *out = heap_composite_create_with(*src, create_flags);
+    CHECK(*out != NULL);
+    void *a = heap_alloc(*out, 16, 0);
+    CHECK(a != NULL);
+    heap_free(*out, a);
+    uintptr_t base = (uintptr_t)heap_composite_part(*out, LARGE);
+    *pages = resident_pages(base, base + 256 * KIB);
+}
+
+/*
+ * HEAP_COMPOSITE_LAZY_MEDIUM: a heap whose requests are all small or large
+ * never makes its general heap (libmm.so's threads: 5 pages of control
+ * block each); the first request routed to it makes it, and from then on
+ * the composite is the usual one.  A source with a lock makes it at once.
+ */
+TEST(lazy_medium_heap_is_made_by_the_first_request_it_serves)
+{
+    struct heap *eager = NULL, *h = NULL;
+    struct heap_source *eager_src = NULL, *src = NULL;
+    size_t eager_pages, lazy_pages;
+    pages_touched_small(0, &eager, &eager_src, &eager_pages);
+    pages_touched_small(HEAP_COMPOSITE_LAZY_MEDIUM, &h, &src, &lazy_pages);
+    CHECK(eager_pages != SIZE_MAX && lazy_pages != SIZE_MAX);
+    printf("# pages touched by create + a small request: %zu eager, %zu lazy\n", eager_pages,
+           lazy_pages);
+    CHECK(lazy_pages + 4 <= eager_pages);
+    heap_composite_destroy(eager);
+    source_linux_destroy(eager_src);
+
+    CHECK(heap_composite_part(h, MEDIUM) == NULL);
+    void *small = heap_alloc(h, 100, 0), *large = heap_alloc(h, 200 * KIB, 0);
+    void *aligned = heap_alloc(h, 5000, 8 * KIB);
+    CHECK(small && large && aligned);
+    CHECK_EQ(owner(h, small), SMALL);
+    CHECK_EQ(owner(h, large), LARGE);
+    CHECK_EQ(owner(h, aligned), LARGE);
+    CHECK(heap_composite_part(h, MEDIUM) == NULL); /* the page heap served them all */
+    void *medium = heap_alloc(h, 5000, 0);
+    CHECK(medium != NULL);
+    CHECK(heap_composite_part(h, MEDIUM) != NULL);
+    CHECK_EQ(owner(h, medium), MEDIUM);
+    CHECK_EQ(heap_size(h, medium), heap_size(heap_composite_part(h, MEDIUM), medium));
+    CHECK_EQ(heap_check(h), 0);
+    void *p[] = {small, large, aligned, medium};
+    for (unsigned i = 0; i < 4; i++)
+        heap_free(h, p[i]);
+    struct heap_stats st = heap_stats_of(h);
+    CHECK_EQ(st.live_blocks, 0);
+    CHECK_EQ(st.failed_calls, 0);
+    CHECK_EQ(heap_check(h), 0);
+    heap_composite_destroy(h);
+    source_linux_destroy(src);
+
+    /* the shadow model over a lazy heap: every size and alignment, misuse included */
+    src = linux_source(0);
+    h = heap_composite_create_with(src, HEAP_COMPOSITE_LAZY_MEDIUM);
+    CHECK_EQ(stress(h, 256 * KIB, 20000), 0);
+    CHECK_EQ(heap_check(h), 0);
+    heap_composite_destroy(h);
+    source_linux_destroy(src);
+
+    /* a source with a lock: callers may race, so the general heap is made at once */
+    src = linux_source(SOURCE_LINUX_LOCKED);
+    h = heap_composite_create_with(src, HEAP_COMPOSITE_LAZY_MEDIUM);
+    CHECK(h != NULL && heap_composite_part(h, MEDIUM) != NULL);
+    heap_composite_destroy(h);
+    source_linux_destroy(src);
+}
+
+/* A heap destroyed before its general heap was made gives everything back all the same. */
+TEST(lazy_medium_heap_never_made_destroys_cleanly)
+{
+    struct heap_source *src = linux_source(0);
+    struct heap *h = heap_composite_create_with(src, HEAP_COMPOSITE_LAZY_MEDIUM);
+    CHECK(h != NULL);
+    for (int i = 0; i < 100; i++)
+        CHECK(heap_alloc(h, (size_t)(8 + i * 16), 0) != NULL); /* live at destroy */
+    CHECK(heap_composite_part(h, MEDIUM) == NULL);
+    heap_composite_destroy(h);
+    struct source_linux_stats st;
+    source_linux_stats(src, &st);
+    CHECK_EQ(st.mapped, 0);
+    source_linux_destroy(src);
+}
+
 /* The same heap over memory full of junk (a source that promises nothing) works as on zeros. */
 TEST(metadata_on_junk_memory_is_zeroed)
 {

@@ -516,3 +516,35 @@ TEST(shadow_step_api_counts_and_closes)
     heap_general_destroy(h);
     source_linux_destroy(src);
 }
+
+/*
+ * source_linux records its first mappings inside its own struct: a heap
+ * that maps a few regions (libmm.so's threads map the slab set's span-map
+ * nodes) costs no page of table; past those the records move out, and
+ * every mapping stays known (unmapped exactly once, refused twice).
+ */
+TEST(linux_source_first_mappings_need_no_table)
+{
+    struct heap_source *src = source_linux_create(NULL);
+    enum { MAPS = 600 }; /* past the records inside, the first table and one doubling */
+    static void *p[MAPS];
+    struct source_linux_stats st;
+    for (int i = 0; i < MAPS; i++) {
+        p[i] = src->map(src, 4096);
+        CHECK(p[i] != NULL);
+        source_linux_stats(src, &st);
+        if (i == 0)
+            CHECK_EQ(st.table_bytes, 0); /* one mapping: recorded inside the struct */
+    }
+    source_linux_stats(src, &st);
+    CHECK(st.table_bytes >= MAPS * 2 * sizeof(void *));
+    CHECK_EQ(st.mapped, (size_t)MAPS * 4096);
+    for (int i = 0; i < MAPS; i += 2)
+        src->unmap(src, p[i], 4096);
+    size_t reports = mm_host_report_count();
+    src->unmap(src, p[0], 4096); /* twice: refused, reported */
+    CHECK_EQ(mm_host_report_count(), reports + 1);
+    source_linux_stats(src, &st);
+    CHECK_EQ(st.mapped, (size_t)MAPS / 2 * 4096);
+    source_linux_destroy(src); /* the odd ones go with it */
+}

@@ -9,7 +9,9 @@
  * heap, pooled, must not keep the memory in reserve.  Last, 16 threads at
  * once allocate and free blocks of every size and exit: their heaps, empty,
  * must go back whole (metadata included), and the next threads, which
- * make new heaps in the instances left, must work as before.
+ * make new heaps in the instances left, must work as before.  And a
+ * thread whose blocks are all small must not pay for the general heap it
+ * never uses: its heap's committed memory stays within SMALL_ONLY_KIB_MAX.
  */
 #include "preload_util.h"
 
@@ -25,6 +27,8 @@
 #define POOLED_KIB_MAX 64
 #define EXITING 16          /* threads at once whose empty heaps must go back */
 #define RETIRED_KIB_MAX 64  /* committed growth allowed after all of them (before: 118 KiB each) */
+/* Committed by a live thread that made 16 small blocks (88 KiB; 172 with the general heap made at once). */
+#define SMALL_ONLY_KIB_MAX 120
 
 struct queue {
     pthread_mutex_t lock;
@@ -255,6 +259,43 @@ static void check_retired_later(libmm_stats_fn stats)
     check(stats && kept <= RETIRED_KIB_MAX && freed.live_blocks == start.live_blocks, what);
 }
 
+static pthread_barrier_t small_made, small_seen;
+
+/* 16 small blocks of 16 sizes, kept until main has read the statistics. */
+static void *small_only(void *arg)
+{
+    (void)arg;
+    void *p[16];
+    for (unsigned i = 0; i < 16; i++)
+        p[i] = malloc(16 + 32 * i);
+    pthread_barrier_wait(&small_made);
+    pthread_barrier_wait(&small_seen);
+    for (unsigned i = 0; i < 16; i++)
+        free(p[i]);
+    return NULL;
+}
+
+/* A live thread that only ever made small blocks costs no general heap. */
+static void check_small_only_thread(libmm_stats_fn stats)
+{
+    char what[200];
+    pthread_t t;
+    pthread_barrier_init(&small_made, NULL, 2);
+    pthread_barrier_init(&small_seen, NULL, 2);
+    struct heap_stats before = stats_now(stats);
+    pthread_create(&t, NULL, small_only, NULL);
+    pthread_barrier_wait(&small_made);
+    struct heap_stats during = stats_now(stats);
+    pthread_barrier_wait(&small_seen);
+    pthread_join(t, NULL);
+    long grew = committed_kib_since(&before, &during);
+    snprintf(what, sizeof what,
+             "a thread with 16 small blocks: its heap committed %ld KiB (want <= %d: no general "
+             "heap made for it)",
+             grew, SMALL_ONLY_KIB_MAX);
+    check(stats && grew > 0 && grew <= SMALL_ONLY_KIB_MAX, what);
+}
+
 static void round_of_threads(void)
 {
     pthread_t t[THREADS];
@@ -279,5 +320,6 @@ int main(void)
     check_pooled_heap(stats, &after);
     check_retired_heaps(stats);
     check_retired_later(stats);
+    check_small_only_thread(stats);
     return done("preload_threads");
 }

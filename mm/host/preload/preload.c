@@ -110,6 +110,14 @@
 #include "mm/port.h"
 
 #define PRELOAD_EXPORT __attribute__((visibility("default")))
+/*
+ * libmm.so is built with -fno-optimize-sibling-calls (every frame stays for
+ * the guard heap's call-site traces); malloc and free are not: their
+ * general paths are reached by a jump that replaces their frame, which the
+ * traces then see instead, so the short paths need not save the registers
+ * the general ones use.
+ */
+#define PRELOAD_JUMPS __attribute__((optimize("optimize-sibling-calls")))
 #define PRELOAD_BATCH 64
 #define PRELOAD_OPEN 8     /* owners a thread fills batches for at once */
 #define PRELOAD_SPARES 8   /* emptied batches an instance keeps for its next ones */
@@ -362,7 +370,8 @@ static struct heap *inst_make_heap(struct preload_inst *in, size_t guard_window)
     if (in->kind == KIND_GUARD)
         return heap_debug_create_with(&in->rec,
                                       &(struct heap_debug_config){.window_bytes = guard_window});
-    return heap_composite_create(&in->rec);
+    /* the general heap made at the first request for it: most threads' blocks are all small */
+    return heap_composite_create_with(&in->rec, HEAP_COMPOSITE_LAZY_MEDIUM);
 }
 
 /* Give `in` a heap of its own (made or adopted with none): 0, or -1 with nothing kept. */
@@ -378,20 +387,93 @@ static int inst_heap_new(struct preload_inst *in, size_t guard_window)
 }
 
 /*
+ * Instance structs, several to a page: carved in turn from chunks mapped
+ * INST_CHUNK bytes at a time (their pages cost nothing until a struct is
+ * written there) and never given back, since the registry keeps every
+ * instance for the next thread; a struct whose heap could not be made goes
+ * on a spare list for the next one.  A thread costs a third of a page here
+ * instead of a page of its own.  Under reg.lock.
+ */
+#define INST_CHUNK ((size_t)64 << 10)
+
+struct inst_chunk {
+    struct inst_chunk *next; /* every chunk, for MM_STATS's resident count */
+};
+
+static struct {
+    struct inst_chunk *chunks;
+    char *next; /* the next struct of the newest chunk */
+    size_t left;
+    struct preload_inst *spare; /* through ->pooled */
+} inst_mem;
+
+/* Zeroed memory for an instance struct, or NULL. */
+static struct preload_inst *inst_struct_new(void)
+{
+    /* a struct's first line must start on a line: its fields are aligned to 64 */
+    size_t head = (sizeof(struct inst_chunk) + 63) & ~(size_t)63;
+    pthread_mutex_lock(&reg.lock);
+    struct preload_inst *in = inst_mem.spare;
+    if (in) {
+        inst_mem.spare = in->pooled;
+        memset(in, 0, sizeof *in);
+    } else if (inst_mem.left >= sizeof *in ||
+               (inst_mem.next = mmap(NULL, INST_CHUNK, PROT_READ | PROT_WRITE,
+                                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) != MAP_FAILED) {
+        if (inst_mem.left < sizeof *in) { /* a new chunk: link it, carve after its head */
+            struct inst_chunk *c = (struct inst_chunk *)inst_mem.next;
+            c->next = inst_mem.chunks;
+            inst_mem.chunks = c;
+            inst_mem.next += head;
+            inst_mem.left = INST_CHUNK - head;
+        }
+        in = (struct preload_inst *)inst_mem.next;
+        inst_mem.next += sizeof *in;
+        inst_mem.left -= sizeof *in;
+    } else {
+        inst_mem.next = NULL; /* mmap failed: nothing carved, nothing left */
+    }
+    pthread_mutex_unlock(&reg.lock);
+    return in;
+}
+
+/* Keep a struct nobody uses (its heap could not be made) for the next instance. */
+static void inst_struct_spare(struct preload_inst *in)
+{
+    pthread_mutex_lock(&reg.lock);
+    in->pooled = inst_mem.spare;
+    inst_mem.spare = in;
+    pthread_mutex_unlock(&reg.lock);
+}
+
+/* Resident bytes of the instance structs' chunks (MM_STATS), reg.lock held. */
+static size_t inst_structs_resident_locked(void)
+{
+    size_t n = 0;
+    for (struct inst_chunk *c = inst_mem.chunks; c; c = c->next) {
+        unsigned char vec[INST_CHUNK / 4096];
+        if (mincore(c, INST_CHUNK, vec) != 0)
+            continue;
+        for (size_t i = 0; i < sizeof vec; i++)
+            n += (size_t)(vec[i] & 1) * 4096;
+    }
+    return n;
+}
+
+/*
  * A new instance in the registry, owned by the calling thread for a thread
  * instance, by nobody for the guard heap; NULL when memory is out
  * (nothing is kept).
  */
 static struct preload_inst *inst_create(enum inst_kind kind, size_t guard_window)
 {
-    struct preload_inst *in =
-        mmap(NULL, sizeof *in, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (in == MAP_FAILED)
+    struct preload_inst *in = inst_struct_new();
+    if (!in)
         return NULL;
     in->kind = kind;
     preload_lock_init(&in->lock, kind == KIND_THREAD ? preload_lock_self() : NULL);
     if (inst_heap_new(in, guard_window) < 0) {
-        munmap(in, sizeof *in);
+        inst_struct_spare(in);
         return NULL;
     }
     pthread_mutex_lock(&reg.lock);
@@ -1157,9 +1239,53 @@ static void free_block(void *p)
     free_impl(p);
 }
 
-PRELOAD_EXPORT void free(void *p)
+/*
+ * The owner's own call, when nothing else needs doing: no batch waiting
+ * to be drained, no other thread wanting in.  Returns 1 with the instance
+ * entered (leave with self_leave_fast), else 0 with nothing entered: the
+ * general path (call_enter) then does whatever there is to do.  A batch
+ * pushed between the check and the entry is drained at the next call,
+ * as it would be had it been pushed a moment later.
+ */
+static inline int self_enter_fast(struct preload_inst *in)
+{
+    if (__atomic_load_n(&in->incoming, __ATOMIC_RELAXED))
+        return 0;
+    enum preload_held how = preload_lock_owner(&in->lock);
+    if (__builtin_expect(how == PRELOAD_OWNER_FAST, 1))
+        return 1;
+    if (how != PRELOAD_NOT_TAKEN)
+        preload_unlock(&in->lock, how); /* another thread waits: the general path queues */
+    return 0;
+}
+
+static inline void self_leave_fast(struct preload_inst *in)
+{
+    preload_unlock(&in->lock, PRELOAD_OWNER_FAST);
+}
+
+/* Every free but free's short path: kept out of free, so that path saves no registers for it. */
+__attribute__((noinline)) static void free_general(void *p)
 {
     free_impl(p);
+}
+
+/*
+ * free: a block of the caller's own heap, with nothing else to do, is
+ * freed straight into it (no struct call, no batch check, no spent list);
+ * everything else is free_general's, reached by a jump, not a call
+ * (PRELOAD_JUMPS), so the guard heap's call-site trace sees the same
+ * frames as if it were inlined here.
+ */
+PRELOAD_EXPORT PRELOAD_JUMPS void free(void *p)
+{
+    struct preload_inst *self = tls_inst;
+    if (__builtin_expect(p && self && preload_owner_get(p) == self, 1) && self_enter_fast(self)) {
+        heap_free(self->heap, p);
+        self_leave_fast(self);
+        return;
+    }
+    free_general(p);
 }
 
 #define MALLOC_ON(h) mm_malloc(h, n)
@@ -1168,9 +1294,22 @@ static inline __attribute__((always_inline)) void *malloc_impl(size_t n)
     ALLOC_WITH(MALLOC_ON, preload_direct_alloc(n, 0));
 }
 
-PRELOAD_EXPORT void *malloc(size_t n)
+/* Every malloc but malloc's short path (see free_general). */
+__attribute__((noinline)) static void *malloc_general(size_t n)
 {
     return malloc_impl(n);
+}
+
+/* malloc: the caller's own heap entered the short way when it can (self_enter_fast). */
+PRELOAD_EXPORT PRELOAD_JUMPS void *malloc(size_t n)
+{
+    struct preload_inst *in = tls_inst;
+    if (__builtin_expect(in && !guard, 1) && self_enter_fast(in)) {
+        void *p = mm_malloc(in->heap, n);
+        self_leave_fast(in);
+        return p ? p : check_result(NULL);
+    }
+    return malloc_general(n);
 }
 
 /*
@@ -1362,6 +1501,7 @@ static void stats_settle(struct preload_inst *in)
 struct mem_tally {
     int instances, retired;
     size_t committed, mapped, cached;
+    size_t structs; /* resident bytes of the instance structs' chunks */
 };
 
 /* `in`'s heap_stats into *st, its source's figures added to *mem; entered for the reading. */
@@ -1390,17 +1530,16 @@ static void stats_read(struct preload_inst *in, struct heap_stats *st, struct me
  * Where the process's memory goes, beyond the heaps' own counts: what the
  * sources have committed or mapped (the heaps' blocks, their metadata and
  * what they keep), the part of it kept for the next maps, the owner map's
- * resident pages and the instance structs.
+ * resident pages and the instance structs' (several to a page).
  */
 static void stats_print_memory(int fd, const struct mem_tally *m)
 {
     preload_print_fd(fd,
                      "libmm: memory: %d instances (%d retired), sources %zu KiB committed + %zu "
                      "KiB mapped (%zu KiB of it kept for the next maps), owner map %zu KiB "
-                     "resident, instance structs %zu KiB",
+                     "resident, instance structs %zu KiB resident",
                      m->instances, m->retired, m->committed >> 10, m->mapped >> 10,
-                     m->cached >> 10, preload_owner_resident() >> 10,
-                     m->instances * sizeof(struct preload_inst) >> 10);
+                     m->cached >> 10, preload_owner_resident() >> 10, m->structs >> 10);
 }
 
 /* libmm_stats, printing to fd (-1: not at all). */
@@ -1426,6 +1565,7 @@ static int stats_collect(struct heap_stats *sum, int fd)
         if (fd >= 0)
             stats_print_one(fd, kind_name(in), &st);
     }
+    mem.structs = inst_structs_resident_locked();
     pthread_mutex_unlock(&reg.lock);
     if (fd >= 0) {
         stats_print_one(fd, "total", sum);
