@@ -7,18 +7,27 @@
  *   from (size, align) and asks each sub-heap in turn until one returns a
  *   block:
  *
- *     align >= page                     large, medium
+ *     size >= COMPOSITE_LARGE_MIN       large, medium
+ *     align >  page                     large, medium
  *     size <= HEAP_SLAB_MAX             small, medium, large
- *     size <  COMPOSITE_LARGE_MIN       medium, large
- *     otherwise                         large, medium
+ *     otherwise                         medium, large
  *
  *   so a request one sub-heap refuses (an alignment beyond a slab class, a
  *   size the slab set does not serve, a source that will not grow for it)
  *   is served by the next.  Why these limits: slab classes waste at most
- *   1/8 and need no header, but stop at 2 KiB; below 64 KiB the general heap
+ *   1/8 and need no header, but stop at a page; below 64 KiB the general heap
  *   keeps waste to a header word; from 64 KiB on, whole pages waste at most
  *   1/16 and are given back to the source the moment they are freed
  *   (unmapped or deactivated), without fragmenting the general heap.
+ *
+ *   Aligned requests below 64 KiB: the slab set passes on one whose class
+ *   would waste more than a quarter of it and 256 bytes (10 bytes aligned
+ *   to 2048 would take the 2048-byte class), and page-aligned ones go to the
+ *   general heap first, which places the block at an aligned address inside
+ *   a free block and keeps the gap in front as a free block for the next
+ *   request (a page heap run of its own would be a whole page for each).
+ *   Only alignments above a page go to the page heap, whose gaps are
+ *   decommitted pages.
  *
  *   The slab set is called directly with a fallback (heap_slab_alloc_or,
  *   heap_slab_free_or): a small malloc or free ends in the set's magazine
@@ -277,10 +286,10 @@ static void count(size_t *counter)
 
 static unsigned route_kind(const struct heap_composite *c, size_t size, size_t align)
 {
-    return align >= c->page             ? ROUTE_ALIGNED
-           : size <= HEAP_SLAB_MAX      ? ROUTE_SMALL
-           : size < COMPOSITE_LARGE_MIN ? ROUTE_MEDIUM
-                                        : ROUTE_LARGE;
+    return size >= COMPOSITE_LARGE_MIN ? ROUTE_LARGE
+           : align > c->page           ? ROUTE_ALIGNED
+           : size <= HEAP_SLAB_MAX     ? ROUTE_SMALL
+                                       : ROUTE_MEDIUM;
 }
 
 /* Fill c->route: for each kind, the distinct sub-heaps to try, best first. */

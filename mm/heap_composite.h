@@ -3,9 +3,12 @@
  * to the sub-heap that serves its size best.  In the kernel it serves
  * kmalloc.
  *
- *   size <= HEAP_SLAB_MAX (2048), align < page   small: slab size classes (mm/slab.h)
+ *   size <= HEAP_SLAB_MAX (4096)                 small: slab size classes (mm/slab.h)
  *   smaller than COMPOSITE_LARGE_MIN (64 KiB)    medium: the general heap (mm/heap_general.h)
- *   COMPOSITE_LARGE_MIN and up, or align >= page large: the page heap (mm/heap_pages.h)
+ *   COMPOSITE_LARGE_MIN and up, or align > page  large: the page heap (mm/heap_pages.h)
+ *
+ * An aligned small request whose class would waste a quarter of it and 256
+ * bytes goes to the general heap too, which fits it inside a free block.
  *
  * A sub-heap that cannot serve a request (alignment beyond a slab class,
  * source exhausted) passes it on to the next bigger one, so every power of

@@ -87,6 +87,7 @@
 #define FL_COUNT (SIZE_BITS - FL_SHIFT + 1)
 
 #define CLASS_SCAN_LIMIT 8u    /* blocks list_find_in_class looks at, at most */
+#define ALIGNED_SCAN_LIMIT 16u /* blocks list_find_aligned looks at, at most */
 #define MAX_SEGMENTS 64u       /* arenas + mapped blocks */
 #define SEGMENTS_FOR_ARENA 16u /* mapped blocks never take the last ones */
 
@@ -495,6 +496,59 @@ static struct block *list_find_in_class(struct general_heap *h, size_t size)
     return NULL;
 }
 
+/*
+ * Bytes from free block f to the block whose user pointer is the first one
+ * aligned to align that leaves in front either nothing or a free block.
+ */
+static size_t carve_gap(const struct block *f, size_t align)
+{
+    uintptr_t user = (uintptr_t)block_user(f);
+    size_t gap = align_up(user, align) - user;
+    if (gap && gap < MIN_BLOCK)
+        gap += align; /* the part in front must be able to stand alone as a free block */
+    return gap;
+}
+
+/*
+ * An aligned request's first look: a free block of at least `need` bytes
+ * that already holds an aligned block of `need` bytes (the front gap, if
+ * any, stays a free block), among at most ALIGNED_SCAN_LIMIT blocks of the
+ * classes from need's own up to, not including, the one of `want` (need +
+ * align + GRAIN: from there on every block fits, list_find's business).
+ * Without it an aligned request always splits a block of need + align, so
+ * the gaps it leaves in front are too small for the next aligned request
+ * of the same kind and the heap grows for each; with it those gaps are
+ * filled.  Bounded, so O(1).
+ */
+static struct block *list_find_aligned(struct general_heap *h, size_t need, size_t align,
+                                       size_t want)
+{
+    unsigned fl, sl, last_fl, last_sl, looked = 0;
+    size_class(need, &fl, &sl);
+    size_class(size_class_round_up(want), &last_fl, &last_sl);
+    for (; fl <= last_fl; fl++, sl = 0) {
+        uint32_t map = h->sl_bitmap[fl] & (~0u << sl);
+        if (fl == last_fl)
+            map &= (1u << last_sl) - 1;
+        for (; map; map &= map - 1) {
+            unsigned s = (unsigned)__builtin_ctz(map);
+            for (struct block *b = h->heads[fl][s]; b; b = link_next(h, b)) {
+                if (!link_in_span(h, b) || !block_is_free(b)) {
+                    general_report(h, "free list %u/%u corrupted: link to %p: list dropped", fl, s,
+                                   (void *)b);
+                    list_drop(h, fl, s);
+                    break;
+                }
+                if (carve_gap(b, align) + need <= block_size(b))
+                    return b;
+                if (++looked == ALIGNED_SCAN_LIMIT)
+                    return NULL;
+            }
+        }
+    }
+    return NULL;
+}
+
 /* ---------------------------------------------------------------- segments */
 
 /* The segment containing address p, or NULL.  Binary search: O(log MAX_SEGMENTS). */
@@ -883,10 +937,7 @@ static uintptr_t block_take_front(struct general_heap *h, struct block *f, uintp
 /* Carve a block of `need` bytes whose user pointer is aligned to align out of free block f. */
 static void *block_carve(struct general_heap *h, struct block *f, size_t need, size_t align)
 {
-    uintptr_t user = (uintptr_t)block_user(f), aligned = align_up(user, align);
-    size_t gap = aligned - user;
-    if (gap && gap < MIN_BLOCK)
-        gap += align; /* the part in front must be able to stand alone as a free block */
+    size_t gap = carve_gap(f, align);
     struct block *u = (struct block *)((uintptr_t)f + gap);
     uintptr_t flags = f->header & HDR_PREV_FREE;
     uintptr_t end = block_take_front(h, f, (uintptr_t)u + need);
@@ -1069,7 +1120,9 @@ static void *arena_alloc(struct general_heap *h, size_t size, size_t align)
     size_t need = block_need(size);
     /* room to move the start up to the alignment and leave a free block in front */
     size_t want = align > GRAIN ? need + align + GRAIN : need;
-    struct block *f = list_find(h, want);
+    struct block *f = align > GRAIN ? list_find_aligned(h, need, align, want) : NULL;
+    if (!f)
+        f = list_find(h, want);
     if (!f)
         f = list_find_in_class(h, want);
     if (!f)

@@ -39,7 +39,7 @@
 struct slab_cache;
 
 /* Largest request the size-class set serves. */
-#define HEAP_SLAB_MAX 2048u
+#define HEAP_SLAB_MAX 4096u
 
 /* Empty slabs a cache keeps instead of returning them (slab_cache_shrink drops them too). */
 #define SLAB_EMPTY_RESERVE 1u
@@ -86,7 +86,8 @@ size_t slab_cache_object_align(const struct slab_cache *c);
 
 /*
  * The size-class set: classes from HEAP_DEFAULT_ALIGN to HEAP_SLAB_MAX
- * bytes (8 16 24 32 48 64 80 96 112 128 192 256 384 512 768 1024 1536 2048, less
+ * bytes (8 16 24 32 48 64 80 96 112 128 192 256 384 512 768 1024 1536 2048 2560
+ * 3072 4096, less
  * those that cannot be aligned to HEAP_DEFAULT_ALIGN), each object aligned
  * to the largest power of two dividing its class size.  Returns NULL when
  * src has no memory for the instance.  Whether src has a lock is read
@@ -116,7 +117,9 @@ size_t heap_slab_release(struct heap *h, void *ptr);
  * has another owner's, then nothing changes: use the set as a plain
  * heap); NULL fallbacks give them back.  heap_slab_alloc_or: a request no
  * class serves (too big, aligned beyond every class that fits: then the
- * set counts no failure) or that finds memory out returns
+ * set counts no failure), an aligned one its class would serve with more
+ * than a quarter of its size and 256 bytes wasted (also no failure: the
+ * owner places it better), or one that finds memory out returns
  * alloc_rest(arg, size, align).  heap_slab_free_or: a pointer that is not
  * a live object of h goes to free_rest(arg, ptr), nothing changed or
  * reported here.  Without an owner alloc_rest returns NULL and free_rest

@@ -322,7 +322,7 @@ END {
     }
     print ""
     print "Legend for cells that are not figures: \"n/a\" the allocator cannot serve the workload"
-    print "(the slab set stops at 2048 B); \"not installed\" the peer library is missing (deps.sh"
+    print "(the slab set stops at 4096 B); \"not installed\" the peer library is missing (deps.sh"
     print "installs it); \"failed\" the run stopped, and why is listed below; \"-\" not run."
     if (nn) {
         print ""

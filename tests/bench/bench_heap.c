@@ -66,7 +66,7 @@
  *     peak_rss= peak_src= foot=rss src_calls= moves= end_live= end_in_use=
  *     end_held= end_committed= check=
  * or status=unsupported (the allocator cannot serve the workload's sizes or
- * alignments: the slab set stops at 2048 B) or status=failed reason="..."
+ * alignments: the slab set stops at 4096 B) or status=failed reason="..."
  * (NULL from an allocator, a misaligned block; exit status 1).
  * BENCH_SCALE (a positive number, default 1) multiplies the steps of each pass;
  * BENCH_SEED (a number) picks another sequence of requests.

@@ -164,9 +164,15 @@ TEST(routing)
         int part;
     } cases[] = {
         {1, 0, SMALL},         {100, 0, SMALL},        {HEAP_SLAB_MAX, 0, SMALL},
-        {10, 64, SMALL},       {10, 2048, SMALL},      {HEAP_SLAB_MAX + 1, 0, MEDIUM},
-        {5000, 0, MEDIUM},     {60 * KIB, 32, MEDIUM}, {COMPOSITE_LARGE_MIN, 0, LARGE},
-        {300 * KIB, 0, LARGE}, {100, 4096, LARGE},     {2000, 64 * KIB, LARGE},
+        {10, 64, SMALL},       {40, 256, SMALL},       {1900, 2048, SMALL},
+        {3000, 0, SMALL},      {4096, 4096, SMALL}, /* classes up to a page */
+        {HEAP_SLAB_MAX + 1, 0, MEDIUM},                {5000, 0, MEDIUM},
+        {60 * KIB, 32, MEDIUM},                        {COMPOSITE_LARGE_MIN, 0, LARGE},
+        {300 * KIB, 0, LARGE}, {2000, 64 * KIB, LARGE}, {100, 8192, LARGE},
+        /* a class would waste more than a quarter and 256 bytes: the general heap */
+        {10, 2048, MEDIUM},    {600, 1024, MEDIUM},    {1000, 2048, MEDIUM},
+        /* page-aligned below the large limit: placed inside the general heap's free blocks */
+        {100, 4096, MEDIUM},   {5000, 4096, MEDIUM},   {COMPOSITE_LARGE_MIN, 4096, LARGE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         void *p = heap_alloc(h, cases[i].size, cases[i].align);
@@ -551,8 +557,8 @@ TEST(large_realloc_grows_in_place_and_a_refused_growth_changes_nothing)
     memset(p + 100 * KIB, 1, 80 * KIB);
     CHECK_EQ(heap_size(h, q), 0); /* inside p now */
     CHECK_EQ(heap_free_reports(h, q), 1);
-    /* the 5 pages of q that p did not take: page-aligned requests go to the page heap */
-    char *after = mm_memalign(h, 4096, 20 * KIB);
+    /* the 5 pages of q that p did not take, asked of the page heap itself */
+    char *after = heap_alloc(heap_composite_part(h, LARGE), 20 * KIB, 4096);
     CHECK(after == p + heap_size(h, p));
     size_t usable = heap_size(h, p);
     CHECK_EQ(heap_resize(h, p, usable + 4096), -1);
@@ -695,7 +701,7 @@ TEST(lazy_medium_heap_is_made_by_the_first_request_it_serves)
     CHECK_EQ(owner(h, large), LARGE);
     CHECK_EQ(owner(h, aligned), LARGE);
     CHECK(heap_composite_part(h, MEDIUM) == NULL); /* the page heap served them all */
-    void *medium = heap_alloc(h, 3000, 0);
+    void *medium = heap_alloc(h, 5000, 0);
     CHECK(medium != NULL);
     CHECK(heap_composite_part(h, MEDIUM) != NULL);
     CHECK_EQ(owner(h, medium), MEDIUM);

@@ -260,6 +260,41 @@ TEST(every_power_of_two_alignment_with_odd_sizes)
     source_linux_destroy(src);
 }
 
+/*
+ * An aligned request takes a free block that already holds an aligned place
+ * for it, even when that block is smaller than size + align: 64 blocks of
+ * 3000 bytes aligned to a page, every other one freed (each leaves a free
+ * block of about 5 KiB around a page boundary), then as many again fit
+ * into those blocks: the heap does not grow.  (Taking size + align from the
+ * top block instead, it grew by 64 KiB.)
+ */
+TEST(aligned_request_fills_a_free_block_that_holds_an_aligned_place)
+{
+    enum { N = 64 };
+    struct heap_source *src = linux_source(64 * MIB, SOURCE_LINUX_NO_MAP);
+    struct heap *h = heap_general_create(src);
+    void *p[N];
+    for (int i = 0; i < N; i++)
+        CHECK((p[i] = heap_alloc(h, 3000, 4096)) != NULL);
+    for (int i = 1; i < N; i += 2)
+        heap_free(h, p[i]);
+    struct heap_stats before, after;
+    heap_stats(h, &before);
+    for (int i = 1; i < N; i += 2) {
+        void *q = heap_alloc(h, 3000, 4096);
+        CHECK(q != NULL);
+        CHECK_EQ((uintptr_t)q % 4096, 0);
+        p[i] = q;
+    }
+    heap_stats(h, &after);
+    CHECK_EQ(after.bytes_held, before.bytes_held);
+    CHECK_EQ(heap_check(h), 0);
+    for (int i = 0; i < N; i++)
+        heap_free(h, p[i]);
+    heap_general_destroy(h);
+    source_linux_destroy(src);
+}
+
 TEST(impossible_sizes_and_bad_alignments_return_null)
 {
     struct source_linux_config c = {.capacity = 64 * MIB, .map_limit = 8 * MIB};

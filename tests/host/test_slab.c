@@ -226,8 +226,8 @@ TEST(impossible_requests)
     CHECK(heap_alloc(h, SIZE_MAX, 0) == NULL);
     CHECK(heap_alloc(h, HEAP_MAX_REQUEST, 0) == NULL);
     CHECK(heap_alloc(h, 10, 3) == NULL);
-    CHECK(heap_alloc(h, 10, 4096) == NULL);
-    CHECK(h->ops->alloc(h, 10, 4096) == NULL);
+    CHECK(heap_alloc(h, 10, 2 * HEAP_SLAB_MAX) == NULL); /* aligned beyond every class */
+    CHECK(h->ops->alloc(h, 10, 2 * HEAP_SLAB_MAX) == NULL);
     CHECK_EQ(heap_stats_of(h).live_blocks, 0);
     CHECK(heap_stats_of(h).failed_calls >= 3); /* those that reached the set */
     CHECK_EQ(heap_check(h), 0);
@@ -982,7 +982,19 @@ TEST(set_passes_on_what_it_does_not_serve)
     CHECK(p != NULL && p != rest_block && rest_allocs == 0 && heap_size(h, p) == 112);
     CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN) == rest_block);
     CHECK(heap_slab_alloc_or(h, 64, 4096) == rest_block);
-    CHECK_EQ(rest_allocs, 2);
+    /* aligned requests a class would serve with much waste are passed on ... */
+    CHECK(heap_slab_alloc_or(h, 10, 2048) == rest_block);
+    CHECK(heap_slab_alloc_or(h, 600, 1024) == rest_block);
+    CHECK_EQ(rest_allocs, 4);
+    /* ... a little waste is not (40 B aligned to 64 takes the 64-byte class) ... */
+    void *q = heap_slab_alloc_or(h, 40, 64);
+    CHECK(q != rest_block && heap_size(h, q) == 64 && (uintptr_t)q % 64 == 0);
+    heap_slab_free_or(h, q);
+    CHECK_EQ(rest_frees, 0);
+    /* ... and the set alone, with nobody to pass to, serves them all */
+    q = heap_alloc(h, 10, 2048);
+    CHECK(q && heap_size(h, q) == 2048 && (uintptr_t)q % 2048 == 0);
+    heap_free(h, q);
     CHECK_EQ(heap_stats_of(h).failed_calls, 0);
     heap_slab_free_or(h, rest_block);
     CHECK(rest_frees == 1 && rest_last == rest_block);
@@ -1148,10 +1160,10 @@ TEST(set_rest_has_one_owner)
     CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, rest_block), 0);
     CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, rest_block), 0); /* the same owner */
     CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, &other), -1);
-    CHECK(heap_slab_alloc_or(h, 4096, HEAP_DEFAULT_ALIGN) == rest_block); /* still the first's */
+    CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN) == rest_block); /* still the first's */
     CHECK_EQ(heap_slab_set_rest(h, NULL, NULL, NULL), 0);
     /* without an owner: nothing beyond the set, and a refused free is reported once */
-    CHECK(heap_slab_alloc_or(h, 4096, HEAP_DEFAULT_ALIGN) == NULL);
+    CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN) == NULL);
     int on_stack;
     size_t reports = mm_host_report_count();
     mm_host_print_reports(0);
@@ -1160,7 +1172,46 @@ TEST(set_rest_has_one_owner)
     CHECK_EQ(mm_host_report_count(), reports + 1);
     CHECK_EQ(heap_stats_of(h).reported_errors, 1);
     CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, &other), 0);
-    CHECK(heap_slab_alloc_or(h, 4096, HEAP_DEFAULT_ALIGN) == &other);
+    CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN) == &other);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+/*
+ * The set's slabs waste at most 1/64 (header, tail): for each class, fill
+ * its first slab and measure what its objects leave of the slab (a page
+ * multiple of a power of two, aligned to its size, holding them all).
+ */
+TEST(set_class_slabs_waste_at_most_a_64th)
+{
+    struct heap_source *src = linux_source(0);
+    struct heap *h = heap_slab_create(src);
+    for (size_t size = 16; size <= 256; size += 16) {
+        void *first = heap_alloc(h, size, 0), *p;
+        struct slab *s = slab_debug_slab_of(h, first);
+        size_t usable = heap_size(h, first), n = 1;
+        uintptr_t lo = (uintptr_t)first, hi = lo + usable;
+        void **kept = malloc(8192 * sizeof *kept);
+        kept[0] = first;
+        while ((p = heap_alloc(h, size, 0)) && slab_debug_slab_of(h, p) == s) {
+            kept[n++] = p;
+            lo = (uintptr_t)p < lo ? (uintptr_t)p : lo;
+            hi = (uintptr_t)p + usable > hi ? (uintptr_t)p + usable : hi;
+        }
+        size_t slab_bytes = 4096;
+        uintptr_t base = lo & ~(uintptr_t)4095;
+        while (base + slab_bytes < hi)
+            slab_bytes *= 2;
+        size_t waste = slab_bytes - n * usable;
+        if (waste * 64 > slab_bytes)
+            printf("#   class %zu: %zu objects in %zu bytes, %zu wasted\n", usable, n, slab_bytes,
+                   waste);
+        CHECK(waste * 64 <= slab_bytes);
+        heap_free(h, p);
+        for (size_t i = 0; i < n; i++)
+            heap_free(h, kept[i]);
+        free(kept);
+    }
     CHECK_EQ(heap_check(h), 0);
     source_linux_destroy(src);
 }
