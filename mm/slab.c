@@ -1562,7 +1562,8 @@ __attribute__((noinline)) static void *set_alloc_slow_or(struct slab_set *set, s
                                                          size_t align)
 {
     int k = set_class(set, size, align);
-    if (k < 0 || set_align_wasteful(set, k, size, align)) /* not for the set: no failure of its own */
+    /* not a request for the set: no failure of its own */
+    if (k < 0 || set_align_wasteful(set, k, size, align))
         return set->alloc_rest(set->rest_arg, size, align);
     void *p = set_alloc_slow(set, size, align);
     return p ? p : set->alloc_rest(set->rest_arg, size, align);

@@ -1160,7 +1160,8 @@ TEST(set_rest_has_one_owner)
     CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, rest_block), 0);
     CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, rest_block), 0); /* the same owner */
     CHECK_EQ(heap_slab_set_rest(h, alloc_rest, free_rest, &other), -1);
-    CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN) == rest_block); /* still the first's */
+    /* still the first owner's */
+    CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN) == rest_block);
     CHECK_EQ(heap_slab_set_rest(h, NULL, NULL, NULL), 0);
     /* without an owner: nothing beyond the set, and a refused free is reported once */
     CHECK(heap_slab_alloc_or(h, HEAP_SLAB_MAX + 1, HEAP_DEFAULT_ALIGN) == NULL);
