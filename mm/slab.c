@@ -57,8 +57,15 @@
  *   touches the class, one bitmap word and the map.  A cached object stays
  *   counted in its slab's inuse ("held": live or cached), which is why the
  *   slab lists need no update; a full magazine gives its oldest eighth
- *   back to the slabs (the slow path's work, once per batch), an empty one
- *   sends alloc to the slabs.  heap_slab_shrink empties every magazine first, and so does an
+ *   back to the slabs (the slow path's work, once per batch), and an
+ *   empty one takes a batch - half its capacity, at most what one slab has
+ *   free - from the slabs in one slow call (class_refill), in exactly the
+ *   cached state: bit set, counted in inuse and held, off the free list.
+ *   A refill can take held above the peak; then mag_floor (held - peak)
+ *   is the magazine count below which a pop would be a new peak, and the
+ *   hot pop's empty test (count <= mag_floor) leaves such pops to the slow
+ *   path, which notes the peak: live and peak stay exact with no counter
+ *   on the hot path.  heap_slab_shrink empties every magazine first, and so does an
  *   allocation that finds the source exhausted, before it tries once more
  *   (set_drain_locked).  Cost: at most
  *   SLAB_MAG_BYTES of objects per class (and the slabs they keep partial)
@@ -83,7 +90,8 @@
  *     the magazine together hold exactly the other free objects, each once;
  *   - a magazine entry names a slab of its class and an object below fresh
  *     whose bit is set; a class's held count (live plus cached) is the sum
- *     of its slabs' inuse;
+ *     of its slabs' inuse; live <= peak, and mag_floor = held - peak when
+ *     that is positive, else 0;
  *   - a slab cut from a span: each of its pages, and no other, leads to it
  *     through the span map; a loose or standalone slab: the page heap's tag
  *     of its run is the header (and a loose one is in the page map);
@@ -93,7 +101,8 @@
  *   - a free object's link decodes to SLAB_END or to an index < n.
  *
  * Complexity: alloc O(1) (a new slab is O(1) as well; with a constructor it
- * is O(n) once per slab), free O(1) (a magazine flush is O(entries), once
+ * is O(n) once per slab; a magazine refill moves at most SLAB_MAG_MAX / 2
+ * objects, once per batch), free O(1) (a magazine flush is O(entries), once
  * per eighth of a magazine of frees), size O(1) (a cache: one page-heap probe;
  * the set: one span-map lookup of 2 loads on i686, 4 on x86-64; the hot
  * free 2 and a compare with its cached leaf), check
@@ -156,6 +165,11 @@
  * 250-260 ns with eighths, in back-to-back runs).
  */
 #define SLAB_MAG_FLUSH_DIV 8u
+/*
+ * An empty magazine takes up to 1/SLAB_MAG_REFILL_DIV of its capacity
+ * from one slab in one slow call (class_refill).
+ */
+#define SLAB_MAG_REFILL_DIV 2u
 #define SLAB_MAG_MIN 8u
 #define SLAB_MAG_MAX 64u
 /*
@@ -189,6 +203,7 @@ struct slab_cache {
     uint32_t mag_count;         /* freed objects cached in mag[0 .. mag_count) */
     struct slab_mag_entry *mag; /* this class's magazine (size-class set only) */
     uint32_t mag_cap;           /* its capacity; 0: no magazine */
+    uint32_t mag_floor;         /* held - peak if positive, else 0: a pop below it is a new peak */
     uint32_t objects;           /* per slab */
     const char *name;
     size_t size;         /* usable size of an object */
@@ -206,10 +221,13 @@ struct slab_cache {
     size_t constructing; /* slabs whose constructor calls are running (lock dropped) */
     /*
      * Objects its slabs hold (the sum of their inuse: live or in the
-     * magazine) and the most ever live.  Changed on the slow paths only: a
-     * magazine push or pop moves no counter but mag_count, so live is
-     * held - mag_count and alloc_calls is free_calls + live (cache_live,
-     * cache_add_stats); count.alloc_calls stays 0.
+     * magazine) and the most ever live.  held changes on the slow paths
+     * only: a magazine push or pop moves no counter but mag_count, so live
+     * is held - mag_count and alloc_calls is free_calls + live (cache_live,
+     * cache_add_stats); count.alloc_calls stays 0.  live passes the peak
+     * on a pop only when held > peak, which only a batch refill makes
+     * (class_refill): then the pop compares mag_count with mag_floor and
+     * moves the peak (cache_floor_sync, mag_note_pop).
      */
     size_t held, peak;
     struct heap_counters count;
@@ -707,8 +725,13 @@ static bool junk_intact(const struct slab_cache *c, const unsigned char *obj)
 }
 #endif
 
-/* Take one object from s (not full).  NULL if s turned out to be corrupted (then set aside). */
-static void *slab_take(struct slab_cache *c, struct slab *s)
+/*
+ * Index of the next object of s (not full) to hand out - the free list's
+ * head, else the first fresh one - now off the list and counted in inuse,
+ * its free bit left as it is (set).  SLAB_END if s turned out to be
+ * corrupted (then set aside).  The caller puts s on the right list.
+ */
+static inline uint32_t slab_next_free(struct slab_cache *c, struct slab *s)
 {
     uint32_t i = s->free_head;
     if (i != SLAB_END) {
@@ -716,7 +739,7 @@ static void *slab_take(struct slab_cache *c, struct slab *s)
         if (i >= c->objects || !bit_free(s, i) ||
             (next != SLAB_END && (next >= c->objects || !bit_free(s, next)))) {
             slab_quarantine(c, s, "corrupted free list");
-            return NULL;
+            return SLAB_END;
         }
 #if MM_DEBUG
         if (!junk_intact(c, object_at(c, s, i)))
@@ -728,44 +751,94 @@ static void *slab_take(struct slab_cache *c, struct slab *s)
         i = s->fresh++;
     } else {
         slab_quarantine(c, s, "no free object although not full");
-        return NULL;
+        return SLAB_END;
     }
-    bit_set(s, i, false);
     s->inuse++;
-    /* an empty slab becomes partial, a slab that just filled up leaves the partial list */
+    return i;
+}
+
+/* s just gave objects out: an empty slab becomes partial, one that filled up leaves the list. */
+static inline void slab_list_after_take(struct slab_cache *c, struct slab *s)
+{
     if (s->inuse == c->objects)
         list_move(c, s, ON_FULL);
     else if (s->list != ON_PARTIAL)
         list_move(c, s, ON_PARTIAL);
+}
+
+/* Take one object from s (not full), now live.  NULL if s turned out to be corrupted. */
+static void *slab_take(struct slab_cache *c, struct slab *s)
+{
+    uint32_t i = slab_next_free(c, s);
+    if (i == SLAB_END)
+        return NULL;
+    bit_set(s, i, false);
+    slab_list_after_take(c, s);
     return object_at(c, s, i);
 }
 
+/* cache_slab_locked's rare case: no slab has a free object.  A new one, or NULL (counted). */
+__attribute__((noinline)) static struct slab *cache_slab_new_locked(struct slab_cache *c)
+{
+    for (;;) {
+        struct slab *s = slab_new(c);
+        if (s)
+            return s;
+        /* memory is out: what the set's caches hold may be enough, once given back */
+        if (!c->set || c->internal || !set_drain_locked(c->set)) {
+            c->count.failed_calls++;
+            return NULL;
+        }
+        if ((s = c->lists[ON_PARTIAL] ? c->lists[ON_PARTIAL] : c->lists[ON_EMPTY]))
+            return s;
+    }
+}
+
 /*
- * An object of c (lock held), or NULL when no slab can be had.  Partial
- * slabs first (keeps empty ones empty, so they can be returned), then the
- * reserve, then a new slab.  Loops only past slabs found corrupted.
+ * A slab of c with a free object (lock held): the first partial slab
+ * (keeps empty ones empty, so they can be returned), then the reserve,
+ * then a new slab; NULL, counted as a failure, when none can be had.
+ */
+static inline struct slab *cache_slab_locked(struct slab_cache *c)
+{
+    struct slab *s = c->lists[ON_PARTIAL] ? c->lists[ON_PARTIAL] : c->lists[ON_EMPTY];
+    return s ? s : cache_slab_new_locked(c);
+}
+
+/*
+ * held or the peak changed (a slow path): recompute mag_floor, the
+ * magazine count below which a pop makes live pass the peak.  0 unless a
+ * batch refill has taken held above the peak.
+ */
+static inline void cache_floor_sync(struct slab_cache *c)
+{
+    c->mag_floor = c->held > c->peak ? (uint32_t)(c->held - c->peak) : 0u;
+}
+
+/* live rose on a slow path: a new peak, maybe. */
+static inline void cache_note_live(struct slab_cache *c)
+{
+    if (cache_live(c) > c->peak)
+        c->peak = cache_live(c);
+    cache_floor_sync(c);
+}
+
+/*
+ * An object of c (lock held), or NULL when no slab can be had.  Loops
+ * only past slabs found corrupted.  A standalone cache and the header
+ * cache allocate here; a set's class refills its magazine instead
+ * (class_refill).
  */
 static void *cache_alloc_locked(struct slab_cache *c)
 {
     for (;;) {
-        struct slab *s = c->lists[ON_PARTIAL] ? c->lists[ON_PARTIAL] : c->lists[ON_EMPTY];
-        if (!s && !(s = slab_new(c))) {
-            /* memory is out: what the set's caches hold may be enough, once given back */
-            if (c->set && !c->internal && set_drain_locked(c->set))
-                continue;
-            c->count.failed_calls++;
+        struct slab *s = cache_slab_locked(c);
+        if (!s)
             return NULL;
-        }
         void *obj = slab_take(c, s);
         if (obj) {
-            /*
-             * The only place live can reach a new peak: a set's class comes
-             * here with an empty magazine only, and live rises above its
-             * value here only by popping objects freed since.
-             */
             c->held++;
-            if (cache_live(c) > c->peak)
-                c->peak = cache_live(c);
+            cache_note_live(c);
             return obj;
         }
     }
@@ -781,7 +854,7 @@ static void slab_put_back(struct slab_cache *c, struct slab *s, uint32_t i)
     link_write(c, s, i, s->free_head);
     s->free_head = i;
     s->inuse--;
-    c->held--;
+    c->held--; /* the caller brings mag_floor up to date */
     if (s->list == ON_BROKEN)
         return; /* its list cannot be trusted: the slab stays aside */
     if (s->inuse > 0) {
@@ -810,6 +883,7 @@ static void object_release(struct slab_cache *c, struct slab *s, uint32_t i)
 {
     object_mark_free(c, s, i);
     slab_put_back(c, s, i);
+    cache_floor_sync(c);
 }
 
 /* ------------------------------------------------------------ magazines */
@@ -824,6 +898,7 @@ static void mag_flush(struct slab_cache *c, uint32_t n)
     for (uint32_t k = 0; k < n; k++)
         slab_put_back(c, c->mag[k].slab, c->mag[k].index);
     c->mag_count -= n;
+    cache_floor_sync(c);
     memmove(c->mag, c->mag + n, c->mag_count * sizeof c->mag[0]);
 }
 
@@ -846,6 +921,18 @@ static void mag_push(struct slab_cache *c, struct slab *s, uint32_t i)
     mag_store(c, s, i);
 }
 
+/*
+ * The magazine just went down to n entries: live = held - n.  Below
+ * mag_floor that is a new peak (only after a batch refill).
+ */
+static inline void mag_note_pop(struct slab_cache *c, uint32_t n)
+{
+    if (n < c->mag_floor) {
+        c->peak = c->held - n;
+        c->mag_floor = n;
+    }
+}
+
 /* Hand out cached object i of s: it becomes live. */
 static inline void *mag_hand_out(struct slab_cache *c, struct slab *s, uint32_t i)
 {
@@ -865,18 +952,22 @@ static inline bool mag_entry_sound(const struct slab_cache *c, struct slab_mag_e
 }
 
 /*
- * The magazine's top entry is damaged (an object that is not free, an
- * index out of range: the metadata was written over).  Drop the damaged
- * entries on top, reporting each - they are never handed out - and pop
- * the first sound one, if any.
+ * The pop mag_pop_hot leaves to the slow path: one that makes a new peak
+ * (noted), or past a damaged top entry (an object that is not free, an
+ * index out of range: the metadata was written over).  Damaged entries on
+ * top are dropped and reported - never handed out - and the first sound
+ * one is popped, if any.
  */
-static void *mag_pop_past_damage(struct slab_cache *c)
+static void *mag_pop_slow(struct slab_cache *c)
 {
     while (c->mag_count) {
         struct slab_mag_entry e = c->mag[--c->mag_count];
-        if (mag_entry_sound(c, e))
+        if (mag_entry_sound(c, e)) {
+            mag_note_pop(c, c->mag_count);
             return mag_hand_out(c, e.slab, e.index);
+        }
         c->held--; /* neither live nor cached now: heap_check sees its slab's inuse disagree */
+        cache_floor_sync(c);
         c->count.reported_errors++;
         mm_report("slab %s: magazine entry (slab %p, object %u) is not a free object; dropped",
                   c->name, (void *)e.slab, e.index);
@@ -886,13 +977,15 @@ static void *mag_pop_past_damage(struct slab_cache *c)
 
 /*
  * The object freed last into c's magazine, now live; NULL, nothing
- * changed, when the magazine is empty or its top entry is damaged (a
- * leaf: nothing called but under MM_DEBUG).
+ * changed, when the magazine is empty, its top entry is damaged, or the
+ * pop would make a new peak (mag_floor: only after a batch refill; the
+ * same compare as the empty test) - a leaf: nothing called but under
+ * MM_DEBUG, no counter moved.
  */
 static inline void *mag_pop_hot(struct slab_cache *c)
 {
     uint32_t n = c->mag_count;
-    if (n == 0)
+    if (n <= c->mag_floor)
         return NULL;
     const struct slab_mag_entry *e = &c->mag[--n];
     c->mag_count = n;
@@ -909,7 +1002,59 @@ static inline void *mag_pop_hot(struct slab_cache *c)
 static inline void *mag_pop(struct slab_cache *c)
 {
     void *p = mag_pop_hot(c);
-    return p || !c->mag_count ? p : mag_pop_past_damage(c);
+    return p || !c->mag_count ? p : mag_pop_slow(c);
+}
+
+/*
+ * Move up to `want` objects of s (not full) into c's empty magazine, in
+ * exactly the state of a freed-and-cached object: free bit set, counted in
+ * the slab's inuse and the class's held, off the free list (junk-filled
+ * under MM_DEBUG, so the pop's check passes).  live does not move.  The
+ * object the free list would have given first is popped first.  Returns
+ * how many; 0 when s turned out to be corrupted before the first.
+ */
+static uint32_t mag_fill_from(struct slab_cache *c, struct slab *s, uint32_t want)
+{
+    uint32_t got = 0;
+    while (got < want) {
+        uint32_t i = slab_next_free(c, s);
+        if (i == SLAB_END)
+            break; /* s set aside; what was taken is sound */
+#if MM_DEBUG
+        junk_fill(c, object_at(c, s, i));
+#endif
+        c->mag[got++] = (struct slab_mag_entry){s, i};
+    }
+    for (uint32_t k = 0; k < got / 2; k++) { /* the first taken on top */
+        struct slab_mag_entry e = c->mag[k];
+        c->mag[k] = c->mag[got - 1 - k];
+        c->mag[got - 1 - k] = e;
+    }
+    c->mag_count = got;
+    c->held += got;
+    cache_floor_sync(c); /* held may now be above the peak: the pops will tell */
+    if (got && s->list != ON_BROKEN)
+        slab_list_after_take(c, s);
+    return got;
+}
+
+/*
+ * An object of class c whose magazine is empty (lock held): a batch of up
+ * to half the magazine from one slab (at most what it has free) into the
+ * magazine, then its top popped - the slow path runs once per batch
+ * instead of once per object.  NULL when memory is out.
+ */
+static void *class_refill(struct slab_cache *c)
+{
+    uint32_t want = c->mag_cap / SLAB_MAG_REFILL_DIV;
+    for (;;) {
+        struct slab *s = cache_slab_locked(c);
+        if (!s)
+            return NULL;
+        uint32_t room = c->objects - s->inuse;
+        if (mag_fill_from(c, s, want < room ? want : room))
+            return mag_pop(c);
+    }
 }
 
 /* ------------------------------------------------------------ finding an object */
@@ -1177,6 +1322,8 @@ static int check_cache(const struct slab_cache *c, struct check_tally *t)
         bad += violation(c, c, "a magazine entry is not an object of this cache's slabs");
     if (!bad && !c->broken && inuse != c->held)
         bad += violation(c, c, "live count disagrees with the slabs and the magazine");
+    if (cache_live(c) > c->peak || c->mag_floor != (c->held > c->peak ? c->held - c->peak : 0))
+        bad += violation(c, c, "peak below live, or the magazine's peak floor out of step");
     if (c->broken)
         bad += violation(c, c, "slabs were put aside after corruption");
     t->slabs += c->counts[ON_PARTIAL] + c->counts[ON_FULL] + c->counts[ON_EMPTY] + c->broken +
@@ -1486,7 +1633,7 @@ static void *set_refuse(struct slab_set *set)
 static inline void *class_alloc(struct slab_cache *c)
 {
     void *p = mag_pop(c);
-    return p ? p : cache_alloc_locked(c);
+    return p ? p : class_refill(c);
 }
 
 /* class_alloc under the source's lock; out of line, so the lockless path saves no registers. */

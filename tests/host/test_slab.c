@@ -580,13 +580,14 @@ TEST(set_magazine_object_is_exactly_free)
     struct heap *h = heap_slab_create(src);
     char *p = heap_alloc(h, 64, 0), *q = heap_alloc(h, 64, 0);
     CHECK(p && q);
-    uint32_t n = 99;
-    struct slab_mag_entry *mag = slab_debug_magazine(h, 64, &n);
-    CHECK(mag != NULL && n == 0);
+    uint32_t n0 = 0, n = 99;
+    /* what the first allocation's refill left there */
+    struct slab_mag_entry *mag = slab_debug_magazine(h, 64, &n0);
+    CHECK(mag != NULL);
     heap_free(h, p);
     mag = slab_debug_magazine(h, 64, &n);
-    CHECK_EQ(n, 1);
-    CHECK(mag[0].slab == slab_debug_slab_of(h, p));
+    CHECK_EQ(n, n0 + 1);
+    CHECK(mag[n0].slab == slab_debug_slab_of(h, p));
     CHECK_EQ(heap_size(h, p), 0);
     CHECK_EQ(heap_release(h, p), 0);
     struct heap_stats before = heap_stats_of(h);
@@ -596,7 +597,7 @@ TEST(set_magazine_object_is_exactly_free)
     CHECK_EQ(after.live_blocks, before.live_blocks);
     CHECK_EQ(after.reported_errors, before.reported_errors + 1);
     slab_debug_magazine(h, 64, &n);
-    CHECK_EQ(n, 1); /* the refused free pushed nothing */
+    CHECK_EQ(n, n0 + 1); /* the refused free pushed nothing */
     CHECK_EQ(heap_check(h), 0);
     char *again = heap_alloc(h, 64, 0), *other = heap_alloc(h, 64, 0);
     CHECK(again == p && other != p && other != q);
@@ -639,6 +640,7 @@ TEST(set_check_detects_magazine_corruption)
     char *o[6];
     for (int i = 0; i < 6; i++)
         CHECK((o[i] = heap_alloc(h, 128, 0)) != NULL);
+    heap_slab_shrink(h); /* the refill's batch back to the slab: the magazine holds the frees only */
     heap_free(h, o[1]);
     heap_free(h, o[3]);
     uint32_t n;
@@ -722,6 +724,78 @@ TEST(set_statistics_exact_through_magazines)
     CHECK_EQ(heap_stats_of(h).live_blocks, peak + 1);
     CHECK_EQ(heap_check(h), 0);
     source_linux_destroy(src);
+}
+
+/*
+ * An empty magazine is refilled with a batch from one slab in one slow
+ * call.  The objects it takes are exactly free - heap_size 0, a free of
+ * one refused and reported once, heap_check clean - and the statistics do
+ * not see them: live, peak and the call counts move only as objects are
+ * handed out, whether the pops go the hot way (a lockless source) or under
+ * the source's lock, and a pop past the peak raises it by exactly one.
+ */
+static void refill_is_exactly_free(unsigned flags)
+{
+    struct heap_source *src = linux_source(SOURCE_LINUX_NO_MAP | flags);
+    struct heap *h = heap_slab_create(src);
+    enum { SIZE = 48 };
+    struct heap_stats st0 = heap_stats_of(h);
+    char *p = heap_alloc(h, SIZE, 0);
+    CHECK(p != NULL);
+    uint32_t n;
+    struct slab_mag_entry *mag = slab_debug_magazine(h, SIZE, &n);
+    struct slab *s = slab_debug_slab_of(h, p);
+    CHECK(n >= 7 && mag[n - 1].slab == s);
+    CHECK_EQ(s->inuse, n + 1); /* the batch is held by its slab: cached, not free-listed */
+    struct heap_stats st = heap_stats_of(h);
+    CHECK_EQ(st.live_blocks, 1);
+    CHECK_EQ(st.bytes_peak, SIZE);
+    CHECK_EQ(st.alloc_calls - st0.alloc_calls, 1);
+    CHECK_EQ(st.free_calls - st0.free_calls, 0);
+    for (uint32_t k = 0; k < n; k++) {
+        char *obj = (char *)mag[k].slab->objects + (size_t)mag[k].index * SIZE;
+        CHECK(mag[k].slab == s && obj != p);
+        CHECK_EQ(heap_size(h, obj), 0);
+    }
+    char *top = (char *)s->objects + (size_t)mag[n - 1].index * SIZE;
+    CHECK_EQ(heap_free_reports(h, top), 1);
+    CHECK(strstr(mm_host_last_report(), "double free") != NULL);
+    uint32_t after;
+    slab_debug_magazine(h, SIZE, &after);
+    CHECK_EQ(after, n); /* nothing pushed, nothing lost */
+    st = heap_stats_of(h);
+    CHECK_EQ(st.live_blocks, 1);
+    CHECK_EQ(st.free_calls - st0.free_calls, 0);
+    CHECK_EQ(heap_check(h), 0);
+    /* the batch is handed out in slab order, each pop a new peak of exactly one more */
+    for (uint32_t k = 1; k <= n; k++) {
+        char *q = heap_alloc(h, SIZE, 0);
+        CHECK(q == p + (size_t)k * SIZE);
+        st = heap_stats_of(h);
+        CHECK_EQ(st.live_blocks, k + 1);
+        CHECK_EQ(st.bytes_peak, (k + 1) * SIZE);
+        CHECK_EQ(st.alloc_calls - st0.alloc_calls, k + 1);
+    }
+    slab_debug_magazine(h, SIZE, &after);
+    CHECK_EQ(after, 0);
+    CHECK_EQ(heap_check(h), 0);
+    /* below the peak: the next refill's objects, popped, do not raise it */
+    for (uint32_t k = 0; k <= n; k++)
+        heap_free(h, p + (size_t)k * SIZE);
+    heap_slab_shrink(h); /* the magazine empty, the objects back on the slab */
+    for (uint32_t k = 0; k <= n; k++)
+        CHECK(heap_alloc(h, SIZE, 0) != NULL);
+    st = heap_stats_of(h);
+    CHECK_EQ(st.live_blocks, n + 1);
+    CHECK_EQ(st.bytes_peak, (n + 1) * SIZE);
+    CHECK_EQ(heap_check(h), 0);
+    source_linux_destroy(src);
+}
+
+TEST(set_magazine_refill_is_exactly_free)
+{
+    refill_is_exactly_free(0);
+    refill_is_exactly_free(SOURCE_LINUX_LOCKED);
 }
 
 /* What the magazines hold comes back with heap_slab_shrink: the footprint returns to its start. */
