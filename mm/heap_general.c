@@ -472,6 +472,20 @@ static struct block *list_find(struct general_heap *h, size_t size)
 }
 
 /*
+ * Is b, reached by walking list heads[fl][sl], a sound free block?  If
+ * not, the list is corrupted: it is reported and dropped (its blocks are
+ * lost to allocation, never handed out twice).
+ */
+static bool list_link_sound(struct general_heap *h, unsigned fl, unsigned sl, struct block *b)
+{
+    if (link_in_span(h, b) && block_is_free(b))
+        return true;
+    general_report(h, "free list %u/%u corrupted: link to %p: list dropped", fl, sl, (void *)b);
+    list_drop(h, fl, sl);
+    return false;
+}
+
+/*
  * Fallback when list_find has nothing: a block of the request's own class
  * may still be big enough (list_find skips that class because not every
  * block in it fits).  Looking at a bounded number of its blocks keeps this
@@ -483,12 +497,8 @@ static struct block *list_find_in_class(struct general_heap *h, size_t size)
     unsigned fl, sl, looked = 0;
     size_class(size, &fl, &sl);
     for (struct block *b = h->heads[fl][sl]; b && looked < CLASS_SCAN_LIMIT; b = link_next(h, b)) {
-        if (!link_in_span(h, b) || !block_is_free(b)) {
-            general_report(h, "free list %u/%u corrupted: link to %p: list dropped", fl, sl,
-                           (void *)b);
-            list_drop(h, fl, sl);
+        if (!list_link_sound(h, fl, sl, b))
             return NULL;
-        }
         if (block_size(b) >= size)
             return b;
         looked++;
@@ -533,12 +543,8 @@ static struct block *list_find_aligned(struct general_heap *h, size_t need, size
         for (; map; map &= map - 1) {
             unsigned s = (unsigned)__builtin_ctz(map);
             for (struct block *b = h->heads[fl][s]; b; b = link_next(h, b)) {
-                if (!link_in_span(h, b) || !block_is_free(b)) {
-                    general_report(h, "free list %u/%u corrupted: link to %p: list dropped", fl, s,
-                                   (void *)b);
-                    list_drop(h, fl, s);
+                if (!list_link_sound(h, fl, s, b))
                     break;
-                }
                 if (carve_gap(b, align) + need <= block_size(b))
                     return b;
                 if (++looked == ALIGNED_SCAN_LIMIT)

@@ -1676,14 +1676,25 @@ static inline bool set_hot(const struct slab_set *set, size_t size, size_t align
     return size - 1 < set->hot_limit && align <= HEAP_DEFAULT_ALIGN;
 }
 
-void *heap_slab_alloc(struct heap *h, size_t size, size_t align)
+/*
+ * The pop both entry points share, ending in their own slow path (a
+ * constant after inlining: each compiles to a leaf with direct tail calls).
+ */
+typedef void *set_alloc_slow_fn(struct slab_set *set, size_t size, size_t align);
+
+static inline __attribute__((always_inline)) void *
+set_alloc_hot(struct slab_set *set, size_t size, size_t align, set_alloc_slow_fn *slow)
 {
-    struct slab_set *set = to_set(h);
     if (!set_hot(set, size, align))
-        return set_alloc_slow(set, size, align);
+        return slow(set, size, align);
     void *p = mag_pop_hot(set_class_at(set, size));
     /* heap_alloc's alignment is at least the default: here it is the default */
-    return p ? p : set_alloc_slow(set, size, HEAP_DEFAULT_ALIGN);
+    return p ? p : slow(set, size, HEAP_DEFAULT_ALIGN);
+}
+
+void *heap_slab_alloc(struct heap *h, size_t size, size_t align)
+{
+    return set_alloc_hot(to_set(h), size, align, set_alloc_slow);
 }
 
 /*
@@ -1719,12 +1730,7 @@ __attribute__((noinline)) static void *set_alloc_slow_or(struct slab_set *set, s
 /* heap_slab_alloc's hot path; the slow path passes on to the owner's fallback. */
 void *heap_slab_alloc_or(struct heap *h, size_t size, size_t align)
 {
-    struct slab_set *set = to_set(h);
-    if (!set_hot(set, size, align))
-        return set_alloc_slow_or(set, size, align);
-    void *p = mag_pop_hot(set_class_at(set, size));
-    /* heap_alloc's alignment is at least the default: here it is the default */
-    return p ? p : set_alloc_slow_or(set, size, HEAP_DEFAULT_ALIGN);
+    return set_alloc_hot(to_set(h), size, align, set_alloc_slow_or);
 }
 
 static size_t set_size(struct heap *h, const void *ptr)
@@ -1827,17 +1833,12 @@ size_t heap_slab_release(struct heap *h, void *ptr)
  */
 __attribute__((noinline)) static void set_free_slow_or(struct slab_set *set, void *ptr)
 {
-    if (!set->lockless) {
-        if (!set_release_locking(set, ptr))
-            set->free_rest(set->rest_arg, ptr);
-        return;
-    }
     const char *why;
-    if (!set_release_locked(set, ptr, &why)) {
+    size_t n = set->lockless ? set_release_locked(set, ptr, &why) : set_release_locking(set, ptr);
+    if (!n)
         set->free_rest(set->rest_arg, ptr);
-        return;
-    }
-    span_hot_fill(&set->spans, (uintptr_t)ptr);
+    else if (set->lockless) /* the leaf is cached only where no lock is taken */
+        span_hot_fill(&set->spans, (uintptr_t)ptr);
 }
 
 /*
